@@ -1,0 +1,78 @@
+#include "api/auth.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace herald {
+
+namespace {
+std::array<std::uint8_t, 32> sha256(std::string_view text) {
+  std::array<std::uint8_t, 32> out{};
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+}  // namespace
+
+bool principal::has_scope(std::string_view scope) const {
+  return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+}
+
+authenticator::authenticator(auth_settings settings)
+    : settings_(std::make_shared<const auth_settings>(std::move(settings))) {}
+
+void authenticator::replace(auth_settings settings) {
+  settings_.store(std::make_shared<const auth_settings>(std::move(settings)));
+}
+
+auth_outcome authenticator::authenticate(std::string_view authorization) const {
+  auto value = trim(authorization);
+  if (value.empty()) return {auth_status::missing, {}};
+  auto space = value.find(' ');
+  if (space == std::string_view::npos) return {auth_status::malformed, {}};
+  auto scheme = value.substr(0, space);
+  auto token = trim(value.substr(space + 1));
+  if (!iequals(scheme, "Bearer") && !iequals(scheme, "SOTicket")) return {auth_status::malformed, {}};
+  if (token.empty()) return {auth_status::malformed, {}};
+  return authenticate_token(token);
+}
+
+auth_outcome authenticator::authenticate_token(std::string_view token) const {
+  if (token.empty()) return {auth_status::missing, {}};
+  auto digest = sha256(token);
+  auto current = settings_.load();
+  const token_credential* match = nullptr;
+  // Compare against every credential (no early exit) in constant time per entry.
+  for (const auto& cred : current->tokens) {
+    if (CRYPTO_memcmp(cred.sha256.data(), digest.data(), digest.size()) == 0 && !match) match = &cred;
+  }
+  if (!match) return {auth_status::invalid, {}};
+  return {auth_status::ok, principal{match->name, match->scopes, match->associate_id}};
+}
+
+bool authenticator::application_token_ok(std::string_view token) const {
+  auto current = settings_.load();
+  if (current->application_tokens.empty()) return true;
+  bool ok = false;
+  for (const auto& t : current->application_tokens)
+    if (t.size() == token.size() && CRYPTO_memcmp(t.data(), token.data(), t.size()) == 0) ok = true;
+  return ok;
+}
+
+}  // namespace herald

@@ -1,0 +1,19 @@
+#pragma once
+// The subcommands of CONTRACT section 2. Each returns the process exit code:
+// 0 clean, 1 runtime failure, 2 bad configuration or usage.
+#include <string>
+#include <vector>
+
+namespace herald {
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;
+inline constexpr int exit_bad_config = 2;
+
+int run_command(const std::vector<std::string>& args);
+
+int command_serve(const std::string& config_path);
+int command_check_config(const std::string& config_path);
+int command_version();
+
+}  // namespace herald

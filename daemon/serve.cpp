@@ -1,0 +1,195 @@
+// `herald serve`: wires config, Redis, the registry, the API and the HTTP
+// server onto one io_context, and handles signals and systemd notification.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/system_error.hpp>
+#include <systemd/sd-daemon.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "api/api_service.hpp"
+#include "api/auth.hpp"
+#include "api/http_server.hpp"
+#include "config/config.hpp"
+#include "daemon/commands.hpp"
+#include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
+#include "store/device_registry.hpp"
+#include "store/redis_client.hpp"
+
+namespace herald {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Signals, readiness and the systemd watchdog for one running daemon.
+class daemon_supervisor {
+ public:
+  daemon_supervisor(asio::io_context& ioc, std::string config_path, logger& log, authenticator& auth,
+                    std::shared_ptr<redis_client> redis, http_server& server, std::chrono::milliseconds grace)
+      : ioc_(ioc),
+        config_path_(std::move(config_path)),
+        log_(log),
+        auth_(auth),
+        redis_(std::move(redis)),
+        server_(server),
+        grace_(grace),
+        signals_(ioc, SIGTERM, SIGINT, SIGHUP),
+        ready_timer_(ioc),
+        watchdog_timer_(ioc) {}
+
+  void start() {
+    wait_signal();
+    wait_ready();
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+      watchdog_interval_ = std::chrono::microseconds(usec / 2);
+      log_.info("systemd.watchdog").kv("interval_ms", static_cast<long long>(
+                                                         std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_interval_).count()));
+      kick_watchdog();
+    }
+  }
+
+  int exit_code() const { return exit_code_; }
+
+ private:
+  void wait_signal() {
+    signals_.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        wait_signal();
+        return;
+      }
+      shutdown(sig);
+    });
+  }
+
+  // READY=1 only once the listener is up (it is: start() ran) and Redis answered.
+  void wait_ready() {
+    if (redis_->connected()) {
+      sd_notify(0, "READY=1\nSTATUS=serving");
+      log_.notice("daemon.ready");
+      return;
+    }
+    if (!waiting_logged_) {
+      log_.info("daemon.waiting_for_redis");
+      sd_notify(0, "STATUS=waiting for Redis");
+      waiting_logged_ = true;
+    }
+    ready_timer_.expires_after(std::chrono::milliseconds(20));
+    ready_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec && !stopping_) wait_ready();
+    });
+  }
+
+  void kick_watchdog() {
+    sd_notify(0, "WATCHDOG=1");
+    watchdog_timer_.expires_after(watchdog_interval_);
+    watchdog_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) kick_watchdog();
+    });
+  }
+
+  void reload() {
+    sd_notify(0, "RELOADING=1");
+    try {
+      auto cfg = load_config_file(config_path_);
+      auto level = parse_log_level(cfg.log.level).value_or(log_level::info);
+      auto tokens = cfg.auth.tokens.size();
+      auth_.replace(std::move(cfg.auth));
+      log_.set_level(level);
+      log_.notice("config.reloaded").kv("path", config_path_).kv("tokens", static_cast<unsigned long long>(tokens)).kv("log_level", to_string(level));
+    } catch (const config_error& e) {
+      log_.err("config.reload_rejected").kv("path", config_path_).kv("key", e.key()).kv("problem", e.problem()).kv("kept", "previous configuration");
+    }
+    sd_notify(0, "READY=1");
+  }
+
+  void shutdown(int sig) {
+    if (stopping_) return;
+    stopping_ = true;
+    sd_notify(0, "STOPPING=1\nSTATUS=draining");
+    log_.notice("daemon.stopping").kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT").kv("open_connections", static_cast<unsigned long long>(server_.open_connections()));
+    ready_timer_.cancel();
+    server_.async_drain(grace_, [this](bool clean) {
+      asio::post(ioc_, [this, clean] {
+        log_.notice("daemon.stopped").kv("clean", clean);
+        watchdog_timer_.cancel();
+        signals_.cancel();
+        redis_->stop();
+        ioc_.stop();
+      });
+    });
+  }
+
+  asio::io_context& ioc_;
+  std::string config_path_;
+  logger& log_;
+  authenticator& auth_;
+  std::shared_ptr<redis_client> redis_;
+  http_server& server_;
+  std::chrono::milliseconds grace_;
+  asio::signal_set signals_;
+  asio::steady_timer ready_timer_;
+  asio::steady_timer watchdog_timer_;
+  std::chrono::microseconds watchdog_interval_{0};
+  bool stopping_ = false;
+  bool waiting_logged_ = false;
+  int exit_code_ = exit_ok;
+};
+
+}  // namespace
+
+int command_serve(const std::string& config_path) {
+  config cfg;
+  try {
+    cfg = load_config_file(config_path);
+  } catch (const config_error& e) {
+    std::fprintf(stderr, "herald: bad configuration: %s\n", e.what());
+    return exit_bad_config;
+  }
+  logger log(parse_log_level(cfg.log.level).value_or(log_level::info), stderr, std::getenv("JOURNAL_STREAM") != nullptr);
+  metrics_registry metrics;
+  log.notice("daemon.starting").kv("config", config_path).kv("threads", cfg.server.threads);
+
+  asio::io_context ioc(cfg.server.threads);
+  auto redis = redis_client::create(ioc.get_executor(), cfg.redis, log, &metrics);
+  device_registry devices(redis, cfg.redis.key_prefix);
+  authenticator auth(cfg.auth);
+  api_service api(api_context{log, metrics, auth, redis, devices, {}});
+  http_server server(
+      ioc.get_executor(), cfg.server, [&api](http_request& req) { return api.handle(req); }, log, metrics);
+  try {
+    server.start();
+  } catch (const boost::system::system_error& e) {
+    log.err("http.listen_failed").kv("address", cfg.server.listen_host).kv("port", static_cast<unsigned>(cfg.server.listen_port)).kv("error", e.code().message());
+    return exit_failure;
+  }
+  redis->start();
+  daemon_supervisor supervisor(ioc, config_path, log, auth, redis, server, cfg.server.shutdown_grace);
+  supervisor.start();
+
+  std::vector<std::thread> extra;
+  for (int i = 1; i < cfg.server.threads; ++i) extra.emplace_back([&ioc] { ioc.run(); });
+  try {
+    ioc.run();
+  } catch (const std::exception& e) {
+    log.crit("daemon.crashed").kv("error", e.what());
+    ioc.stop();
+    for (auto& t : extra) t.join();
+    return exit_failure;
+  }
+  for (auto& t : extra) t.join();
+  return supervisor.exit_code();
+}
+
+}  // namespace herald

@@ -1,0 +1,37 @@
+#pragma once
+// A registered device, as the Pocket agent's PocketDeviceInfo describes it.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace herald {
+
+// SuperOffice NotificationPlatform, by its JSON/SOAP name.
+enum class notification_platform { apple, google, microsoft, apple_developer, apple_ad_hoc, google_developer };
+
+std::string_view to_string(notification_platform platform);
+// Case-insensitive match of the NotificationPlatform names; nullopt if unknown.
+std::optional<notification_platform> parse_platform(std::string_view name);
+
+// Field size bounds, enforced by every decoder that accepts a device.
+inline constexpr std::size_t max_device_identifier_size = 256;
+inline constexpr std::size_t max_pns_handle_size = 4096;
+inline constexpr std::size_t max_device_text_size = 256;  // DeviceName, PocketVersion, Language, OSVersion
+
+struct device_info {
+  std::string device_identifier;  // stable per device; the registry key
+  std::string device_name;
+  std::string pocket_version;
+  std::string language;
+  std::string pns_handle;  // the token at APNs/FCM
+  notification_platform platform = notification_platform::apple;
+  std::string os_version;
+  std::int32_t time_zone_id = 0;  // SuperOffice TZLocation id; 0 = unknown
+  std::int64_t associate_id = 0;  // owner
+  std::int64_t registered_at_ms = 0;  // last registration, ms since epoch (UTC)
+
+  bool operator==(const device_info&) const = default;
+};
+
+}  // namespace herald

@@ -1,0 +1,725 @@
+#include "providers/detail/h2_connection.hpp"
+
+#include <nghttp2/nghttp2.h>
+#include <openssl/pkcs12.h>
+#include <openssl/ssl.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/asio/connect.hpp>
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "runtime/log.hpp"
+
+namespace herald::detail {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+std::string read_file(const std::string& path, bool& ok) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  ok = static_cast<bool>(in) && !in.bad();
+  return text.str();
+}
+
+bool is_ip_literal(const std::string& host) {
+  error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+bool use_pkcs12(SSL_CTX* ctx, const std::string& path, const std::string& password, std::string& error) {
+  bool ok = false;
+  std::string der = read_file(path, ok);
+  if (!ok) {
+    error = "cannot read " + path;
+    return false;
+  }
+  auto p = reinterpret_cast<const unsigned char*>(der.data());
+  PKCS12* p12 = d2i_PKCS12(nullptr, &p, static_cast<long>(der.size()));
+  if (!p12) {
+    error = path + ": not a PKCS#12 file";
+    return false;
+  }
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  STACK_OF(X509)* chain = nullptr;
+  bool parsed = PKCS12_parse(p12, password.c_str(), &key, &cert, &chain) == 1;
+  PKCS12_free(p12);
+  bool used = parsed && cert && key && SSL_CTX_use_certificate(ctx, cert) == 1 && SSL_CTX_use_PrivateKey(ctx, key) == 1;
+  if (used && chain) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) {
+      X509* extra = sk_X509_value(chain, i);
+      X509_up_ref(extra);
+      if (SSL_CTX_add_extra_chain_cert(ctx, extra) != 1) X509_free(extra);
+    }
+  }
+  EVP_PKEY_free(key);
+  X509_free(cert);
+  sk_X509_pop_free(chain, X509_free);
+  if (!used) error = path + ": wrong password or no certificate/key inside";
+  return used;
+}
+}  // namespace
+
+std::shared_ptr<asio::ssl::context> make_tls_context(const tls_settings& settings, std::string& error) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
+  error_code ec;
+  ctx->set_default_verify_paths(ec);
+  if (!settings.ca_file.empty()) {
+    ctx->load_verify_file(settings.ca_file, ec);
+    if (ec) {
+      error = "ca_file " + settings.ca_file + ": " + ec.message();
+      return nullptr;
+    }
+  }
+  ctx->set_verify_mode(asio::ssl::verify_peer);
+  static constexpr unsigned char alpn[] = {2, 'h', '2'};
+  SSL_CTX_set_alpn_protos(native, alpn, sizeof alpn);
+  if (!settings.certificate_file.empty()) {
+    const auto& f = settings.certificate_file;
+    bool p12 = f.ends_with(".p12") || f.ends_with(".pfx");
+    if (p12) {
+      if (!use_pkcs12(native, f, settings.certificate_password, error)) return nullptr;
+    } else {
+      ctx->use_certificate_chain_file(f, ec);
+      if (!ec) ctx->use_private_key_file(f, asio::ssl::context::pem, ec);
+      if (ec) {
+        error = "certificate_file " + f + ": " + ec.message();
+        return nullptr;
+      }
+    }
+  }
+  return ctx;
+}
+
+namespace {
+
+struct request_op {
+  request_op(asio::any_io_executor ex, http_request r) : request(std::move(r)), done(ex) {}
+  http_request request;
+  asio::steady_timer done;  // cancelled when `result` is set; expiry = response timeout
+  std::optional<boost::system::result<http_response>> result;
+  std::int32_t stream_id = -1;
+  bool headers_sent = false;
+  bool abandoned = false;  // timed out: the stream is being reset, nobody waits
+  bool too_large = false;
+  int refused = 0;
+  std::size_t body_offset = 0;
+  http_response response;
+
+  void finish(boost::system::result<http_response> r) {
+    if (result) return;
+    result = std::move(r);
+    done.cancel();
+  }
+  void reset_stream_state() {
+    stream_id = -1;
+    headers_sent = false;
+    too_large = false;
+    body_offset = 0;
+    response = {};
+  }
+};
+using op_ptr = std::shared_ptr<request_op>;
+
+class connection_impl final : public h2_connection, public std::enable_shared_from_this<connection_impl> {
+ public:
+  connection_impl(asio::any_io_executor ex, https_url target, std::shared_ptr<asio::ssl::context> tls,
+                  h2_options options, std::uint64_t id, h2_hooks hooks, close_handler on_close, logger* log)
+      : ex_(ex),
+        target_(std::move(target)),
+        tls_(std::move(tls)),
+        stream_(ex, *tls_),
+        options_(options),
+        id_(id),
+        hooks_(std::move(hooks)),
+        on_close_(std::move(on_close)),
+        log_(log),
+        timer_(ex),
+        write_signal_(ex),
+        idle_timer_(ex) {}
+
+  ~connection_impl() override {
+    if (session_) nghttp2_session_del(session_);
+  }
+
+  void start(std::chrono::milliseconds delay) override {
+    asio::co_spawn(ex_, run(delay), [self = shared_from_this()](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          if (self->log_) self->log_->err("h2_unexpected").kv("host", self->target_.host).kv("error", ex.what());
+        }
+        self->close_with(provider_error::connection_lost, "unexpected exception");
+      }
+    });
+  }
+
+  asio::awaitable<boost::system::result<http_response>> async_request(http_request request,
+                                                                      std::chrono::milliseconds timeout) override {
+    auto self = shared_from_this();
+    if (state_ == state::closed || state_ == state::draining) co_return provider_error::not_sent;
+    if (queue_.size() >= options_.queue_limit) co_return provider_error::queue_full;
+    auto op = std::make_shared<request_op>(ex_, std::move(request));
+    op->done.expires_after(timeout);
+    queue_.push_back(op);
+    pump();
+    co_await op->done.async_wait(use_tuple);
+    if (!op->result) {  // the response timeout fired first
+      auto it = std::find(queue_.begin(), queue_.end(), op);
+      if (it != queue_.end()) {
+        queue_.erase(it);
+        op->finish(provider_error::response_timeout);
+      } else {
+        op->abandoned = true;
+        if (op->stream_id > 0 && session_ && state_ != state::closed) {
+          nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, op->stream_id, NGHTTP2_CANCEL);
+          signal_write();
+        }
+        op->finish(provider_error::response_timeout);
+      }
+    }
+    co_return std::move(*op->result);
+  }
+
+  void retire() override {
+    if (state_ == state::closed || state_ == state::draining) return;
+    state_ = state::draining;
+    fail_queue(provider_error::not_sent);
+    maybe_finish_draining();
+  }
+
+  void close() override { close_with(provider_error::connection_lost, "closed"); }
+
+  state current_state() const override { return state_; }
+  bool accepting() const override {
+    return (state_ == state::connecting || state_ == state::open) && queue_.size() < options_.queue_limit;
+  }
+  std::size_t load() const override { return streams_.size() + queue_.size(); }
+  std::uint64_t id() const override { return id_; }
+  std::uint32_t max_concurrent_streams() const override {
+    return session_ ? nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) : 0;
+  }
+
+  // nghttp2 callbacks (free functions below forward here).
+  void on_frame_send(const nghttp2_frame* frame) {
+    if (frame->hd.type != NGHTTP2_HEADERS) return;
+    if (auto it = streams_.find(frame->hd.stream_id); it != streams_.end()) it->second->headers_sent = true;
+  }
+  void on_frame_recv(const nghttp2_frame* frame) {
+    switch (frame->hd.type) {
+      case NGHTTP2_SETTINGS:
+        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+          settings_received_ = true;
+          need_pump_ = true;
+        }
+        break;
+      case NGHTTP2_GOAWAY: {
+        goaway_ = true;
+        std::string reason(reinterpret_cast<const char*>(frame->goaway.opaque_data), frame->goaway.opaque_data_len);
+        if (reason.size() > 200) reason.resize(200);
+        if (log_)
+          log_->notice("h2_goaway")
+              .kv("host", target_.host)
+              .kv("connection", id_)
+              .kv("last_stream_id", frame->goaway.last_stream_id)
+              .kv("error_code", frame->goaway.error_code)
+              .kv("debug", reason);
+        if (state_ == state::open || state_ == state::connecting) state_ = state::draining;
+        fail_queue(provider_error::not_sent);
+        break;
+      }
+      case NGHTTP2_PING:
+        if (frame->hd.flags & NGHTTP2_FLAG_ACK) ping_outstanding_ = false;
+        break;
+      default:
+        break;
+    }
+  }
+  int on_header(const nghttp2_frame* frame, std::string_view name, std::string_view value) {
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    auto it = streams_.find(frame->hd.stream_id);
+    if (it == streams_.end()) return 0;
+    auto& resp = it->second->response;
+    if (name == ":status") {
+      int status = 0;
+      for (char c : value) status = status * 10 + (c - '0');
+      if (status >= 100 && status < 200) return 0;  // informational; the final answer follows
+      resp.status = status;
+    } else if (resp.headers.size() < 64) {  // bounded: answers carry a handful of headers
+      resp.headers.push_back({std::string(name), std::string(value), false});
+    }
+    return 0;
+  }
+  void on_data(std::int32_t stream_id, std::string_view data) {
+    auto it = streams_.find(stream_id);
+    if (it == streams_.end()) return;
+    auto& op = *it->second;
+    if (op.too_large) return;
+    if (op.response.body.size() + data.size() > options_.max_response_body) {
+      op.too_large = true;
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
+      return;
+    }
+    op.response.body.append(data);
+  }
+  void on_stream_close(std::int32_t stream_id, std::uint32_t error) {
+    auto it = streams_.find(stream_id);
+    if (it == streams_.end()) return;
+    op_ptr op = it->second;
+    streams_.erase(it);
+    if (hooks_.on_streams) hooks_.on_streams(-1);
+    need_pump_ = true;
+    if (op->abandoned || op->result) return;
+    if (op->too_large) {
+      op->finish(provider_error::response_too_large);
+    } else if (error == NGHTTP2_NO_ERROR && op->response.status != 0) {
+      op->response.connection_id = id_;
+      op->finish(std::move(op->response));
+    } else if (error == NGHTTP2_REFUSED_STREAM) {
+      // Never processed by the server: resubmit here, or elsewhere after a GOAWAY.
+      if (!goaway_ && state_ == state::open && ++op->refused <= options_.max_refused_resubmits) {
+        op->reset_stream_state();
+        queue_.push_front(op);
+      } else {
+        op->finish(provider_error::not_sent);
+      }
+    } else {
+      op->finish(op->headers_sent ? provider_error::stream_reset : provider_error::not_sent);
+    }
+  }
+  ssize_t read_body(std::int32_t stream_id, std::uint8_t* buf, std::size_t length, std::uint32_t* flags) {
+    auto it = streams_.find(stream_id);
+    if (it == streams_.end()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    auto& op = *it->second;
+    const std::string& body = op.request.body;
+    std::size_t n = std::min(length, body.size() - op.body_offset);
+    std::copy_n(body.data() + op.body_offset, n, buf);
+    op.body_offset += n;
+    if (op.body_offset == body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+
+ private:
+  asio::awaitable<void> run(std::chrono::milliseconds delay) {
+    auto self = shared_from_this();
+    if (delay.count() > 0) {
+      timer_.expires_after(delay);
+      co_await timer_.async_wait(use_tuple);
+      if (state_ == state::closed) co_return;
+    }
+    // Connect, TLS and ALPN under one deadline; the timer closes the socket.
+    timer_.expires_after(options_.connect_timeout);
+    timer_.async_wait([weak = weak_from_this()](error_code ec) {
+      if (ec) return;
+      if (auto s = weak.lock(); s && s->state_ == state::connecting) {
+        s->timed_out_ = true;
+        error_code ignored;
+        s->stream_.lowest_layer().close(ignored);
+      }
+    });
+    tcp::resolver resolver(ex_);
+    auto [rec, endpoints] = co_await resolver.async_resolve(target_.host, std::to_string(target_.port), use_tuple);
+    if (rec || state_ != state::connecting) co_return connect_failed("resolve", rec);
+    auto [cec, ep] = co_await asio::async_connect(stream_.lowest_layer(), endpoints, use_tuple);
+    if (cec || state_ != state::connecting) co_return connect_failed("connect", cec);
+    error_code ignored;
+    stream_.lowest_layer().set_option(tcp::no_delay(true), ignored);
+    if (!is_ip_literal(target_.host)) SSL_set_tlsext_host_name(stream_.native_handle(), target_.host.c_str());
+    stream_.set_verify_callback(asio::ssl::host_name_verification(target_.host));
+    auto [hec] = co_await stream_.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    if (hec || state_ != state::connecting) co_return connect_failed("tls", hec);
+    const unsigned char* proto = nullptr;
+    unsigned proto_len = 0;
+    SSL_get0_alpn_selected(stream_.native_handle(), &proto, &proto_len);
+    if (std::string_view(reinterpret_cast<const char*>(proto), proto_len) != "h2")
+      co_return connect_failed("alpn", error_code());
+    timer_.cancel();
+    if (!init_session()) co_return connect_failed("nghttp2", error_code());
+    state_ = state::open;
+    was_open_ = true;
+    last_recv_ = std::chrono::steady_clock::now();
+    if (hooks_.on_open) hooks_.on_open();
+    if (log_) log_->info("h2_connected").kv("host", target_.host).kv("port", target_.port).kv("connection", id_);
+    asio::co_spawn(ex_, write_loop(), asio::detached);
+    asio::co_spawn(ex_, idle_loop(), asio::detached);
+    co_await read_loop();
+  }
+
+  void connect_failed(std::string_view step, error_code ec) {
+    if (state_ == state::closed) return;
+    if (log_)
+      log_->warning("h2_connect_failed")
+          .kv("host", target_.host)
+          .kv("port", target_.port)
+          .kv("step", timed_out_ ? std::string_view("timeout") : step)
+          .kv("error", ec ? ec.message() : std::string(step == "alpn" ? "server did not select h2" : ""));
+    close_with(provider_error::connect_failed, "connect failed");
+  }
+
+  bool init_session();
+
+  asio::awaitable<void> read_loop() {
+    std::array<std::uint8_t, 16 << 10> buf;
+    while (state_ != state::closed) {
+      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
+      if (state_ == state::closed) co_return;
+      if (ec) {
+        if (log_ && ec != asio::error::eof && ec != asio::ssl::error::stream_truncated)
+          log_->notice("h2_read_failed").kv("host", target_.host).kv("connection", id_).kv("error", ec.message());
+        co_return close_with(provider_error::connection_lost, "read");
+      }
+      last_recv_ = std::chrono::steady_clock::now();
+      auto rv = nghttp2_session_mem_recv(session_, buf.data(), n);
+      if (rv < 0) {
+        if (log_)
+          log_->warning("h2_protocol_error").kv("host", target_.host).kv("error", nghttp2_strerror(static_cast<int>(rv)));
+        co_return close_with(provider_error::connection_lost, "protocol");
+      }
+      after_session_activity();
+    }
+  }
+
+  asio::awaitable<void> write_loop() {
+    auto self = shared_from_this();
+    std::vector<std::uint8_t> out;
+    constexpr std::size_t batch_limit = 64 << 10;  // bound on one write
+    while (state_ != state::closed) {
+      out.clear();
+      while (out.size() < batch_limit) {
+        const std::uint8_t* data = nullptr;
+        auto n = nghttp2_session_mem_send(session_, &data);
+        if (n < 0) {
+          co_return close_with(provider_error::connection_lost, "mem_send");
+        }
+        if (n == 0) break;
+        out.insert(out.end(), data, data + n);
+      }
+      if (!out.empty()) {
+        auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
+        if (state_ == state::closed) co_return;
+        if (ec) co_return close_with(provider_error::connection_lost, "write");
+        after_session_activity();
+        continue;
+      }
+      if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))
+        co_return close_with(provider_error::connection_lost, "session done");
+      write_signal_.expires_at(asio::steady_timer::time_point::max());
+      co_await write_signal_.async_wait(use_tuple);
+    }
+  }
+
+  asio::awaitable<void> idle_loop() {
+    auto self = shared_from_this();
+    while (state_ != state::closed) {
+      idle_timer_.expires_after(ping_outstanding_ ? options_.ping_timeout : options_.idle_ping_after);
+      co_await idle_timer_.async_wait(use_tuple);
+      if (state_ == state::closed) co_return;
+      auto now = std::chrono::steady_clock::now();
+      if (ping_outstanding_) {
+        if (now - ping_sent_ >= options_.ping_timeout) {
+          if (log_) log_->notice("h2_ping_timeout").kv("host", target_.host).kv("connection", id_);
+          co_return close_with(provider_error::connection_lost, "ping timeout");
+        }
+      } else if (now - last_recv_ >= options_.idle_ping_after) {
+        nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);
+        ping_outstanding_ = true;
+        ping_sent_ = now;
+        signal_write();
+      }
+    }
+  }
+
+  void signal_write() { write_signal_.cancel(); }
+
+  // Submits queued requests while the server's stream limit allows.
+  void pump() {
+    need_pump_ = false;
+    if (state_ != state::open || goaway_ || !settings_received_) return;
+    bool submitted = false;
+    while (!queue_.empty()) {
+      auto limit = nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+      if (streams_.size() >= limit) break;
+      op_ptr op = queue_.front();
+      queue_.pop_front();
+      if (!submit(op)) break;
+      submitted = true;
+    }
+    if (submitted) signal_write();
+  }
+
+  bool submit(const op_ptr& op) {
+    const auto& req = op->request;
+    std::vector<nghttp2_nv> nva;
+    nva.reserve(req.headers.size() + 5);
+    auto add = [&](std::string_view n, std::string_view v, bool sensitive) {
+      nva.push_back({const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(n.data())),
+                     const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(v.data())), n.size(), v.size(),
+                     static_cast<std::uint8_t>(sensitive ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE)});
+    };
+    const std::string authority = target_.authority();
+    const std::string length = std::to_string(req.body.size());
+    add(":method", req.method, false);
+    add(":scheme", "https", false);
+    add(":authority", authority, false);
+    add(":path", req.path, req.path_sensitive);
+    for (const auto& h : req.headers) add(h.name, h.value, h.sensitive);
+    if (!req.body.empty()) add("content-length", length, false);
+    nghttp2_data_provider provider{};
+    provider.source.ptr = op.get();
+    provider.read_callback = &read_body_cb;
+    std::int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
+                                             req.body.empty() ? nullptr : &provider, nullptr);
+    if (id < 0) {
+      // Stream ids exhausted (or the session is going away): resend elsewhere.
+      queue_.push_front(op);
+      if (log_) log_->info("h2_submit_failed").kv("host", target_.host).kv("error", nghttp2_strerror(id));
+      retire();
+      return false;
+    }
+    op->stream_id = id;
+    streams_.emplace(id, op);
+    if (hooks_.on_streams) hooks_.on_streams(+1);
+    return true;
+  }
+
+  void after_session_activity() {
+    if (need_pump_) pump();
+    if (nghttp2_session_want_write(session_)) signal_write();
+    maybe_finish_draining();
+    if (state_ != state::closed && !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))
+      close_with(provider_error::connection_lost, "session done");
+  }
+
+  void maybe_finish_draining() {
+    if (state_ != state::draining || !streams_.empty()) return;
+    if (!session_) return close_with(provider_error::not_sent, "retired");
+    if (!terminated_) {
+      terminated_ = true;
+      nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);  // our GOAWAY; closes after it is written
+      signal_write();
+    }
+  }
+
+  void fail_queue(provider_error e) {
+    auto queued = std::move(queue_);
+    queue_.clear();
+    for (auto& op : queued) op->finish(e);
+  }
+
+  void close_with(provider_error queued_error, std::string_view why) {
+    if (state_ == state::closed) return;
+    bool was_connected = was_open_;
+    state_ = state::closed;
+    auto streams = std::move(streams_);
+    streams_.clear();
+    for (auto& [id, op] : streams) {
+      if (hooks_.on_streams) hooks_.on_streams(-1);
+      op->finish(op->headers_sent ? provider_error::connection_lost : provider_error::not_sent);
+    }
+    fail_queue(queued_error == provider_error::connect_failed ? provider_error::connect_failed : provider_error::not_sent);
+    timer_.cancel();
+    idle_timer_.cancel();
+    write_signal_.cancel();
+    error_code ignored;
+    stream_.lowest_layer().close(ignored);
+    if (log_ && was_connected)
+      log_->info("h2_closed").kv("host", target_.host).kv("connection", id_).kv("reason", why).kv("in_flight", streams.size());
+    if (was_connected && hooks_.on_close) hooks_.on_close();
+    if (on_close_) {
+      auto handler = std::move(on_close_);
+      on_close_ = nullptr;
+      handler(id_, was_connected);
+    }
+  }
+
+  static ssize_t read_body_cb(nghttp2_session*, std::int32_t stream_id, std::uint8_t* buf, std::size_t length,
+                              std::uint32_t* flags, nghttp2_data_source*, void* user_data) {
+    return static_cast<connection_impl*>(user_data)->read_body(stream_id, buf, length, flags);
+  }
+
+  asio::any_io_executor ex_;
+  https_url target_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  asio::ssl::stream<tcp::socket> stream_;
+  h2_options options_;
+  std::uint64_t id_;
+  h2_hooks hooks_;
+  close_handler on_close_;
+  logger* log_;
+  asio::steady_timer timer_;         // reconnect delay, then connect deadline
+  asio::steady_timer write_signal_;  // cancelled to wake the write loop
+  asio::steady_timer idle_timer_;
+  nghttp2_session* session_ = nullptr;
+  state state_ = state::connecting;
+  bool was_open_ = false;
+  bool timed_out_ = false;
+  bool settings_received_ = false;
+  bool goaway_ = false;
+  bool terminated_ = false;
+  bool need_pump_ = false;
+  bool ping_outstanding_ = false;
+  std::chrono::steady_clock::time_point last_recv_{};
+  std::chrono::steady_clock::time_point ping_sent_{};
+  std::deque<op_ptr> queue_;  // bounded by options_.queue_limit (checked on entry)
+  std::unordered_map<std::int32_t, op_ptr> streams_;
+};
+
+// Free-function callbacks: user_data is the connection.
+int on_frame_send_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  static_cast<connection_impl*>(user_data)->on_frame_send(frame);
+  return 0;
+}
+int on_frame_recv_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  static_cast<connection_impl*>(user_data)->on_frame_recv(frame);
+  return 0;
+}
+int on_header_cb(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name, std::size_t namelen,
+                 const std::uint8_t* value, std::size_t valuelen, std::uint8_t, void* user_data) {
+  return static_cast<connection_impl*>(user_data)->on_header(
+      frame, std::string_view(reinterpret_cast<const char*>(name), namelen),
+      std::string_view(reinterpret_cast<const char*>(value), valuelen));
+}
+int on_data_chunk_cb(nghttp2_session*, std::uint8_t, std::int32_t stream_id, const std::uint8_t* data, std::size_t len,
+                     void* user_data) {
+  static_cast<connection_impl*>(user_data)->on_data(stream_id,
+                                                    std::string_view(reinterpret_cast<const char*>(data), len));
+  return 0;
+}
+int on_stream_close_cb(nghttp2_session*, std::int32_t stream_id, std::uint32_t error_code, void* user_data) {
+  static_cast<connection_impl*>(user_data)->on_stream_close(stream_id, error_code);
+  return 0;
+}
+
+struct callbacks_holder {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  callbacks_holder() {
+    nghttp2_session_callbacks_new(&callbacks);
+    nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send_cb);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv_cb);
+    nghttp2_session_callbacks_set_on_header_callback(callbacks, on_header_cb);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk_cb);
+    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close_cb);
+  }
+  ~callbacks_holder() { nghttp2_session_callbacks_del(callbacks); }
+};
+
+bool connection_impl::init_session() {
+  static const callbacks_holder holder;  // registered once, shared by every session (read-only)
+  if (nghttp2_session_client_new(&session_, holder.callbacks, this) != 0) return false;
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100},  // server-initiated streams: none expected
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
+  };
+  return nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings)) == 0;
+}
+
+}  // namespace
+
+std::shared_ptr<h2_connection> h2_connection::create(asio::any_io_executor ex, https_url target,
+                                                     std::shared_ptr<asio::ssl::context> tls, h2_options options,
+                                                     std::uint64_t id, h2_hooks hooks, close_handler on_close,
+                                                     logger* log) {
+  return std::make_shared<connection_impl>(ex, std::move(target), std::move(tls), options, id, std::move(hooks),
+                                           std::move(on_close), log);
+}
+
+// ---- pool ----
+
+h2_pool::h2_pool(asio::any_io_executor ex, https_url target, std::shared_ptr<asio::ssl::context> tls,
+                 h2_pool_options options, h2_hooks hooks, random_source random, logger* log)
+    : ex_(ex),
+      target_(std::move(target)),
+      tls_(std::move(tls)),
+      options_(options),
+      hooks_(std::move(hooks)),
+      random_(random ? std::move(random) : make_random_source()),
+      log_(log),
+      slots_(std::make_shared<std::vector<slot>>(static_cast<std::size_t>(std::max(1, options.connections)))) {}
+
+h2_pool::~h2_pool() { shutdown(); }
+
+std::shared_ptr<h2_connection> h2_pool::choose() {
+  if (shut_down_) return nullptr;
+  auto& slots = *slots_;
+  // Open every slot on demand so load spreads over the configured connections.
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    auto& s = slots[i];
+    if (s.conn && s.conn->current_state() != h2_connection::state::closed &&
+        s.conn->current_state() != h2_connection::state::draining)
+      continue;
+    std::chrono::milliseconds delay{0};
+    if (s.failures > 0) delay = options_.reconnect_backoff.delay(s.failures - 1, random_);
+    std::weak_ptr<std::vector<slot>> weak_slots = slots_;
+    std::uint64_t id = next_id_++;
+    s.conn = h2_connection::create(ex_, target_, tls_, options_.connection, id, hooks_,
+                                   [weak_slots, i](std::uint64_t closed_id, bool was_open) {
+                                     auto slots = weak_slots.lock();
+                                     if (!slots || i >= slots->size()) return;
+                                     auto& sl = (*slots)[i];
+                                     if (!sl.conn || sl.conn->id() != closed_id) return;
+                                     sl.failures = was_open ? 0 : sl.failures + 1;
+                                   },
+                                   log_);
+    s.conn->start(delay);
+  }
+  std::shared_ptr<h2_connection> best;
+  for (std::size_t k = 0; k < slots.size(); ++k) {
+    auto& c = slots[(rr_ + k) % slots.size()].conn;
+    if (!c || !c->accepting()) continue;
+    if (!best || c->load() < best->load()) best = c;
+  }
+  rr_ = (rr_ + 1) % slots.size();
+  return best;
+}
+
+asio::awaitable<boost::system::result<http_response>> h2_pool::async_request(http_request request,
+                                                                            std::chrono::milliseconds timeout) {
+  auto conn = choose();
+  if (!conn) co_return shut_down_ ? provider_error::shut_down : provider_error::queue_full;
+  co_return co_await conn->async_request(std::move(request), timeout);
+}
+
+void h2_pool::retire(std::uint64_t connection_id) {
+  for (auto& s : *slots_)
+    if (s.conn && s.conn->id() == connection_id) s.conn->retire();
+}
+
+void h2_pool::shutdown() {
+  shut_down_ = true;
+  for (auto& s : *slots_)
+    if (s.conn) s.conn->close();
+}
+
+std::size_t h2_pool::open_connections() const {
+  std::size_t n = 0;
+  for (const auto& s : *slots_)
+    if (s.conn && s.conn->current_state() == h2_connection::state::open) ++n;
+  return n;
+}
+
+}  // namespace herald::detail

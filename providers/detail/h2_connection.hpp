@@ -1,0 +1,136 @@
+#pragma once
+// Internal: an HTTP/2 client connection over TLS (ALPN h2) with nghttp2
+// driven in memory, and a pool of such connections to one endpoint.
+//
+// Threading: a connection and its pool live on one executor; every member
+// is called on it (the providers hop there first). Each request ends with
+// exactly one result: an http_response (any status) or a provider_error
+// saying whether the request may have reached the server:
+//   not_sent / connect_failed / queue_full / shut_down: never left Herald;
+//   connection_lost / stream_reset / response_timeout: may have been processed.
+// REFUSED_STREAM answers are resubmitted transparently (bounded); streams
+// refused by a GOAWAY fail with not_sent so the caller resends elsewhere.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "providers/backoff.hpp"
+#include "providers/errors.hpp"
+#include "providers/http_types.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace herald {
+class logger;
+}
+
+namespace herald::detail {
+
+// TLS client settings: TLS 1.2+, peer verified against the system store plus
+// `ca_file` (verification is never disabled), ALPN "h2".
+struct tls_settings {
+  std::string ca_file;
+  std::string certificate_file;  // client certificate: PEM (cert + key) or PKCS#12 (.p12/.pfx)
+  std::string certificate_password;
+};
+// nullptr and `error` set when a file cannot be used.
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_settings& settings, std::string& error);
+
+// Metrics hooks (each may be empty).
+struct h2_hooks {
+  std::function<void()> on_open;
+  std::function<void()> on_close;
+  std::function<void(int)> on_streams;  // +1 when a stream opens, -1 when it closes
+};
+
+struct h2_options {
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds idle_ping_after{300'000};
+  std::chrono::milliseconds ping_timeout{20'000};
+  std::size_t queue_limit = 10'000;
+  std::size_t max_response_body = 64 << 10;
+  int max_refused_resubmits = 3;
+};
+
+class h2_connection {
+ public:
+  enum class state { connecting, open, draining, closed };
+  // Called once when the connection closes; `was_open` says it got past the handshake.
+  using close_handler = std::function<void(std::uint64_t id, bool was_open)>;
+
+  static std::shared_ptr<h2_connection> create(boost::asio::any_io_executor ex, https_url target,
+                                               std::shared_ptr<boost::asio::ssl::context> tls, h2_options options,
+                                               std::uint64_t id, h2_hooks hooks, close_handler on_close,
+                                               logger* log);
+  virtual ~h2_connection() = default;
+
+  // Connects after `delay` (reconnect backoff); requests queue meanwhile.
+  virtual void start(std::chrono::milliseconds delay) = 0;
+  virtual boost::asio::awaitable<boost::system::result<http_response>> async_request(
+      http_request request, std::chrono::milliseconds timeout) = 0;
+  // No new streams; closes once the in-flight ones are answered.
+  virtual void retire() = 0;
+  // Closes now; in-flight requests end with connection_lost or not_sent.
+  virtual void close() = 0;
+
+  virtual state current_state() const = 0;
+  virtual bool accepting() const = 0;  // connecting/open, no GOAWAY, queue not full
+  virtual std::size_t load() const = 0;  // streams in flight + queued
+  virtual std::uint64_t id() const = 0;
+  virtual std::uint32_t max_concurrent_streams() const = 0;  // the server's current value
+};
+
+struct h2_pool_options {
+  int connections = 1;
+  h2_options connection;
+  backoff_policy reconnect_backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(30'000)};
+};
+
+// N connections to one endpoint (one credential); opened on demand,
+// reconnected with exponential backoff and jitter after failures.
+class h2_pool {
+ public:
+  h2_pool(boost::asio::any_io_executor ex, https_url target, std::shared_ptr<boost::asio::ssl::context> tls,
+          h2_pool_options options, h2_hooks hooks, random_source random, logger* log);
+  ~h2_pool();
+  h2_pool(const h2_pool&) = delete;
+  h2_pool& operator=(const h2_pool&) = delete;
+
+  boost::asio::awaitable<boost::system::result<http_response>> async_request(http_request request,
+                                                                            std::chrono::milliseconds timeout);
+  // Stops using that connection (it drains and closes); the slot reconnects on demand.
+  void retire(std::uint64_t connection_id);
+  void shutdown();
+  const https_url& target() const { return target_; }
+  std::size_t open_connections() const;
+
+ private:
+  struct slot {
+    std::shared_ptr<h2_connection> conn;
+    int failures = 0;
+  };
+  std::shared_ptr<h2_connection> choose();
+
+  boost::asio::any_io_executor ex_;
+  https_url target_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  h2_pool_options options_;
+  h2_hooks hooks_;
+  random_source random_;
+  logger* log_;
+  std::shared_ptr<std::vector<slot>> slots_;  // shared with close handlers (which may outlive the pool)
+  std::uint64_t next_id_ = 1;
+  std::size_t rr_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace herald::detail

@@ -1,0 +1,268 @@
+#include "store/device_registry.hpp"
+
+#include <openssl/evp.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
+namespace herald {
+
+namespace {
+
+namespace json = boost::json;
+using boost::system::error_code;
+
+// Upsert, atomically: move the device out of its previous owner's index,
+// then write the record, the new owner's index and the set of all devices.
+// KEYS: device key, new associate hash, set of all devices.
+// ARGV: device identifier, JSON record, new associate id, key prefix.
+// Returns the previous owner's id as a string, or nil.
+//
+// The previous owner is read with a pattern rather than cjson: cjson turns
+// numbers into doubles (ids above 2^53 would be rounded), and the pattern
+// cannot match inside a JSON string value, where every quote is escaped.
+// The old owner's hash key is built in the script (it is only known after
+// the GET), which is fine on a single Redis; on a cluster every key would
+// need a common hash tag in the prefix.
+constexpr std::string_view upsert_script = R"lua(
+local old = redis.call('GET', KEYS[1])
+local prev = false
+if old then
+  prev = string.match(old, '"AssociateId":(%-?%d+)') or false
+end
+if prev and prev ~= ARGV[3] then
+  redis.call('HDEL', ARGV[4] .. ':associate:' .. prev .. ':devices', ARGV[1])
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[1])
+return prev
+)lua";
+
+// Remove, atomically. KEYS: device key, set of all devices.
+// ARGV: device identifier, key prefix. Returns 1 if the device existed.
+constexpr std::string_view remove_script = R"lua(
+local old = redis.call('GET', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+if not old then
+  return 0
+end
+local owner = string.match(old, '"AssociateId":(%-?%d+)')
+if owner then
+  redis.call('HDEL', ARGV[2] .. ':associate:' .. owner .. ':devices', ARGV[1])
+end
+redis.call('DEL', KEYS[1])
+return 1
+)lua";
+
+std::string sha1_hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr) != 1) return {};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (unsigned i = 0; i < size; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 0xf]);
+  }
+  return out;
+}
+
+const std::string& upsert_sha() {
+  static const std::string sha = sha1_hex(upsert_script);
+  return sha;
+}
+const std::string& remove_sha() {
+  static const std::string sha = sha1_hex(remove_script);
+  return sha;
+}
+
+using exec_result = std::tuple<error_code, redis_reply>;
+
+boost::asio::awaitable<exec_result> run(redis_client& redis, std::vector<std::string> args) {
+  co_return co_await redis.async_exec(std::move(args), boost::asio::as_tuple(boost::asio::use_awaitable));
+}
+
+// EVALSHA, falling back to EVAL when Redis does not have the script cached
+// (after a restart or SCRIPT FLUSH); EVAL caches it again.
+boost::asio::awaitable<exec_result> run_script(redis_client& redis, std::string_view script, const std::string& sha,
+                                               std::vector<std::string> keys, std::vector<std::string> args) {
+  std::vector<std::string> cmd{"EVALSHA", sha, std::to_string(keys.size())};
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  auto result = co_await run(redis, cmd);
+  const auto& [ec, reply] = result;
+  if (ec == redis_error::server_error && reply.str.starts_with("NOSCRIPT")) {
+    cmd[0] = "EVAL";
+    cmd[1] = std::string(script);
+    co_return co_await run(redis, std::move(cmd));
+  }
+  co_return result;
+}
+
+bool parse_int64(std::string_view text, std::int64_t& out) {
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && p == text.data() + text.size();
+}
+
+const json::string* string_field(const json::object& o, std::string_view key, std::size_t max_size, bool& ok) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return nullptr;
+  const json::string* s = it->value().if_string();
+  if (!s || s->size() > max_size) ok = false;
+  return s;
+}
+
+std::optional<std::int64_t> int_field(const json::object& o, std::string_view key, bool& ok) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return std::nullopt;
+  const json::value& v = it->value();
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return static_cast<std::int64_t>(v.get_uint64());
+  ok = false;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string encode_device_record(const device_info& device) {
+  json::object o;
+  o["DeviceName"] = device.device_name;
+  o["DeviceIdentifier"] = device.device_identifier;
+  o["PocketVersion"] = device.pocket_version;
+  o["Language"] = device.language;
+  o["PNSHandle"] = device.pns_handle;
+  o["Platform"] = to_string(device.platform);
+  o["OSVersion"] = device.os_version;
+  o["TimeZoneId"] = device.time_zone_id;
+  o["AssociateId"] = device.associate_id;
+  o["RegisteredAt"] = device.registered_at_ms;
+  return json::serialize(o);
+}
+
+std::optional<device_info> decode_device_record(const std::string& text) {
+  error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::object& o = v.get_object();
+  bool ok = true;
+  device_info d;
+
+  const json::string* id = string_field(o, "DeviceIdentifier", max_device_identifier_size, ok);
+  if (!ok || !id || id->empty()) return std::nullopt;
+  d.device_identifier = std::string(*id);
+
+  auto text_field = [&](std::string_view key, std::size_t max_size, std::string& out) {
+    if (const json::string* s = string_field(o, key, max_size, ok); s && ok) out = std::string(*s);
+  };
+  text_field("DeviceName", max_device_text_size, d.device_name);
+  text_field("PocketVersion", max_device_text_size, d.pocket_version);
+  text_field("Language", max_device_text_size, d.language);
+  text_field("PNSHandle", max_pns_handle_size, d.pns_handle);
+  text_field("OSVersion", max_device_text_size, d.os_version);
+  if (!ok) return std::nullopt;
+
+  std::string platform;
+  text_field("Platform", max_device_text_size, platform);
+  if (!ok) return std::nullopt;
+  if (!platform.empty()) {
+    auto p = parse_platform(platform);
+    if (!p) return std::nullopt;
+    d.platform = *p;
+  }
+
+  auto tz = int_field(o, "TimeZoneId", ok);
+  auto owner = int_field(o, "AssociateId", ok);
+  auto at = int_field(o, "RegisteredAt", ok);
+  if (!ok || !owner) return std::nullopt;
+  if (tz) {
+    if (*tz < std::numeric_limits<std::int32_t>::min() || *tz > std::numeric_limits<std::int32_t>::max())
+      return std::nullopt;
+    d.time_zone_id = static_cast<std::int32_t>(*tz);
+  }
+  d.associate_id = *owner;
+  d.registered_at_ms = at.value_or(0);
+  return d;
+}
+
+device_registry::device_registry(std::shared_ptr<redis_client> redis, std::string key_prefix)
+    : redis_(std::move(redis)), prefix_(std::move(key_prefix)) {}
+
+std::string device_registry::device_key(const std::string& device_identifier) const {
+  return prefix_ + ":device:" + device_identifier;
+}
+
+std::string device_registry::associate_key(std::int64_t associate_id) const {
+  return prefix_ + ":associate:" + std::to_string(associate_id) + ":devices";
+}
+
+std::string device_registry::devices_key() const { return prefix_ + ":devices"; }
+
+boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> device_registry::upsert(
+    const device_info& device) {
+  if (device.device_identifier.empty() || device.device_identifier.size() > max_device_identifier_size)
+    co_return make_error_code(boost::system::errc::invalid_argument);
+  auto [ec, reply] = co_await run_script(
+      *redis_, upsert_script, upsert_sha(),
+      {device_key(device.device_identifier), associate_key(device.associate_id), devices_key()},
+      {device.device_identifier, encode_device_record(device), std::to_string(device.associate_id), prefix_});
+  if (ec) co_return ec;
+  if (reply.type == redis_reply::kind::nil) co_return std::optional<std::int64_t>{};
+  std::int64_t previous = 0;
+  if (reply.type == redis_reply::kind::string && parse_int64(reply.str, previous))
+    co_return std::optional<std::int64_t>{previous};
+  co_return make_error_code(redis_error::unexpected_reply);
+}
+
+boost::asio::awaitable<boost::system::result<std::vector<device_info>>> device_registry::list_by_associate(
+    std::int64_t associate_id) {
+  auto [ec, reply] = co_await run(*redis_, {"HVALS", associate_key(associate_id)});
+  if (ec) co_return ec;
+  if (reply.type != redis_reply::kind::array) co_return make_error_code(redis_error::unexpected_reply);
+  std::vector<device_info> devices;
+  devices.reserve(reply.elements.size());
+  for (const auto& e : reply.elements) {
+    if (e.type != redis_reply::kind::string) continue;
+    if (auto d = decode_device_record(e.str)) devices.push_back(std::move(*d));
+  }
+  std::sort(devices.begin(), devices.end(),
+            [](const device_info& a, const device_info& b) { return a.device_identifier < b.device_identifier; });
+  co_return std::move(devices);
+}
+
+boost::asio::awaitable<boost::system::result<std::optional<device_info>>> device_registry::get(
+    const std::string& device_identifier) {
+  auto [ec, reply] = co_await run(*redis_, {"GET", device_key(device_identifier)});
+  if (ec) co_return ec;
+  if (reply.type == redis_reply::kind::nil) co_return std::optional<device_info>{};
+  if (reply.type != redis_reply::kind::string) co_return make_error_code(redis_error::unexpected_reply);
+  auto d = decode_device_record(reply.str);
+  if (!d) co_return make_error_code(redis_error::unexpected_reply);
+  co_return std::optional<device_info>{std::move(*d)};
+}
+
+boost::asio::awaitable<boost::system::result<bool>> device_registry::remove(const std::string& device_identifier) {
+  auto [ec, reply] = co_await run_script(*redis_, remove_script, remove_sha(),
+                                         {device_key(device_identifier), devices_key()}, {device_identifier, prefix_});
+  if (ec) co_return ec;
+  if (reply.type != redis_reply::kind::integer) co_return make_error_code(redis_error::unexpected_reply);
+  co_return reply.integer == 1;
+}
+
+boost::asio::awaitable<boost::system::result<std::int64_t>> device_registry::count() {
+  auto [ec, reply] = co_await run(*redis_, {"SCARD", devices_key()});
+  if (ec) co_return ec;
+  if (reply.type != redis_reply::kind::integer) co_return make_error_code(redis_error::unexpected_reply);
+  co_return reply.integer;
+}
+
+}  // namespace herald

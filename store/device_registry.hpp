@@ -1,0 +1,47 @@
+#pragma once
+// The device registry in Redis (data model: docs/DATA-MODEL.md).
+// Upserts keep the associate index consistent atomically (one Lua script):
+// a device re-registered by another associate leaves the old one's list.
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/device.hpp"
+#include "store/redis_client.hpp"
+
+namespace herald {
+
+class device_registry {
+ public:
+  device_registry(std::shared_ptr<redis_client> redis, std::string key_prefix);
+
+  // Insert or replace by device_identifier; moves the device to
+  // device.associate_id's index. Returns the previous owner (if any).
+  boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> upsert(const device_info& device);
+  boost::asio::awaitable<boost::system::result<std::vector<device_info>>> list_by_associate(std::int64_t associate_id);
+  boost::asio::awaitable<boost::system::result<std::optional<device_info>>> get(const std::string& device_identifier);
+  // Returns whether it existed.
+  boost::asio::awaitable<boost::system::result<bool>> remove(const std::string& device_identifier);
+  // Number of registered devices.
+  boost::asio::awaitable<boost::system::result<std::int64_t>> count();
+
+  // Key names (exposed for docs/tests).
+  std::string device_key(const std::string& device_identifier) const;
+  std::string associate_key(std::int64_t associate_id) const;
+  std::string devices_key() const;  // SET of every registered DeviceIdentifier
+
+ private:
+  std::shared_ptr<redis_client> redis_;
+  std::string prefix_;
+};
+
+// Serialization of a device record as stored (JSON); pure, unit-tested.
+std::string encode_device_record(const device_info& device);
+std::optional<device_info> decode_device_record(const std::string& json);
+
+}  // namespace herald
