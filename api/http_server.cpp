@@ -158,7 +158,10 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       (void)n;
       if (ec) {
         if (ec == beast::error::timeout) timeouts.inc();
-        if (ec == http::error::header_limit) co_await write_error(stream, http::status::request_header_fields_too_large, 11, "request head too large");
+        if (ec == http::error::body_limit)  // Content-Length over the limit, seen in the head
+          co_await write_error(stream, http::status::payload_too_large, 11,
+                               "request body exceeds " + std::to_string(settings.body_limit) + " bytes");
+        else if (ec == http::error::header_limit) co_await write_error(stream, http::status::request_header_fields_too_large, 11, "request head too large");
         else if (ec != http::error::end_of_stream && ec != asio::error::eof && ec != beast::error::timeout &&
                  ec != asio::error::operation_aborted && ec != asio::error::connection_reset)
           co_await write_error(stream, http::status::bad_request, 11, "malformed request: " + ec.message());

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "providers/backoff.hpp"
+#include "providers/errors.hpp"
 #include "providers/http_types.hpp"
 #include "providers/provider.hpp"
 

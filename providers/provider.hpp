@@ -110,7 +110,8 @@ struct provider_options {
 };
 
 // One adapter. Lives on one executor; async_send may be awaited from any
-// coroutine (it hops to the provider's executor when needed).
+// coroutine (it hops to the provider's executor when needed). Destroy it on
+// that executor's thread or after its io_context stopped running.
 class push_provider {
  public:
   virtual ~push_provider() = default;

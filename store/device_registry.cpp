@@ -108,6 +108,25 @@ boost::asio::awaitable<exec_result> run_script(redis_client& redis, std::string_
   co_return result;
 }
 
+// Explicit, as result<bool> cannot tell an error_code from a bool.
+template <typename T>
+boost::system::result<T> failure(error_code ec) {
+  return boost::system::result<T>(boost::system::in_place_error, ec);
+}
+template <typename T, typename Enum>
+boost::system::result<T> failure(Enum e) {
+  return failure<T>(make_error_code(e));
+}
+
+// What decode_device_record accepts: a record that could not be read back
+// would silently drop out of its owner's list, so it is refused up front.
+bool storable(const device_info& d) {
+  return !d.device_identifier.empty() && d.device_identifier.size() <= max_device_identifier_size &&
+         d.pns_handle.size() <= max_pns_handle_size && d.device_name.size() <= max_device_text_size &&
+         d.pocket_version.size() <= max_device_text_size && d.language.size() <= max_device_text_size &&
+         d.os_version.size() <= max_device_text_size;
+}
+
 bool parse_int64(std::string_view text, std::int64_t& out) {
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && p == text.data() + text.size();
@@ -209,25 +228,29 @@ std::string device_registry::devices_key() const { return prefix_ + ":devices"; 
 
 boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> device_registry::upsert(
     const device_info& device) {
-  if (device.device_identifier.empty() || device.device_identifier.size() > max_device_identifier_size)
-    co_return make_error_code(boost::system::errc::invalid_argument);
-  auto [ec, reply] = co_await run_script(
-      *redis_, upsert_script, upsert_sha(),
-      {device_key(device.device_identifier), associate_key(device.associate_id), devices_key()},
-      {device.device_identifier, encode_device_record(device), std::to_string(device.associate_id), prefix_});
-  if (ec) co_return ec;
+  if (!storable(device))
+    co_return failure<std::optional<std::int64_t>>(boost::system::errc::invalid_argument);
+  // Braced lists are built outside co_await expressions (GCC 12 rejects
+  // initializer_list temporaries inside them).
+  std::vector<std::string> keys{device_key(device.device_identifier), associate_key(device.associate_id),
+                                devices_key()};
+  std::vector<std::string> args{device.device_identifier, encode_device_record(device),
+                                std::to_string(device.associate_id), prefix_};
+  auto [ec, reply] = co_await run_script(*redis_, upsert_script, upsert_sha(), std::move(keys), std::move(args));
+  if (ec) co_return failure<std::optional<std::int64_t>>(ec);
   if (reply.type == redis_reply::kind::nil) co_return std::optional<std::int64_t>{};
   std::int64_t previous = 0;
   if (reply.type == redis_reply::kind::string && parse_int64(reply.str, previous))
     co_return std::optional<std::int64_t>{previous};
-  co_return make_error_code(redis_error::unexpected_reply);
+  co_return failure<std::optional<std::int64_t>>(redis_error::unexpected_reply);
 }
 
 boost::asio::awaitable<boost::system::result<std::vector<device_info>>> device_registry::list_by_associate(
     std::int64_t associate_id) {
-  auto [ec, reply] = co_await run(*redis_, {"HVALS", associate_key(associate_id)});
-  if (ec) co_return ec;
-  if (reply.type != redis_reply::kind::array) co_return make_error_code(redis_error::unexpected_reply);
+  std::vector<std::string> cmd{"HVALS", associate_key(associate_id)};
+  auto [ec, reply] = co_await run(*redis_, std::move(cmd));
+  if (ec) co_return failure<std::vector<device_info>>(ec);
+  if (reply.type != redis_reply::kind::array) co_return failure<std::vector<device_info>>(redis_error::unexpected_reply);
   std::vector<device_info> devices;
   devices.reserve(reply.elements.size());
   for (const auto& e : reply.elements) {
@@ -241,27 +264,30 @@ boost::asio::awaitable<boost::system::result<std::vector<device_info>>> device_r
 
 boost::asio::awaitable<boost::system::result<std::optional<device_info>>> device_registry::get(
     const std::string& device_identifier) {
-  auto [ec, reply] = co_await run(*redis_, {"GET", device_key(device_identifier)});
-  if (ec) co_return ec;
+  std::vector<std::string> cmd{"GET", device_key(device_identifier)};
+  auto [ec, reply] = co_await run(*redis_, std::move(cmd));
+  if (ec) co_return failure<std::optional<device_info>>(ec);
   if (reply.type == redis_reply::kind::nil) co_return std::optional<device_info>{};
-  if (reply.type != redis_reply::kind::string) co_return make_error_code(redis_error::unexpected_reply);
+  if (reply.type != redis_reply::kind::string) co_return failure<std::optional<device_info>>(redis_error::unexpected_reply);
   auto d = decode_device_record(reply.str);
-  if (!d) co_return make_error_code(redis_error::unexpected_reply);
+  if (!d) co_return failure<std::optional<device_info>>(redis_error::unexpected_reply);
   co_return std::optional<device_info>{std::move(*d)};
 }
 
 boost::asio::awaitable<boost::system::result<bool>> device_registry::remove(const std::string& device_identifier) {
-  auto [ec, reply] = co_await run_script(*redis_, remove_script, remove_sha(),
-                                         {device_key(device_identifier), devices_key()}, {device_identifier, prefix_});
-  if (ec) co_return ec;
-  if (reply.type != redis_reply::kind::integer) co_return make_error_code(redis_error::unexpected_reply);
+  std::vector<std::string> keys{device_key(device_identifier), devices_key()};
+  std::vector<std::string> args{device_identifier, prefix_};
+  auto [ec, reply] = co_await run_script(*redis_, remove_script, remove_sha(), std::move(keys), std::move(args));
+  if (ec) co_return failure<bool>(ec);
+  if (reply.type != redis_reply::kind::integer) co_return failure<bool>(redis_error::unexpected_reply);
   co_return reply.integer == 1;
 }
 
 boost::asio::awaitable<boost::system::result<std::int64_t>> device_registry::count() {
-  auto [ec, reply] = co_await run(*redis_, {"SCARD", devices_key()});
-  if (ec) co_return ec;
-  if (reply.type != redis_reply::kind::integer) co_return make_error_code(redis_error::unexpected_reply);
+  std::vector<std::string> cmd{"SCARD", devices_key()};
+  auto [ec, reply] = co_await run(*redis_, std::move(cmd));
+  if (ec) co_return failure<std::int64_t>(ec);
+  if (reply.type != redis_reply::kind::integer) co_return failure<std::int64_t>(redis_error::unexpected_reply);
   co_return reply.integer;
 }
 

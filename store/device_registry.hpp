@@ -22,6 +22,8 @@ class device_registry {
 
   // Insert or replace by device_identifier; moves the device to
   // device.associate_id's index. Returns the previous owner (if any).
+  // A device that breaks the field bounds of model/device.hpp (or has an
+  // empty identifier) is refused with errc::invalid_argument.
   boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> upsert(const device_info& device);
   boost::asio::awaitable<boost::system::result<std::vector<device_info>>> list_by_associate(std::int64_t associate_id);
   boost::asio::awaitable<boost::system::result<std::optional<device_info>>> get(const std::string& device_identifier);

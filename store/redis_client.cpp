@@ -11,13 +11,18 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <iterator>
 #include <random>
+#include <string_view>
 
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
@@ -96,6 +101,21 @@ redis_reply convert_reply(const redisReply* r) {
 
 using clock_type = std::chrono::steady_clock;
 
+// Pub/sub and MONITOR turn the connection into a push stream, which breaks
+// the one-reply-per-command model every caller relies on.
+bool changes_connection_mode(std::string_view command) {
+  constexpr std::array<std::string_view, 7> names{"SUBSCRIBE",   "PSUBSCRIBE",   "SSUBSCRIBE", "UNSUBSCRIBE",
+                                                  "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR"};
+  for (auto name : names) {
+    if (name.size() != command.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < name.size() && same; ++i)
+      same = std::toupper(static_cast<unsigned char>(command[i])) == name[i];
+    if (same) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 const boost::system::error_category& redis_category() {
@@ -126,6 +146,9 @@ class hiredis_client final : public redis_client {
              static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(this))) {
     if (metrics) {
       connected_gauge_ = &metrics->get_gauge("herald_redis_connected", "1 while the Redis connection is up and ready");
+      pending_gauge_ = &metrics->get_gauge("herald_redis_pending_commands", "Redis commands sent and not yet answered");
+      metrics->get_gauge("herald_redis_max_pending_commands", "Bound on pending Redis commands (redis.max_pending)")
+          .set(static_cast<double>(settings_.max_pending));
       reconnects_ = &metrics->get_counter("herald_redis_reconnects_total",
                                           "Reconnect attempts scheduled after the Redis connection dropped or failed");
       for (auto e : all_errors)
@@ -256,6 +279,10 @@ class hiredis_client final : public redis_client {
       complete(std::move(handler), make_error_code(boost::system::errc::invalid_argument), redis_reply{});
       return;
     }
+    if (changes_connection_mode(args.front())) {
+      complete(std::move(handler), make_error_code(boost::system::errc::operation_not_supported), redis_reply{});
+      return;
+    }
     const connection_ptr c = conn_;
     if (!c || !c->ac || !c->handshake_done || c->closing || c->teardown_posted) {
       fail(std::move(handler), redis_error::not_connected);
@@ -272,6 +299,7 @@ class hiredis_client final : public redis_client {
     c->pending.back().handler = std::move(handler);
     c->pending.back().deadline = clock_type::now() + settings_.command_timeout;
     ++c->user_pending;
+    if (pending_gauge_) pending_gauge_->add(1);
     arm_command_timer();
   }
 
@@ -322,6 +350,7 @@ class hiredis_client final : public redis_client {
       return;
     }
     --c.user_pending;
+    if (pending_gauge_) pending_gauge_->add(-1);
     if (!reply) {
       redis_error e = redis_error::connection_lost;
       if (c.closing && c.close_code == redis_error::stopped) e = redis_error::stopped;
@@ -346,6 +375,7 @@ class hiredis_client final : public redis_client {
     c.pending.clear();
     for (auto& cmd : leftovers)
       if (!cmd.handshake) fail(std::move(cmd.handler), e);
+    if (pending_gauge_) pending_gauge_->add(-static_cast<double>(c.user_pending));
     c.user_pending = 0;
   }
 
@@ -424,7 +454,11 @@ class hiredis_client final : public redis_client {
                            "cannot resolve " + self->settings_.host + ": " + (ec ? ec.message() : "no address"));
             return;
           }
-          const std::string address = results.begin()->endpoint().address().to_string();
+          // Successive attempts rotate through the addresses ("localhost"
+          // may resolve to ::1 first while Redis listens on 127.0.0.1 only).
+          auto it = results.begin();
+          std::advance(it, static_cast<std::ptrdiff_t>(self->attempt_ % results.size()));
+          const std::string address = it->endpoint().address().to_string();
           self->open_context(c, redisAsyncConnect(address.c_str(), self->settings_.port));
         });
   }
@@ -515,7 +549,7 @@ class hiredis_client final : public redis_client {
   }
 
   // Frees the context (pending commands fail), then handles the close.
-  void teardown(const connection_ptr& c, redis_error code, std::string reason) {
+  void teardown(connection_ptr c, redis_error code, std::string reason) {
     if (!c->closing) {
       c->closing = true;
       c->close_code = code;
@@ -530,7 +564,8 @@ class hiredis_client final : public redis_client {
   }
 
   // The context is gone (freed by us or by hiredis after an I/O error).
-  void on_closed(const connection_ptr& c) {
+  // `c` by value: callers may pass conn_ itself, which is reset here.
+  void on_closed(connection_ptr c) {
     if (c != conn_) return;
     conn_.reset();
     ++connect_seq_;
@@ -542,9 +577,12 @@ class hiredis_client final : public redis_client {
     const bool was_connected = connected_.load(std::memory_order_acquire);
     set_connected(false);
     std::string reason = c->close_reason.empty() ? "connection closed" : c->close_reason;
+    const bool stopped = c->closing && c->close_code == redis_error::stopped;
     if (was_connected) {
-      log_.warning("redis.disconnected").kv("endpoint", endpoint()).kv("reason", reason);
-    } else if (!(c->closing && c->close_code == redis_error::stopped)) {
+      log_.at(stopped ? log_level::info : log_level::warning, "redis.disconnected")
+          .kv("endpoint", endpoint())
+          .kv("reason", reason);
+    } else if (!stopped) {
       // Log the first failure of a series loudly, the repeats at debug.
       log_.at(failures_logged_++ == 0 ? log_level::warning : log_level::debug, "redis.connect_failed")
           .kv("endpoint", endpoint())
@@ -658,6 +696,7 @@ class hiredis_client final : public redis_client {
   std::string last_error_;
 
   gauge* connected_gauge_ = nullptr;
+  gauge* pending_gauge_ = nullptr;
   counter* reconnects_ = nullptr;
   std::array<counter*, 8> error_counters_{};
 };

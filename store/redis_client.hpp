@@ -64,6 +64,9 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
 
   // Sends one command (argv form, binary safe). The handler gets a Redis
   // error reply as redis_error::server_error with the reply still filled in.
+  // Every handler runs exactly once, never inline from exec(). Pub/sub and
+  // MONITOR are refused (errc::operation_not_supported), an empty argv with
+  // errc::invalid_argument.
   virtual void exec(std::vector<std::string> args, exec_handler handler) = 0;
 
   // Asio-style wrapper: `auto [ec, reply] = co_await client->async_exec(args, as_tuple(use_awaitable));`

@@ -418,6 +418,10 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
         if (n == 0) break;
         out.insert(out.end(), data, data + n);
       }
+      if (out.empty() && need_pump_) {  // a stream closed inside mem_send: refill from the queue
+        pump();
+        if (!queue_.empty() || nghttp2_session_want_write(session_)) continue;
+      }
       if (!out.empty()) {
         auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
         if (state_ == state::closed) co_return;
@@ -687,11 +691,17 @@ std::shared_ptr<h2_connection> h2_pool::choose() {
                                    log_);
     s.conn->start(delay);
   }
+  // Least loaded open connection; a connecting one (maybe in reconnect
+  // backoff) only when none is open.
   std::shared_ptr<h2_connection> best;
+  auto score = [](const h2_connection& c) {
+    bool open = c.current_state() == h2_connection::state::open;
+    return std::pair<int, std::size_t>(open ? 0 : 1, c.load());
+  };
   for (std::size_t k = 0; k < slots.size(); ++k) {
     auto& c = slots[(rr_ + k) % slots.size()].conn;
     if (!c || !c->accepting()) continue;
-    if (!best || c->load() < best->load()) best = c;
+    if (!best || score(*c) < score(*best)) best = c;
   }
   rr_ = (rr_ + 1) % slots.size();
   return best;

@@ -130,8 +130,8 @@ class mock_push_server {
   void stop();                   // closes everything and joins the thread; idempotent
 
   // --- recording (send requests only; FCM /token exchanges are counted apart)
-  std::vector<recorded_request> requests() const;
-  std::size_t request_count() const;
+  std::vector<recorded_request> requests() const;  // the most recent ones (see set_record_limit)
+  std::size_t request_count() const;               // all requests since start / clear_requests()
   std::size_t count_for_token(std::string_view device_token) const;      // requests that reached the mock
   std::size_t delivered_count_for_token(std::string_view device_token) const;  // answered 200
   std::size_t count_for_apns_id(std::string_view apns_id) const;
@@ -145,7 +145,17 @@ class mock_push_server {
   std::size_t open_connection_count() const;
   // Highest number of streams seen open at once on one connection.
   std::uint32_t max_concurrent_streams_seen() const;
+  // Streams nghttp2 refused (RST_STREAM REFUSED_STREAM, never recorded)
+  // because they exceeded a SETTINGS_MAX_CONCURRENT_STREAMS the client had
+  // not acknowledged yet, e.g. opened before our first SETTINGS arrived.
+  std::size_t refused_streams() const;
+  // Other frames nghttp2 rejected, e.g. a stream beyond the acknowledged
+  // SETTINGS_MAX_CONCURRENT_STREAMS (GOAWAY PROTOCOL_ERROR, like a real server).
+  std::size_t protocol_errors() const;
   void clear_requests();
+  // Keep at most n full records (oldest dropped; counters keep counting).
+  // Default: unlimited; the standalone binary uses 10000.
+  void set_record_limit(std::size_t n);
 
   // --- faults (queues; per-token faults are looked up first)
   // The next n requests (any token) get `f`.

@@ -264,8 +264,10 @@ class connection : public std::enable_shared_from_this<connection> {
     return 0;
   }
 
-  static int on_invalid_frame(nghttp2_session*, const nghttp2_frame*, int, void* user_data) {
-    self(user_data).core_.protocol_errors.fetch_add(1);
+  static int on_invalid_frame(nghttp2_session*, const nghttp2_frame*, int lib_error, void* user_data) {
+    (lib_error == NGHTTP2_ERR_REFUSED_STREAM ? self(user_data).core_.refused_streams
+                                             : self(user_data).core_.protocol_errors)
+        .fetch_add(1);
     return 0;
   }
 
@@ -611,6 +613,10 @@ void server_core::record(recorded_request r) {
     if (ok) ++delivered_by_apns_id[r.apns_id];
   }
   if (ok) ++delivered;
+  ++total_requests;
+  if (record_limit > 0 && records_.size() >= record_limit) {
+    records_.erase(records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(records_.size() / 2 + 1));
+  }
   records_.push_back(std::move(r));
   cv_.notify_all();
 }
@@ -622,7 +628,7 @@ std::vector<recorded_request> server_core::requests() const {
 
 std::size_t server_core::request_count() const {
   std::lock_guard lock(mu);
-  return records_.size();
+  return total_requests;
 }
 
 std::size_t server_core::count(const std::unordered_map<std::string, std::size_t>& m, std::string_view key) const {
@@ -633,12 +639,13 @@ std::size_t server_core::count(const std::unordered_map<std::string, std::size_t
 
 bool server_core::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mu);
-  return cv_.wait_for(lock, timeout, [&] { return records_.size() >= n; });
+  return cv_.wait_for(lock, timeout, [&] { return total_requests >= n; });
 }
 
 void server_core::clear_requests() {
   std::lock_guard lock(mu);
   records_.clear();
+  total_requests = 0;
   by_token.clear();
   delivered_by_token.clear();
   by_apns_id.clear();

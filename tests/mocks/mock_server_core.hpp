@@ -105,6 +105,7 @@ class server_core {
   std::atomic<std::size_t> connections_open{0};
   std::atomic<std::uint32_t> max_concurrent_seen{0};
   std::atomic<std::size_t> protocol_errors{0};
+  std::atomic<std::size_t> refused_streams{0};
 
   // One-shot GOAWAY trigger: counts request streams server-wide.
   void arm_goaway(std::size_t n, std::string reason);
@@ -115,17 +116,18 @@ class server_core {
 
   void note_concurrency(std::uint32_t open);
 
+  struct impl;  // io_context, TLS context, acceptor, thread (mock_server_core.cpp)
+
   mutable std::mutex mu;
   std::unordered_map<std::string, std::size_t> by_token, delivered_by_token, by_apns_id, delivered_by_apns_id;
   std::size_t delivered = 0;
+  std::size_t total_requests = 0;
+  std::size_t record_limit = 0;  // 0 = unlimited
 
  private:
   friend class connection;
-  struct impl;
-  // Declared before impl_ so it outlives the io_context (destroyed in impl_).
   std::unique_ptr<protocol_handler> handler_;
   core_settings settings_;
-  std::unique_ptr<impl> impl_;
   unsigned short port_ = 0;
 
   mutable std::condition_variable cv_;
@@ -134,6 +136,9 @@ class server_core {
   std::unordered_map<std::string, std::deque<std::pair<mock_fault, std::size_t>>> token_faults_;
   std::size_t goaway_countdown_ = 0;
   std::string goaway_reason_;
+  // Last member: the io_context (and any coroutine frame left in it) goes
+  // first, while the handler and the record still exist.
+  std::unique_ptr<impl> impl_;
 };
 
 // Shared helpers for the handlers.

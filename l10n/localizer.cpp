@@ -1,0 +1,608 @@
+#include "l10n/localizer.hpp"
+
+#include <unicode/datefmt.h>
+#include <unicode/fmtable.h>
+#include <unicode/locid.h>
+#include <unicode/messagepattern.h>
+#include <unicode/msgfmt.h>
+#include <unicode/parseerr.h>
+#include <unicode/timezone.h>
+#include <unicode/ucal.h>
+#include <unicode/unistr.h>
+#include <unicode/utypes.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <set>
+
+namespace herald {
+
+// Types shared by the loader and localizer::impl; internal to this file.
+namespace l10n_detail {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------
+// Message keys. Each is an ICU MessageFormat pattern taking only the named
+// arguments listed here (checked at load), so a typo in a catalog is a load
+// error instead of a literal "{minuttes}" on a lock screen.
+
+enum class message : std::size_t { title, lead, time, date, body };
+constexpr std::size_t message_count = 5;
+
+struct message_spec {
+  std::string_view key;
+  std::array<std::string_view, 6> args;  // unused slots are empty
+};
+
+constexpr std::array<message_spec, message_count> specs{{
+    {"alarm.title", {"title", "private"}},
+    {"alarm.lead", {"kind", "days", "hours", "minutes"}},
+    {"alarm.time", {"start"}},
+    {"alarm.date", {"start"}},
+    {"alarm.body", {"time", "date", "today", "lead", "location", "has_location"}},
+}};
+
+const message_spec& spec(message m) { return specs[static_cast<std::size_t>(m)]; }
+
+std::string utf8(const icu::UnicodeString& s) {
+  std::string out;
+  s.toUTF8String(out);
+  return out;
+}
+
+icu::UnicodeString ustr(std::string_view s) {
+  return icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<std::int32_t>(s.size())));
+}
+
+std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// ---------------------------------------------------------------------------
+// Language tags: "nb_NO.UTF-8" -> "nb-no". Catalog names are normalized the same way.
+
+std::string normalize_tag(std::string_view raw) {
+  std::string_view s = trim(raw);
+  if (auto cut = s.find_first_of(".@"); cut != std::string_view::npos) s = s.substr(0, cut);  // POSIX "nb_NO.UTF-8@euro"
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) out.push_back(c == '_' ? '-' : lower(c));
+  return out;
+}
+
+// BCP 47 shape: a 2-8 letter language, then 1-8 character alphanumeric subtags.
+bool is_tag(std::string_view tag) {
+  std::size_t i = 0;
+  bool first = true;
+  while (true) {
+    const std::size_t end = std::min(tag.find('-', i), tag.size());
+    const std::string_view sub = tag.substr(i, end - i);
+    if (sub.empty() || sub.size() > 8) return false;
+    if (first && (sub.size() < 2 || !std::all_of(sub.begin(), sub.end(), is_alpha))) return false;
+    if (!std::all_of(sub.begin(), sub.end(), [](char c) { return is_alpha(c) || is_digit(c); })) return false;
+    if (end == tag.size()) return true;
+    i = end + 1;
+    first = false;
+  }
+}
+
+std::string_view primary_language(std::string_view tag) { return tag.substr(0, tag.find('-')); }
+
+// Catalog names to try for a normalized tag, most specific first.
+std::vector<std::string> language_candidates(std::string tag) {
+  std::vector<std::string> out;
+  if (tag.empty() || tag == "*" || !is_tag(tag)) return out;
+  while (true) {
+    out.push_back(tag);
+    const auto dash = tag.rfind('-');
+    if (dash == std::string::npos) break;
+    tag.resize(dash);
+  }
+  // Norwegian: "no" is the macrolanguage of Bokmål (nb) and Nynorsk (nn);
+  // devices and CRM users use all three.
+  if (tag == "nb") out.insert(out.end(), {"no"});
+  if (tag == "nn") out.insert(out.end(), {"no", "nb"});
+  if (tag == "no") out.insert(out.end(), {"nb", "nn"});
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Catalogs.
+
+struct raw_catalog {
+  std::string name;  // normalized language tag, from the file name
+  std::string file;
+  std::string fallback;  // another catalog's name, or empty
+  std::array<std::optional<std::string>, message_count> patterns;
+};
+
+struct resolved_message {
+  icu::UnicodeString pattern;  // immutable; copies share the buffer (atomic refcount)
+  std::string language;        // the catalog the pattern came from: its plural rules apply
+  std::string file;
+};
+
+struct catalog {
+  std::string name;
+  std::array<resolved_message, message_count> messages;
+};
+
+std::string known_keys() {
+  std::string out;
+  for (const auto& s : specs) out += (out.empty() ? "" : ", ") + std::string(s.key);
+  return out + ", fallback";
+}
+
+std::string known_args(const message_spec& s) {
+  std::string out;
+  for (auto a : s.args) {
+    if (!a.empty()) out += (out.empty() ? "{" : ", {") + std::string(a) + "}";
+  }
+  return out;
+}
+
+// Syntax, argument names, and for alarm.time/alarm.date exactly one top-level
+// {start, date|time, ...}: only a top-level subformat's time zone can be set.
+void check_pattern(const std::string& file, const message_spec& s, const std::string& text) {
+  const std::string where(s.key);
+  UParseError pe{};
+  UErrorCode status = U_ZERO_ERROR;
+  icu::MessagePattern mp(ustr(text), &pe, status);
+  if (U_FAILURE(status)) {
+    throw l10n_error(file, where + ": not a valid ICU MessageFormat pattern (" + u_errorName(status) + " at offset " +
+                               std::to_string(pe.offset) + ", after " + in_quotes(utf8(icu::UnicodeString(pe.preContext))) +
+                               ")");
+  }
+  const bool wants_start = s.args[0] == "start";
+  int depth = 0;
+  int top_level_starts = 0;
+  for (std::int32_t i = 0; i < mp.countParts(); ++i) {
+    const auto& part = mp.getPart(i);
+    switch (part.getType()) {
+      case UMSGPAT_PART_TYPE_MSG_START: ++depth; break;
+      case UMSGPAT_PART_TYPE_MSG_LIMIT: --depth; break;
+      case UMSGPAT_PART_TYPE_ARG_NUMBER:
+        throw l10n_error(file, where + ": numbered argument {" + utf8(mp.getSubstring(part)) + "}; use the names " + known_args(s));
+      case UMSGPAT_PART_TYPE_ARG_NAME: {
+        const std::string name = utf8(mp.getSubstring(part));
+        if (std::find(s.args.begin(), s.args.end(), name) == s.args.end()) {
+          throw l10n_error(file, where + ": unknown argument {" + name + "}; " + where + " takes " + known_args(s));
+        }
+        if (name != "start") break;
+        const bool typed = i + 1 < mp.countParts() && mp.getPartType(i + 1) == UMSGPAT_PART_TYPE_ARG_TYPE &&
+                           (mp.partSubstringMatches(mp.getPart(i + 1), u"date") ||
+                            mp.partSubstringMatches(mp.getPart(i + 1), u"time"));
+        if (depth != 1 || !typed) {
+          throw l10n_error(file, where + ": {start} must be a top-level {start, time, ...} or {start, date, ...}, "
+                                         "not inside a select or plural");
+        }
+        ++top_level_starts;
+        break;
+      }
+      default: break;
+    }
+  }
+  if (wants_start && top_level_starts != 1) {
+    throw l10n_error(file, where + ": must use {start, time, ...} or {start, date, ...} exactly once");
+  }
+}
+
+// Nested maps flatten to dotted keys: `alarm: {title: ...}` is "alarm.title".
+void read_messages(const YAML::Node& node, const std::string& key, raw_catalog& out) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) read_messages(kv.second, key + "." + kv.first.as<std::string>(), out);
+    return;
+  }
+  const auto it = std::find_if(specs.begin(), specs.end(), [&](const message_spec& s) { return s.key == key; });
+  if (it == specs.end()) throw l10n_error(out.file, "unknown key " + in_quotes(key) + " (known: " + known_keys() + ")");
+  if (!node.IsScalar() || trim(node.Scalar()).empty()) {
+    throw l10n_error(out.file, key + ": must be a non-empty string (an ICU MessageFormat pattern)");
+  }
+  check_pattern(out.file, *it, node.Scalar());
+  out.patterns[static_cast<std::size_t>(it - specs.begin())] = node.Scalar();
+}
+
+raw_catalog read_catalog(const fs::path& path, std::string name) {
+  raw_catalog out;
+  out.name = std::move(name);
+  out.file = path.string();
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(out.file);
+  } catch (const YAML::Exception& e) {
+    throw l10n_error(out.file, std::string("cannot read catalog: ") + e.what());
+  }
+  if (root.IsNull()) return out;  // empty: everything from the fallback / default language
+  if (!root.IsMap()) throw l10n_error(out.file, "must be a map of message keys (" + known_keys() + ")");
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    if (key == "fallback") {
+      out.fallback = kv.second.IsScalar() ? normalize_tag(kv.second.Scalar()) : std::string();
+      if (!is_tag(out.fallback)) throw l10n_error(out.file, "fallback: must be a catalog name such as nb or en");
+      continue;
+    }
+    read_messages(kv.second, key, out);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Time zones.
+
+bool is_code_char(char c) { return is_alpha(c) || is_digit(c) || c == '-' || c == '_'; }
+
+std::string normalize_code(std::string_view raw) {
+  std::string out;
+  for (char c : trim(raw)) out.push_back(upper(c));
+  return out;
+}
+
+// Empty if `zone` is an IANA zone ICU knows, else the problem.
+std::string check_zone(const std::string& zone) {
+  icu::UnicodeString canonical;
+  UBool system = false;
+  UErrorCode status = U_ZERO_ERROR;
+  icu::TimeZone::getCanonicalID(ustr(zone), canonical, system, status);
+  if (U_FAILURE(status) || !system || canonical == icu::UnicodeString(u"" UCAL_UNKNOWN_ZONE_ID)) {
+    return "unknown IANA time zone " + in_quotes(zone) + " (ICU " + U_ICU_VERSION + ")";
+  }
+  return {};
+}
+
+struct zone_table {
+  std::map<std::int32_t, std::string> by_id;
+  std::map<std::string, std::string, std::less<>> by_code;  // upper-case codes
+};
+
+zone_table read_zone_table(const std::string& file) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::Exception& e) {
+    throw l10n_error(file, std::string("cannot read time-zone table: ") + e.what());
+  }
+  const YAML::Node zones = root.IsMap() ? root["zones"] : YAML::Node();
+  if (!zones.IsSequence()) throw l10n_error(file, "must be a map with a list `zones: [{id, code, zone}, ...]`");
+  for (const auto& kv : root) {
+    if (kv.first.as<std::string>() != "zones") throw l10n_error(file, "unknown key " + in_quotes(kv.first.as<std::string>()) + " (known: zones)");
+  }
+  zone_table out;
+  std::map<std::int32_t, std::string> id_entry;
+  std::map<std::string, std::string> code_entry;
+  for (std::size_t i = 0; i < zones.size(); ++i) {
+    const YAML::Node e = zones[i];
+    const std::string where = "zones[" + std::to_string(i) + "] (line " + std::to_string(e.Mark().line + 1) + ")";
+    if (!e.IsMap()) throw l10n_error(file, where + ": must be a map {id, code, zone}");
+    for (const auto& kv : e) {
+      const auto k = kv.first.as<std::string>();
+      if (k != "id" && k != "code" && k != "zone") throw l10n_error(file, where + ": unknown key " + in_quotes(k) + " (known: id, code, zone)");
+      if (!kv.second.IsScalar()) throw l10n_error(file, where + "." + k + ": must be a scalar");
+    }
+    std::optional<std::int32_t> id;
+    if (e["id"]) {
+      const std::string text(trim(e["id"].Scalar()));
+      std::int64_t v = 0;
+      const bool digits = !text.empty() && text.size() <= 10 && std::all_of(text.begin(), text.end(), is_digit);
+      if (digits) v = std::stoll(text);
+      if (!digits || v < 1 || v > std::numeric_limits<std::int32_t>::max()) {
+        throw l10n_error(file, where + ".id: must be a positive integer (a SuperOffice TZLocation id), got " + in_quotes(text));
+      }
+      id = static_cast<std::int32_t>(v);
+    }
+    std::string code;
+    if (e["code"]) {
+      code = normalize_code(e["code"].Scalar());
+      if (code.empty() || code.size() > 32 || !std::all_of(code.begin(), code.end(), is_code_char)) {
+        throw l10n_error(file, where + ".code: must be a location code such as NO or US-NY, got " + in_quotes(e["code"].Scalar()));
+      }
+    }
+    if (!id && code.empty()) throw l10n_error(file, where + ": needs an id, a code or both");
+    if (!e["zone"]) throw l10n_error(file, where + ": zone is missing (an IANA name such as Europe/Oslo)");
+    const std::string zone(trim(e["zone"].Scalar()));
+    if (auto problem = check_zone(zone); !problem.empty()) throw l10n_error(file, where + ".zone: " + problem);
+    if (id) {
+      if (auto [it, fresh] = id_entry.emplace(*id, where); !fresh) {
+        throw l10n_error(file, where + ": id " + std::to_string(*id) + " already used by " + it->second);
+      }
+      out.by_id.emplace(*id, zone);
+    }
+    if (!code.empty()) {
+      if (auto [it, fresh] = code_entry.emplace(code, where); !fresh) {
+        throw l10n_error(file, where + ": code " + code + " already used by " + it->second);
+      }
+      out.by_code.emplace(code, zone);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Formatting.
+
+constexpr std::int32_t minutes_per_day = 24 * 60;
+
+struct lead_parts {
+  const char16_t* kind;
+  std::int32_t days = 0, hours = 0, minutes = 0;
+};
+
+// Rounded to whole minutes; a day or more drops the minutes ("in 1 day 2 hours").
+lead_parts split_lead(std::chrono::seconds lead) {
+  const std::int64_t secs = lead.count();
+  const std::int64_t total = secs <= 0 ? 0 : std::min<std::int64_t>((secs + 30) / 60, std::int64_t{minutes_per_day} * 100'000);
+  const auto m = static_cast<std::int32_t>(total);
+  if (m == 0) return {u"now"};
+  if (m < 60) return {u"minutes", 0, 0, m};
+  if (m < minutes_per_day) return {m % 60 == 0 ? u"hours" : u"hours_minutes", 0, m / 60, m % 60};
+  const std::int32_t h = (m % minutes_per_day) / 60;
+  return {h == 0 ? u"days" : u"days_hours", m / minutes_per_day, h, 0};
+}
+
+UDate to_udate(std::chrono::sys_seconds t) { return static_cast<UDate>(t.time_since_epoch().count()) * 1000.0; }
+
+// Days since the epoch on the local calendar of `tz`.
+std::int64_t local_day(const icu::TimeZone& tz, UDate t) {
+  std::int32_t raw = 0;
+  std::int32_t dst = 0;
+  UErrorCode status = U_ZERO_ERROR;
+  tz.getOffset(t, false, raw, dst, status);
+  constexpr double millis_per_day = 86'400'000.0;
+  return static_cast<std::int64_t>(std::floor((t + raw + dst) / millis_per_day));
+}
+
+// Formats with the device's own locale when it speaks the pattern's language
+// (en-GB gets 24-hour times from the en catalog), else the catalog's.
+icu::Locale formatting_locale(const std::string& device_tag, const std::string& pattern_language) {
+  const std::string& tag = primary_language(device_tag) == primary_language(pattern_language) ? device_tag : pattern_language;
+  UErrorCode status = U_ZERO_ERROR;
+  icu::Locale loc = icu::Locale::forLanguageTag(tag, status);
+  if (U_SUCCESS(status) && !loc.isBogus()) return loc;
+  status = U_ZERO_ERROR;
+  return icu::Locale::forLanguageTag(pattern_language, status);
+}
+
+struct argument {
+  icu::UnicodeString name;
+  icu::Formattable value;
+};
+
+std::string format(const catalog& cat, message m, const std::string& device_tag, const icu::TimeZone* zone,
+                   const std::vector<argument>& args) {
+  const resolved_message& msg = cat.messages[static_cast<std::size_t>(m)];
+  const auto fail = [&](const char* step, UErrorCode status) {
+    return l10n_error(msg.file, std::string(spec(m).key) + ": " + step + " failed for catalog " + cat.name + ": " + u_errorName(status));
+  };
+  UErrorCode status = U_ZERO_ERROR;
+  UParseError pe{};
+  icu::MessageFormat mf(msg.pattern, formatting_locale(device_tag, msg.language), pe, status);
+  if (U_FAILURE(status)) throw fail("building the formatter", status);
+  if (zone != nullptr) {
+    // check_pattern guaranteed exactly one top-level {start, date|time}.
+    auto* df = dynamic_cast<icu::DateFormat*>(mf.getFormat(u"start", status));
+    if (U_FAILURE(status) || df == nullptr) throw fail("setting the time zone", U_FAILURE(status) ? status : U_INTERNAL_PROGRAM_ERROR);
+    df->setTimeZone(*zone);
+  }
+  std::vector<icu::UnicodeString> names;
+  std::vector<icu::Formattable> values;
+  for (const auto& a : args) {
+    names.push_back(a.name);
+    values.push_back(a.value);
+  }
+  icu::UnicodeString out;
+  mf.format(names.data(), values.data(), static_cast<std::int32_t>(args.size()), out, status);
+  if (U_FAILURE(status)) throw fail("formatting", status);
+  return utf8(out.trim());  // a pattern's stray edge spaces never reach a lock screen
+}
+
+struct rendered {
+  std::string title;
+  std::string body;
+  std::string lead;
+};
+
+icu::UnicodeString yes_no(bool b) { return b ? u"yes" : u"no"; }
+
+rendered render(const catalog& cat, const std::string& device_tag, const icu::TimeZone& zone, const alarm_message_input& in,
+                std::chrono::sys_seconds now) {
+  const std::string_view title = trim(in.title);
+  const std::string_view location = in.is_private ? std::string_view() : trim(in.location);
+  const UDate start = to_udate(in.start);
+  const lead_parts lead = split_lead(in.lead_time);
+
+  rendered out;
+  out.title = format(cat, message::title, device_tag, nullptr,
+                     {{u"title", ustr(title)}, {u"private", yes_no(in.is_private || title.empty())}});
+  out.lead = format(cat, message::lead, device_tag, nullptr,
+                    {{u"kind", icu::UnicodeString(lead.kind)},
+                     {u"days", lead.days},
+                     {u"hours", lead.hours},
+                     {u"minutes", lead.minutes}});
+  const icu::Formattable start_arg(start, icu::Formattable::kIsDate);
+  const std::string time = format(cat, message::time, device_tag, &zone, {{u"start", start_arg}});
+  const std::string date = format(cat, message::date, device_tag, &zone, {{u"start", start_arg}});
+  out.body = format(cat, message::body, device_tag, nullptr,
+                    {{u"time", ustr(time)},
+                     {u"date", ustr(date)},
+                     {u"today", yes_no(local_day(zone, start) == local_day(zone, to_udate(now)))},
+                     {u"lead", ustr(out.lead)},
+                     {u"location", ustr(location)},
+                     {u"has_location", yes_no(!location.empty())}});
+  return out;
+}
+
+std::unique_ptr<icu::TimeZone> make_zone(const std::string& name) {
+  return std::unique_ptr<icu::TimeZone>(icu::TimeZone::createTimeZone(ustr(name)));
+}
+
+// Every pattern of a resolved catalog, through every branch the code can
+// select (all lead kinds, today or not, with and without location, private).
+void trial_format(const catalog& cat, const std::string& zone_name) {
+  const auto zone = make_zone(zone_name);
+  using namespace std::chrono;
+  const sys_seconds start = sys_days(year{2026} / 11 / 24) + hours(13);
+  const std::array<seconds, 7> leads{seconds(0), minutes(1), minutes(15), hours(2), minutes(90), hours(24), hours(26)};
+  for (std::size_t i = 0; i < leads.size(); ++i) {
+    const bool odd = i % 2 == 1;
+    const alarm_message_input in{odd ? "Review" : "", odd ? "Room 4" : "", start, leads[i], i == 3};
+    const rendered r = render(cat, cat.name, *zone, in, odd ? start : start - hours(48));
+    const auto pick = [&](message m) -> const std::string& { return cat.messages[static_cast<std::size_t>(m)].file; };
+    if (r.lead.empty()) throw l10n_error(pick(message::lead), "alarm.lead: empty for {kind} " + utf8(icu::UnicodeString(split_lead(leads[i]).kind)));
+    if (r.title.empty()) throw l10n_error(pick(message::title), "alarm.title: formats to an empty title");
+    if (r.body.empty()) throw l10n_error(pick(message::body), "alarm.body: formats to an empty body");
+  }
+}
+
+}  // namespace l10n_detail
+
+using namespace l10n_detail;
+
+struct localizer::impl {
+  std::map<std::string, catalog, std::less<>> catalogs;
+  zone_table zones;
+  std::string default_language;
+  std::string default_zone;
+
+  std::string resolve(std::string_view requested) const {
+    for (const auto& name : language_candidates(normalize_tag(requested))) {
+      if (catalogs.count(name) != 0) return name;
+    }
+    return default_language;
+  }
+};
+
+localizer localizer::load(const std::string& locales_dir, const std::string& timezones_file,
+                          std::string_view default_language, std::string_view default_zone) {
+  auto d = std::make_shared<impl>();
+
+  // Time zones first: the trial format needs the default zone.
+  d->default_zone = std::string(trim(default_zone));
+  if (auto problem = check_zone(d->default_zone); !problem.empty()) throw l10n_error("timezones.default", problem);
+  d->zones = read_zone_table(timezones_file);
+
+  // Catalogs: every <lang>.yaml in the directory, in name order.
+  std::error_code ec;
+  if (!fs::is_directory(locales_dir, ec)) throw l10n_error(locales_dir, "locales directory does not exist");
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(locales_dir, ec)) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  }
+  if (ec) throw l10n_error(locales_dir, "cannot list the locales directory: " + ec.message());
+  std::sort(files.begin(), files.end());
+  std::map<std::string, raw_catalog, std::less<>> raw;
+  for (const auto& path : files) {
+    const std::string name = normalize_tag(path.stem().string());
+    if (!is_tag(name)) throw l10n_error(path.string(), "file name must be a language tag such as en.yaml or nb-NO.yaml");
+    if (raw.count(name) != 0) throw l10n_error(path.string(), "a second catalog for " + in_quotes(name) + " (" + raw.at(name).file + ")");
+    raw.emplace(name, read_catalog(path, name));
+  }
+  if (raw.empty()) throw l10n_error(locales_dir, "no catalogs (<language>.yaml) in the locales directory");
+
+  for (const auto& name : language_candidates(normalize_tag(default_language))) {
+    if (raw.count(name) != 0) {
+      d->default_language = name;
+      break;
+    }
+  }
+  if (d->default_language.empty()) {
+    throw l10n_error("locales.default_language", "no catalog for " + in_quotes(default_language) + " in " + locales_dir);
+  }
+
+  // Resolve each catalog: its own keys, then its fallback chain, then the default language's chain.
+  const auto chain_of = [&](const raw_catalog& start) {
+    std::vector<const raw_catalog*> chain{&start};
+    for (const raw_catalog* c = &start; !c->fallback.empty();) {
+      const auto it = raw.find(c->fallback);
+      if (it == raw.end()) throw l10n_error(c->file, "fallback: no catalog " + in_quotes(c->fallback) + " in " + locales_dir);
+      c = &it->second;
+      if (std::find(chain.begin(), chain.end(), c) != chain.end()) {
+        std::string cycle;
+        for (const auto* x : chain) cycle += x->name + " -> ";
+        throw l10n_error(start.file, "fallback cycle: " + cycle + c->name);
+      }
+      chain.push_back(c);
+    }
+    return chain;
+  };
+  const auto default_chain = chain_of(raw.at(d->default_language));
+  for (const auto& [name, rc] : raw) {
+    auto chain = chain_of(rc);
+    for (const auto* c : default_chain) {
+      if (std::find(chain.begin(), chain.end(), c) == chain.end()) chain.push_back(c);
+    }
+    catalog cat;
+    cat.name = name;
+    for (std::size_t k = 0; k < message_count; ++k) {
+      const auto it = std::find_if(chain.begin(), chain.end(), [&](const raw_catalog* c) { return c->patterns[k].has_value(); });
+      if (it == chain.end()) {
+        std::string searched;
+        for (const auto* c : chain) searched += (searched.empty() ? "" : ", ") + c->name;
+        throw l10n_error(rc.file, std::string(specs[k].key) + ": missing here and in the fallback catalogs (" + searched + ")");
+      }
+      cat.messages[k] = {ustr(*(*it)->patterns[k]), (*it)->name, (*it)->file};
+    }
+    trial_format(cat, d->default_zone);
+    d->catalogs.emplace(name, std::move(cat));
+  }
+  return localizer(std::move(d));
+}
+
+localized_message localizer::alarm(const alarm_message_input& input, std::string_view device_language,
+                                   std::int32_t time_zone_id, std::chrono::sys_seconds now) const {
+  localized_message out;
+  out.language_used = impl_->resolve(device_language);
+  if (auto zone = zone_for(time_zone_id)) {
+    out.zone_used = std::move(*zone);
+  } else {
+    out.zone_used = impl_->default_zone;
+    out.zone_fallback = true;
+  }
+  const auto zone = make_zone(out.zone_used);
+  std::string device_tag = normalize_tag(device_language);
+  if (!is_tag(device_tag)) device_tag = out.language_used;
+  rendered r = render(impl_->catalogs.find(out.language_used)->second, device_tag, *zone, input, now);
+  out.title = std::move(r.title);
+  out.body = std::move(r.body);
+  return out;
+}
+
+std::string localizer::resolve_language(std::string_view requested) const { return impl_->resolve(requested); }
+
+std::optional<std::string> localizer::zone_for(std::int32_t time_zone_id) const {
+  const auto it = impl_->zones.by_id.find(time_zone_id);
+  if (it == impl_->zones.by_id.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> localizer::zone_for_code(std::string_view location_code) const {
+  const auto it = impl_->zones.by_code.find(normalize_code(location_code));
+  if (it == impl_->zones.by_code.end()) return std::nullopt;
+  return it->second;
+}
+
+const std::string& localizer::default_language() const { return impl_->default_language; }
+const std::string& localizer::default_zone() const { return impl_->default_zone; }
+
+std::vector<std::string> localizer::languages() const {
+  std::vector<std::string> out;
+  for (const auto& [name, cat] : impl_->catalogs) out.push_back(name);
+  return out;
+}
+
+}  // namespace herald

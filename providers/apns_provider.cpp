@@ -1,0 +1,190 @@
+// The APNs adapter: token (ES256 JWT) or certificate auth, one pool of
+// HTTP/2 connections per (credential, environment), classification per
+// PROVIDERS.md. Lives on one executor.
+#include <boost/asio/ssl/context.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "providers/apns_protocol.hpp"
+#include "providers/detail/common.hpp"
+#include "providers/detail/h2_connection.hpp"
+#include "providers/jwt.hpp"
+#include "runtime/log.hpp"
+
+namespace herald {
+
+namespace {
+
+class apns_provider final : public push_provider {
+ public:
+  apns_provider(boost::asio::any_io_executor ex, std::string app_id, const apns_settings& settings,
+                apns_environment env, provider_options options)
+      : ex_(ex),
+        app_id_(std::move(app_id)),
+        name_(env == apns_environment::production ? "apns" : "apns_sandbox"),
+        settings_(settings),
+        options_(std::move(options)) {
+    if (!options_.random) options_.random = make_random_source();
+    if (!options_.metrics) options_.metrics = std::make_shared<provider_metrics_listener>();
+    init(env);
+  }
+
+  ~apns_provider() override { shutdown(); }
+
+  boost::asio::awaitable<delivery_result> async_send(const device_info& device, const notification& n) override {
+    return detail::run_on<delivery_result>(ex_, [&] { return send_here(device, n); });
+  }
+
+  provider_state state() const override { return state_; }
+
+  void shutdown() override {
+    if (pool_) pool_->shutdown();
+  }
+
+ private:
+  void init(apns_environment env) {
+    std::string endpoint = settings_.endpoint;
+    if (endpoint.empty())
+      endpoint = env == apns_environment::production ? "https://api.push.apple.com" : "https://api.sandbox.push.apple.com";
+    auto url = parse_https_url(endpoint);
+    if (!url) return fail("endpoint: not https://host[:port]: " + endpoint);
+    detail::tls_settings tls;
+    tls.ca_file = settings_.ca_file;
+    if (!settings_.key_file.empty()) {
+      auto key = signing_key::from_pem_file(settings_.key_file, signing_key::algorithm::es256);
+      if (!key) return fail("key_file " + settings_.key_file + ": " + key.error().message());
+      key_.emplace(std::move(*key));
+      if (settings_.team_id.empty() || settings_.key_id.empty()) return fail("team_id and key_id are required with key_file");
+    } else if (!settings_.certificate_file.empty()) {
+      tls.certificate_file = settings_.certificate_file;
+      if (!settings_.certificate_password_file.empty()) {
+        std::ifstream in(settings_.certificate_password_file);
+        if (!in) return fail("certificate_password_file: cannot read " + settings_.certificate_password_file);
+        std::getline(in, tls.certificate_password);
+      }
+    } else {
+      return fail("neither key_file nor certificate_file is set");
+    }
+    if (settings_.topic.empty()) return fail("topic is required");
+    std::string error;
+    auto ctx = detail::make_tls_context(tls, error);
+    if (!ctx) return fail(error);
+
+    detail::h2_pool_options po;
+    po.connections = std::max(1, settings_.connections);
+    po.connection.connect_timeout = settings_.connect_timeout;
+    po.connection.idle_ping_after = options_.idle_ping_after;
+    po.connection.ping_timeout = options_.ping_timeout;
+    po.connection.queue_limit = options_.queue_limit;
+    po.connection.max_response_body = options_.max_response_body;
+    po.reconnect_backoff = options_.reconnect_backoff;
+    auto metrics = options_.metrics;
+    std::string app = app_id_, name = name_;
+    detail::h2_hooks hooks{[metrics, app, name] { metrics->on_connection_opened(app, name); },
+                           [metrics, app, name] { metrics->on_connection_closed(app, name); },
+                           [metrics, app, name](int d) { metrics->on_streams_changed(app, name, d); }};
+    pool_ = std::make_unique<detail::h2_pool>(ex_, *url, ctx, po, std::move(hooks), options_.random, options_.log);
+    state_.ready = true;
+  }
+
+  void fail(std::string error) {
+    state_.ready = false;
+    state_.error = std::move(error);
+    if (options_.log) options_.log->err("apns_config").kv("app", app_id_).kv("provider", name_).kv("error", state_.error);
+  }
+
+  // The cached provider token, signed anew when due (never per request).
+  std::string current_token() {
+    auto now = detail::now_unix_s();
+    if (tokens_.needs_refresh(now)) {
+      auto jwt = make_apns_jwt(*key_, settings_.key_id, settings_.team_id, now);
+      if (!jwt) return {};
+      tokens_.store(std::move(*jwt), now);
+      options_.metrics->on_token_refresh(app_id_, name_);
+      if (options_.log) options_.log->info("apns_token_signed").kv("app", app_id_).kv("provider", name_);
+    }
+    return tokens_.token();
+  }
+
+  boost::asio::awaitable<delivery_result> send_here(const device_info& device, const notification& n) {
+    const auto started = std::chrono::steady_clock::now();
+    delivery_result result = co_await send_attempts(device, n);
+    options_.metrics->on_result(app_id_, name_, result, std::chrono::steady_clock::now() - started);
+    if (options_.log && result.kind != delivery_result::outcome::delivered)
+      options_.log->info("apns_result")
+          .kv("app", app_id_)
+          .kv("provider", name_)
+          .kv("device", shorten_token(device.pns_handle))
+          .kv("outcome", to_string(result.kind))
+          .kv("reason", result.reason)
+          .kv("status", result.http_status)
+          .kv("apns_id", result.provider_id);
+    co_return result;
+  }
+
+  boost::asio::awaitable<delivery_result> send_attempts(const device_info& device, const notification& n) {
+    if (!state_.ready) co_return detail::config_failure(state_.error);
+    auto prepared = prepare_apns_request(device, n, settings_.topic);
+    if (auto* local = std::get_if<delivery_result>(&prepared)) co_return *local;
+    auto& ready = std::get<apns_prepared>(prepared);
+
+    bool refreshed = false;
+    int resends = 0;
+    for (;;) {
+      http_request request = ready.request;  // kept for resends (same apns-id)
+      std::string used_token;
+      if (key_) {
+        used_token = current_token();
+        if (used_token.empty()) co_return detail::config_failure("SigningFailed");
+        set_apns_authorization(request, used_token);
+      }
+      options_.metrics->on_sent(app_id_, name_);
+      auto answer = co_await pool_->async_request(std::move(request), settings_.response_timeout);
+      if (!answer) {
+        auto e = static_cast<provider_error>(answer.error().value());
+        if (detail::resendable(e) && resends < options_.max_resends) {
+          ++resends;
+          if (options_.log)
+            options_.log->info("apns_resend").kv("app", app_id_).kv("apns_id", ready.apns_id).kv("cause", answer.error().message());
+          continue;
+        }
+        auto r = detail::transport_failure(e, options_.retry_backoff.delay(n.attempt, options_.random));
+        r.provider_id = ready.apns_id;
+        co_return r;
+      }
+      auto c = classify_apns_response(*answer, n.attempt, options_.retry_backoff,
+                                       options_.random ? options_.random() : 0.5, detail::now_unix_s(), refreshed);
+      if (c.retire_connection) pool_->retire(answer->connection_id);
+      if (c.next == next_step::refresh_token_resend && key_) {
+        refreshed = true;
+        tokens_.invalidate(used_token);  // once, however many streams report it
+        if (options_.log) options_.log->notice("apns_token_expired").kv("app", app_id_).kv("provider", name_);
+        continue;
+      }
+      if (c.next == next_step::refresh_token_resend) c.result = detail::config_failure("ExpiredProviderToken");
+      if (c.result.provider_id.empty()) c.result.provider_id = ready.apns_id;
+      co_return c.result;
+    }
+  }
+
+  boost::asio::any_io_executor ex_;
+  std::string app_id_;
+  std::string name_;
+  apns_settings settings_;
+  provider_options options_;
+  provider_state state_;
+  std::optional<signing_key> key_;  // token auth; empty with certificate auth
+  apns_token_cache tokens_;
+  std::unique_ptr<detail::h2_pool> pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<push_provider> make_apns_provider(boost::asio::any_io_executor ex, std::string app_id,
+                                                  const apns_settings& settings, apns_environment env,
+                                                  provider_options options) {
+  return std::make_unique<apns_provider>(ex, std::move(app_id), settings, env, std::move(options));
+}
+
+}  // namespace herald

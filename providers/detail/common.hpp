@@ -1,0 +1,62 @@
+#pragma once
+// Internal helpers shared by the adapters.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "providers/errors.hpp"
+#include "providers/provider.hpp"
+
+namespace herald::detail {
+
+inline std::int64_t now_unix_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// True for transport failures after which the same request may be sent
+// again at once: it never left Herald, or the connection/stream died before
+// an answer (then it goes out with the same apns-id).
+inline bool resendable(provider_error e) {
+  return e == provider_error::not_sent || e == provider_error::connect_failed ||
+         e == provider_error::connection_lost || e == provider_error::stream_reset;
+}
+
+// The result for a transport failure that is not resent (any more).
+inline delivery_result transport_failure(provider_error e, std::chrono::milliseconds delay) {
+  delivery_result r;
+  r.kind = delivery_result::outcome::retry_after;
+  r.retry_delay = delay;
+  switch (e) {
+    case provider_error::connect_failed: r.reason = "ConnectFailed"; break;
+    case provider_error::connection_lost: r.reason = "ConnectionLost"; break;
+    case provider_error::stream_reset: r.reason = "StreamReset"; break;
+    case provider_error::response_timeout: r.reason = "Timeout"; break;
+    case provider_error::queue_full: r.reason = "QueueFull"; break;
+    case provider_error::response_too_large: r.reason = "ResponseTooLarge"; break;
+    case provider_error::shut_down: r.reason = "Shutdown"; break;
+    default: r.reason = "NotSent"; break;
+  }
+  return r;
+}
+
+inline delivery_result config_failure(std::string reason) {
+  delivery_result r;
+  r.kind = delivery_result::outcome::config_error;
+  r.reason = std::move(reason);
+  return r;
+}
+
+// Runs `make()` (returning awaitable<T>) on `target`, hopping there from the
+// caller's executor when they differ. The caller stays suspended, so
+// references captured by `make` remain valid.
+template <typename T, typename Make>
+boost::asio::awaitable<T> run_on(boost::asio::any_io_executor target, Make make) {
+  auto current = co_await boost::asio::this_coro::executor;
+  if (current == target) co_return co_await make();
+  co_return co_await boost::asio::co_spawn(target, make(), boost::asio::use_awaitable);
+}
+
+}  // namespace herald::detail

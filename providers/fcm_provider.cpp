@@ -1,0 +1,239 @@
+// The FCM HTTP v1 adapter: OAuth2 access token from the service account
+// (single-flight refresh), one pool of HTTP/2 connections to the endpoint
+// and one to token_uri, classification per PROVIDERS.md. Lives on one executor.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "providers/detail/common.hpp"
+#include "providers/detail/h2_connection.hpp"
+#include "providers/fcm_protocol.hpp"
+#include "providers/jwt.hpp"
+#include "runtime/log.hpp"
+
+namespace herald {
+
+namespace {
+
+namespace asio = boost::asio;
+
+class fcm_provider final : public push_provider {
+ public:
+  fcm_provider(asio::any_io_executor ex, std::string app_id, const fcm_settings& settings, provider_options options)
+      : ex_(ex), app_id_(std::move(app_id)), settings_(settings), options_(std::move(options)), refresh_done_(ex) {
+    if (!options_.random) options_.random = make_random_source();
+    if (!options_.metrics) options_.metrics = std::make_shared<provider_metrics_listener>();
+    init();
+  }
+
+  ~fcm_provider() override { shutdown(); }
+
+  asio::awaitable<delivery_result> async_send(const device_info& device, const notification& n) override {
+    return detail::run_on<delivery_result>(ex_, [this, &device, &n] { return send_here(device, n); });
+  }
+
+  provider_state state() const override { return state_; }
+
+  void shutdown() override {
+    if (pool_) pool_->shutdown();
+    if (token_pool_) token_pool_->shutdown();
+  }
+
+ private:
+  void init() {
+    std::ifstream in(settings_.service_account_file, std::ios::binary);
+    if (!in) return fail("service_account_file: cannot read " + settings_.service_account_file);
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto sa = parse_service_account(text.str());
+    if (!sa) return fail("service_account_file: needs project_id, client_email, private_key (JSON)");
+    account_ = std::move(*sa);
+    auto key = signing_key::from_pem(account_.private_key, signing_key::algorithm::rs256);
+    if (!key) return fail("service_account_file: private_key: " + key.error().message());
+    key_.emplace(std::move(*key));
+
+    auto url = parse_https_url(settings_.endpoint.empty() ? "https://fcm.googleapis.com" : settings_.endpoint);
+    if (!url) return fail("endpoint: not https://host[:port]: " + settings_.endpoint);
+    auto token_url = parse_https_url(account_.token_uri);
+    if (!token_url) return fail("service account token_uri is not https: " + account_.token_uri);
+    token_path_ = token_url->path;
+    std::string error;
+    auto ctx = detail::make_tls_context({settings_.ca_file, {}, {}}, error);
+    if (!ctx) return fail(error);
+
+    detail::h2_pool_options po;
+    po.connections = std::max(1, settings_.connections);
+    po.connection.connect_timeout = settings_.connect_timeout;
+    po.connection.idle_ping_after = options_.idle_ping_after;
+    po.connection.ping_timeout = options_.ping_timeout;
+    po.connection.queue_limit = options_.queue_limit;
+    po.connection.max_response_body = options_.max_response_body;
+    po.reconnect_backoff = options_.reconnect_backoff;
+    auto metrics = options_.metrics;
+    std::string app = app_id_;
+    detail::h2_hooks hooks{[metrics, app] { metrics->on_connection_opened(app, "fcm"); },
+                           [metrics, app] { metrics->on_connection_closed(app, "fcm"); },
+                           [metrics, app](int d) { metrics->on_streams_changed(app, "fcm", d); }};
+    pool_ = std::make_unique<detail::h2_pool>(ex_, *url, ctx, po, hooks, options_.random, options_.log);
+    po.connections = 1;
+    token_pool_ = std::make_unique<detail::h2_pool>(ex_, *token_url, ctx, po, detail::h2_hooks{}, options_.random,
+                                                    options_.log);
+    state_.ready = true;
+  }
+
+  void fail(std::string error) {
+    state_.ready = false;
+    state_.error = std::move(error);
+    if (options_.log) options_.log->err("fcm_config").kv("app", app_id_).kv("error", state_.error);
+  }
+
+  // The cached access token; one exchange at a time however many sends need it.
+  // On failure: a delivery_result to return.
+  asio::awaitable<std::variant<std::string, delivery_result>> access_token() {
+    if (!options_.fcm_access_token.empty()) co_return options_.fcm_access_token;
+    for (;;) {
+      if (!tokens_.needs_refresh(detail::now_unix_s())) co_return tokens_.token();
+      if (refreshing_) {
+        auto generation = refresh_generation_;
+        co_await refresh_done_.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (refresh_generation_ != generation && refresh_failure_) co_return *refresh_failure_;
+        continue;
+      }
+      refreshing_ = true;
+      refresh_done_.expires_at(asio::steady_timer::time_point::max());
+      auto outcome = co_await exchange();
+      refreshing_ = false;
+      ++refresh_generation_;
+      refresh_done_.cancel();
+      if (auto* failure = std::get_if<delivery_result>(&outcome)) {
+        refresh_failure_ = *failure;
+        co_return *failure;
+      }
+      refresh_failure_.reset();
+      co_return tokens_.token();
+    }
+  }
+
+  // POST the signed assertion to token_uri.
+  asio::awaitable<std::variant<std::string, delivery_result>> exchange() {
+    auto now = detail::now_unix_s();
+    auto assertion = make_google_assertion(*key_, account_.private_key_id, account_.client_email, account_.token_uri,
+                                           fcm_scope, now);
+    if (!assertion) co_return detail::config_failure("SigningFailed");
+    http_request request;
+    request.method = "POST";
+    request.path = token_path_;
+    request.headers.push_back({"content-type", "application/x-www-form-urlencoded", false});
+    request.headers.push_back({"accept", "application/json", false});
+    request.body = token_request_body(*assertion);
+    options_.metrics->on_token_refresh(app_id_, "fcm");
+    for (int attempt = 0;; ++attempt) {
+      auto answer = co_await token_pool_->async_request(request, settings_.response_timeout);
+      if (!answer) {
+        auto e = static_cast<provider_error>(answer.error().value());
+        if (detail::resendable(e) && attempt < options_.max_resends) continue;
+        auto r = detail::transport_failure(e, options_.retry_backoff.delay(0, options_.random));
+        r.reason = "TokenExchange" + r.reason;
+        if (options_.log) options_.log->warning("fcm_token_failed").kv("app", app_id_).kv("error", answer.error().message());
+        co_return r;
+      }
+      auto token = parse_token_response(answer->status, answer->body);
+      if (!token) {
+        std::string body = answer->body.substr(0, 200);
+        if (options_.log)
+          options_.log->err("fcm_token_rejected").kv("app", app_id_).kv("status", answer->status).kv("body", body);
+        if (answer->status >= 500 || answer->status == 429) {
+          delivery_result r;
+          r.kind = delivery_result::outcome::retry_after;
+          r.reason = "TokenExchangeUnavailable";
+          r.http_status = answer->status;
+          r.retry_delay = options_.retry_backoff.delay(0, options_.random);
+          co_return r;
+        }
+        auto r = detail::config_failure("TokenExchangeRejected");
+        r.http_status = answer->status;
+        co_return r;
+      }
+      tokens_.store(std::move(token->token), detail::now_unix_s(), token->expires_in_s);
+      if (options_.log) options_.log->info("fcm_token_refreshed").kv("app", app_id_).kv("expires_in", token->expires_in_s);
+      co_return tokens_.token();
+    }
+  }
+
+  asio::awaitable<delivery_result> send_here(const device_info& device, const notification& n) {
+    const auto started = std::chrono::steady_clock::now();
+    delivery_result result = co_await send_attempts(device, n);
+    options_.metrics->on_result(app_id_, "fcm", result, std::chrono::steady_clock::now() - started);
+    if (options_.log && result.kind != delivery_result::outcome::delivered)
+      options_.log->info("fcm_result")
+          .kv("app", app_id_)
+          .kv("device", shorten_token(device.pns_handle))
+          .kv("outcome", to_string(result.kind))
+          .kv("reason", result.reason)
+          .kv("status", result.http_status);
+    co_return result;
+  }
+
+  asio::awaitable<delivery_result> send_attempts(const device_info& device, const notification& n) {
+    if (!state_.ready) co_return detail::config_failure(state_.error);
+    auto prepared = prepare_fcm_request(device, n, account_.project_id, detail::now_unix_s());
+    if (auto* local = std::get_if<delivery_result>(&prepared)) co_return *local;
+    const auto& ready = std::get<http_request>(prepared);
+    bool refreshed = false;
+    int resends = 0;
+    for (;;) {
+      auto token = co_await access_token();
+      if (auto* failure = std::get_if<delivery_result>(&token)) co_return *failure;
+      const std::string used = std::get<std::string>(token);
+      http_request request = ready;
+      set_fcm_authorization(request, used);
+      options_.metrics->on_sent(app_id_, "fcm");
+      auto answer = co_await pool_->async_request(std::move(request), settings_.response_timeout);
+      if (!answer) {
+        auto e = static_cast<provider_error>(answer.error().value());
+        if (detail::resendable(e) && resends < options_.max_resends) {
+          ++resends;
+          continue;
+        }
+        co_return detail::transport_failure(e, options_.retry_backoff.delay(n.attempt, options_.random));
+      }
+      auto c = classify_fcm_response(*answer, n.attempt, options_.retry_backoff,
+                                      options_.random ? options_.random() : 0.5, detail::now_unix_s(), refreshed);
+      if (c.next == next_step::refresh_token_resend) {
+        refreshed = true;
+        tokens_.invalidate(used);
+        if (options_.log) options_.log->notice("fcm_unauthenticated").kv("app", app_id_);
+        continue;
+      }
+      co_return c.result;
+    }
+  }
+
+  asio::any_io_executor ex_;
+  std::string app_id_;
+  fcm_settings settings_;
+  provider_options options_;
+  provider_state state_;
+  service_account account_;
+  std::optional<signing_key> key_;
+  std::string token_path_;
+  access_token_cache tokens_;
+  bool refreshing_ = false;
+  std::uint64_t refresh_generation_ = 0;
+  std::optional<delivery_result> refresh_failure_;
+  asio::steady_timer refresh_done_;  // waiters of the single-flight refresh wait here
+  std::unique_ptr<detail::h2_pool> pool_;
+  std::unique_ptr<detail::h2_pool> token_pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<push_provider> make_fcm_provider(asio::any_io_executor ex, std::string app_id,
+                                                 const fcm_settings& settings, provider_options options) {
+  return std::make_unique<fcm_provider>(ex, std::move(app_id), settings, std::move(options));
+}
+
+}  // namespace herald

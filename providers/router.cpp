@@ -1,0 +1,158 @@
+#include <boost/asio/co_spawn.hpp>
+
+#include "providers/provider.hpp"
+#include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
+
+namespace herald {
+
+std::string_view to_string(delivery_result::outcome kind) {
+  switch (kind) {
+    case delivery_result::outcome::delivered: return "delivered";
+    case delivery_result::outcome::device_gone: return "device_gone";
+    case delivery_result::outcome::retry_after: return "retry_after";
+    case delivery_result::outcome::rejected: return "rejected";
+    case delivery_result::outcome::config_error: return "config_error";
+    case delivery_result::outcome::no_provider: return "no_provider";
+  }
+  return "unknown";
+}
+
+provider_route route_for(notification_platform platform, std::string_view apns_environment) {
+  const bool sandbox_only = apns_environment == "sandbox";
+  switch (platform) {
+    case notification_platform::apple:
+    case notification_platform::apple_ad_hoc:
+      return sandbox_only ? provider_route::apns_sandbox : provider_route::apns_production;
+    case notification_platform::apple_developer: return provider_route::apns_sandbox;
+    case notification_platform::google:
+    case notification_platform::google_developer: return provider_route::fcm;
+    case notification_platform::microsoft: return provider_route::none;
+  }
+  return provider_route::none;
+}
+
+struct provider_router::app_entry {
+  std::string id;
+  std::string apns_environment;
+  std::unique_ptr<push_provider> apns_production;
+  std::unique_ptr<push_provider> apns_sandbox;
+  std::unique_ptr<push_provider> fcm;
+};
+
+provider_router::provider_router(boost::asio::any_io_executor ex, const std::vector<app_settings>& apps,
+                                 provider_options options) {
+  for (const auto& app : apps) {
+    auto entry = std::make_unique<app_entry>();
+    entry->id = app.id;
+    if (app.apns) {
+      entry->apns_environment = app.apns->environment;
+      if (app.apns->environment != "sandbox")
+        entry->apns_production = make_apns_provider(ex, app.id, *app.apns, apns_environment::production, options);
+      entry->apns_sandbox = make_apns_provider(ex, app.id, *app.apns, apns_environment::sandbox, options);
+    }
+    if (app.fcm) entry->fcm = make_fcm_provider(ex, app.id, *app.fcm, options);
+    apps_.push_back(std::move(entry));
+  }
+}
+
+provider_router::~provider_router() { shutdown(); }
+
+push_provider* provider_router::find(std::string_view app_id, notification_platform platform) {
+  app_entry* app = nullptr;
+  if (app_id.empty() && !apps_.empty()) app = apps_.front().get();
+  for (auto& a : apps_)
+    if (a->id == app_id) app = a.get();
+  if (!app) return nullptr;
+  switch (route_for(platform, app->apns_environment)) {
+    case provider_route::apns_production: return app->apns_production.get();
+    case provider_route::apns_sandbox: return app->apns_sandbox.get();
+    case provider_route::fcm: return app->fcm.get();
+    case provider_route::none: return nullptr;
+  }
+  return nullptr;
+}
+
+boost::asio::awaitable<delivery_result> provider_router::async_send(std::string_view app_id, const device_info& device,
+                                                                    const notification& n) {
+  push_provider* provider = find(app_id, device.platform);
+  if (!provider) {
+    delivery_result r;
+    r.kind = delivery_result::outcome::no_provider;
+    r.reason = route_for(device.platform) == provider_route::none ? "no provider for this platform"
+                                                                  : "no provider configured for this app";
+    co_return r;
+  }
+  co_return co_await provider->async_send(device, n);
+}
+
+std::vector<std::pair<std::string, provider_state>> provider_router::states() const {
+  std::vector<std::pair<std::string, provider_state>> out;
+  for (const auto& a : apps_) {
+    if (a->apns_production) out.emplace_back(a->id + "/apns", a->apns_production->state());
+    if (a->apns_sandbox) out.emplace_back(a->id + "/apns_sandbox", a->apns_sandbox->state());
+    if (a->fcm) out.emplace_back(a->id + "/fcm", a->fcm->state());
+  }
+  return out;
+}
+
+void provider_router::shutdown() {
+  for (auto& a : apps_) {
+    if (a->apns_production) a->apns_production->shutdown();
+    if (a->apns_sandbox) a->apns_sandbox->shutdown();
+    if (a->fcm) a->fcm->shutdown();
+  }
+}
+
+namespace {
+class registry_listener final : public provider_metrics_listener {
+ public:
+  explicit registry_listener(metrics_registry& registry) : registry_(registry) {}
+
+  void on_sent(std::string_view app, std::string_view provider) override {
+    registry_.get_counter("herald_push_sent_total", "Requests sent to push providers (resends included)",
+                          labels(app, provider)).inc();
+  }
+  void on_result(std::string_view app, std::string_view provider, const delivery_result& result,
+                 std::chrono::nanoseconds latency) override {
+    auto l = labels(app, provider);
+    registry_.get_histogram("herald_push_response_seconds", "Time from send to classified result", l)
+        .observe(std::chrono::duration<double>(latency).count());
+    if (result.kind == delivery_result::outcome::delivered) {
+      registry_.get_counter("herald_push_delivered_total", "Notifications accepted by the provider", l).inc();
+      return;
+    }
+    l.emplace_back("outcome", std::string(to_string(result.kind)));
+    l.emplace_back("reason", result.reason.size() > 64 ? result.reason.substr(0, 64) : result.reason);
+    registry_.get_counter("herald_push_failed_total", "Notifications not delivered, by outcome and reason", l).inc();
+  }
+  void on_connection_opened(std::string_view app, std::string_view provider) override {
+    registry_.get_gauge("herald_push_open_connections", "Open HTTP/2 connections to push providers",
+                        labels(app, provider)).add(1);
+  }
+  void on_connection_closed(std::string_view app, std::string_view provider) override {
+    registry_.get_gauge("herald_push_open_connections", "Open HTTP/2 connections to push providers",
+                        labels(app, provider)).add(-1);
+  }
+  void on_streams_changed(std::string_view app, std::string_view provider, int delta) override {
+    registry_.get_gauge("herald_push_inflight_streams", "HTTP/2 streams awaiting a provider answer",
+                        labels(app, provider)).add(delta);
+  }
+  void on_token_refresh(std::string_view app, std::string_view provider) override {
+    registry_.get_counter("herald_push_token_refreshes_total", "Provider/access tokens signed or fetched",
+                          labels(app, provider)).inc();
+  }
+
+ private:
+  static label_set labels(std::string_view app, std::string_view provider) {
+    return {{"app", std::string(app)}, {"provider", std::string(provider)}};
+  }
+  metrics_registry& registry_;
+};
+}  // namespace
+
+std::shared_ptr<provider_metrics_listener> make_metrics_listener(metrics_registry& registry) {
+  return std::make_shared<registry_listener>(registry);
+}
+
+}  // namespace herald

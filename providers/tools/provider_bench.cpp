@@ -1,0 +1,241 @@
+// provider_bench: throughput and latency of the real adapter code (JWT or
+// OAuth token, headers, payload, HTTP/2 pool, classification) against any
+// HTTP/2 server, e.g. nghttpd or the mock servers.
+//
+//   provider_bench --provider apns|fcm --endpoint https://HOST:PORT [--ca-file FILE]
+//                  --count N --connections C [--concurrency K]
+//                  [--fcm-access-token TOKEN | --fcm-service-account FILE]
+//                  [--apns-key FILE --key-id ID --team-id ID] [--topic TOPIC] [--verbose]
+//
+// APNs signs with its own fresh P-256 key unless --apns-key is given. FCM
+// uses --fcm-access-token as is (no exchange) or exchanges the service
+// account's assertion at its token_uri; without either it generates a
+// service account whose token_uri is <endpoint>/token.
+// Output: counts per outcome, p50/p99 latency, and as the last line
+// `notifications_per_s=<number>`. Exit status 1 when the setup fails.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "providers/jwt.hpp"
+#include "providers/provider.hpp"
+#include "runtime/log.hpp"
+
+namespace {
+
+using namespace herald;
+using clock_type = std::chrono::steady_clock;
+
+struct args {
+  std::string provider = "apns";
+  std::string endpoint;
+  std::string ca_file;
+  long count = 10'000;
+  int connections = 1;
+  int concurrency = 1'000;
+  std::string fcm_access_token;
+  std::string fcm_service_account;
+  std::string apns_key, key_id = "BENCHKEY01", team_id = "BENCHTEAM1", topic = "com.example.herald";
+  bool verbose = false;
+};
+
+[[noreturn]] void usage(const char* why) {
+  std::fprintf(stderr,
+               "provider_bench: %s\n"
+               "usage: provider_bench --provider apns|fcm --endpoint https://HOST:PORT [--ca-file FILE]\n"
+               "       --count N --connections C [--concurrency K] [--fcm-access-token T]\n"
+               "       [--fcm-service-account FILE] [--apns-key FILE --key-id ID --team-id ID] [--topic T] [--verbose]\n",
+               why);
+  std::exit(2);
+}
+
+args parse(int argc, char** argv) {
+  args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(("missing value for " + k).c_str());
+      return argv[++i];
+    };
+    auto number = [&](long lo, long hi) {
+      std::string v = value();
+      char* end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (!end || *end || n < lo || n > hi) usage(("bad number for " + k).c_str());
+      return n;
+    };
+    if (k == "--provider") a.provider = value();
+    else if (k == "--endpoint") a.endpoint = value();
+    else if (k == "--ca-file") a.ca_file = value();
+    else if (k == "--count") a.count = number(1, 100'000'000);
+    else if (k == "--connections") a.connections = static_cast<int>(number(1, 64));
+    else if (k == "--concurrency") a.concurrency = static_cast<int>(number(1, 100'000));
+    else if (k == "--fcm-access-token") a.fcm_access_token = value();
+    else if (k == "--fcm-service-account") a.fcm_service_account = value();
+    else if (k == "--apns-key") a.apns_key = value();
+    else if (k == "--key-id") a.key_id = value();
+    else if (k == "--team-id") a.team_id = value();
+    else if (k == "--topic") a.topic = value();
+    else if (k == "--verbose") a.verbose = true;
+    else usage(("unknown option " + k).c_str());
+  }
+  if (a.provider != "apns" && a.provider != "fcm") usage("--provider must be apns or fcm");
+  if (a.endpoint.empty()) usage("--endpoint is required");
+  return a;
+}
+
+std::string write_private(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  ::chmod(path.c_str(), 0600);
+  return path.string();
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string hex_token(long i) {
+  char buf[65];
+  std::snprintf(buf, sizeof buf, "%064lx", 0x5eed0000L + i);
+  return buf;
+}
+
+struct run_state {
+  long next = 0;
+  long done = 0;
+  std::vector<double> latency_ms;
+  std::map<std::string, long> outcomes;
+  std::map<std::string, long> reasons;
+};
+
+boost::asio::awaitable<void> worker(push_provider& provider, const args& a, run_state& st, notification_platform platform) {
+  while (st.next < a.count) {
+    long i = st.next++;
+    device_info d;
+    d.device_identifier = "bench-" + std::to_string(i);
+    d.pns_handle = platform == notification_platform::apple ? hex_token(i) : "bench-fcm-token-" + std::to_string(i);
+    d.platform = platform;
+    notification n;
+    n.title = "Meeting";
+    n.body = "Starts at 14:00 (in 15 minutes), Room 4";
+    n.delivery_id = "bench/" + std::to_string(i);
+    n.custom_json = R"({"herald":{"appointment_id":"42","event":"AppointmentAlarm"}})";
+    auto start = clock_type::now();
+    auto r = co_await provider.async_send(d, n);
+    st.latency_ms[static_cast<std::size_t>(i)] = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+    ++st.outcomes[std::string(to_string(r.kind))];
+    if (r.kind != delivery_result::outcome::delivered)
+      ++st.reasons[r.reason + (r.http_status ? " (HTTP " + std::to_string(r.http_status) + ")" : "")];
+    ++st.done;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  args a = parse(argc, argv);
+  auto dir = std::filesystem::temp_directory_path() / ("provider_bench." + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ::chmod(dir.c_str(), 0700);
+
+  logger log(a.verbose ? log_level::info : log_level::warning);
+  boost::asio::io_context io;
+  provider_options options;
+  options.log = &log;
+  options.queue_limit = static_cast<std::size_t>(a.concurrency) + 16;
+  options.fcm_access_token = a.fcm_access_token;
+
+  std::unique_ptr<push_provider> provider;
+  notification_platform platform = notification_platform::apple;
+  if (a.provider == "apns") {
+    apns_settings s;
+    s.team_id = a.team_id;
+    s.key_id = a.key_id;
+    s.key_file = a.apns_key.empty()
+                     ? write_private(dir / "AuthKey_bench.p8",
+                                     signing_key::generate(signing_key::algorithm::es256).private_pem())
+                     : a.apns_key;
+    s.topic = a.topic;
+    s.endpoint = a.endpoint;
+    s.ca_file = a.ca_file;
+    s.connections = a.connections;
+    provider = make_apns_provider(io.get_executor(), "bench", s, apns_environment::production, options);
+  } else {
+    platform = notification_platform::google;
+    fcm_settings s;
+    s.endpoint = a.endpoint;
+    s.ca_file = a.ca_file;
+    s.connections = a.connections;
+    if (!a.fcm_service_account.empty()) {
+      s.service_account_file = a.fcm_service_account;
+    } else {
+      auto key = signing_key::generate(signing_key::algorithm::rs256);
+      std::string endpoint = a.endpoint;
+      while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+      std::string json = "{\"type\":\"service_account\",\"project_id\":\"herald-bench\",\"private_key_id\":\"bench\","
+                         "\"private_key\":" + json_string(key.private_pem()) +
+                         ",\"client_email\":\"bench@herald-bench.iam.gserviceaccount.com\",\"token_uri\":" +
+                         json_string(endpoint + "/token") + "}";
+      s.service_account_file = write_private(dir / "service-account.json", json);
+    }
+    provider = make_fcm_provider(io.get_executor(), "bench", s, options);
+  }
+  if (!provider->state().ready) {
+    std::fprintf(stderr, "provider_bench: %s\n", provider->state().error.c_str());
+    std::filesystem::remove_all(dir);
+    return 1;
+  }
+
+  run_state st;
+  st.latency_ms.assign(static_cast<std::size_t>(a.count), 0.0);
+  auto started = clock_type::now();
+  int workers = static_cast<int>(std::min<long>(a.concurrency, a.count));
+  for (int w = 0; w < workers; ++w)
+    boost::asio::co_spawn(io, worker(*provider, a, st, platform), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+  // Run until every notification has a result, then let the connections close.
+  while (st.done < a.count && io.run_one() > 0) {
+  }
+  auto elapsed = std::chrono::duration<double>(clock_type::now() - started).count();
+  provider->shutdown();
+  io.poll();
+  std::filesystem::remove_all(dir);
+
+  std::sort(st.latency_ms.begin(), st.latency_ms.end());
+  auto pct = [&](double p) {
+    auto idx = static_cast<std::size_t>(p * static_cast<double>(st.latency_ms.size() - 1));
+    return st.latency_ms[idx];
+  };
+  std::printf("provider=%s endpoint=%s count=%ld connections=%d concurrency=%d elapsed_s=%.3f\n", a.provider.c_str(),
+              a.endpoint.c_str(), a.count, a.connections, workers, elapsed);
+  for (const auto& [k, v] : st.outcomes) std::printf("outcome_%s=%ld\n", k.c_str(), v);
+  for (const auto& [k, v] : st.reasons) std::printf("reason %s: %ld\n", k.c_str(), v);
+  std::printf("latency_p50_ms=%.3f\nlatency_p99_ms=%.3f\n", pct(0.50), pct(0.99));
+  std::printf("notifications_per_s=%.1f\n", static_cast<double>(st.done) / elapsed);
+  return 0;
+}
