@@ -47,7 +47,7 @@ for _ in $(seq 200); do curl -sf "http://127.0.0.1:$http_port/readyz" >/dev/null
 ASSOCIATES=10000 TOKEN=$token wrk -t2 -c64 -d3s -s bench/get_devices.lua "http://127.0.0.1:$http_port" >/dev/null
 result=$(ASSOCIATES=10000 TOKEN=$token wrk -t2 -c64 -d"${duration}s" --latency -s bench/get_devices.lua "http://127.0.0.1:$http_port" | tail -1)
 rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$herald_pid/status)
-redis_rate=$(redis-benchmark -p "$redis_port" -q -n 200000 -c 64 -t get,hset 2>/dev/null | tr '\r' '\n' | grep -E '^(GET|HGETALL|HSET)' | tail -2 | tr '\n' ' ')
+redis_rate=$(redis-benchmark -p "$redis_port" -n 200000 -c 64 -t get,hset --csv 2>/dev/null | tr -d '"' | awk -F, 'NR>1 {printf "%s_rps=%s %s_p99_ms=%s  ", $1, $2, $1, $7}')
 sample=$(curl -s -X POST "http://127.0.0.1:$http_port/api/v1/Agents/Pocket/GetRegisteredDevices" -H "Authorization: Bearer $token" \
   -H 'Content-Type: application/json' -d '{"AssociateId":77}' | head -c 120)
 

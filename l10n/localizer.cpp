@@ -158,6 +158,18 @@ std::string known_args(const message_spec& s) {
   return out;
 }
 
+// ICU's error name, with what it usually means in a catalog.
+std::string explain(UErrorCode status) {
+  std::string out = u_errorName(status);
+  switch (status) {
+    case U_UNMATCHED_BRACES: return out + " (a { without its })";
+    case U_DEFAULT_KEYWORD_MISSING: return out + " (every select and plural needs an `other {...}` case)";
+    case U_ILLEGAL_ARGUMENT_ERROR:
+    case U_INVALID_FORMAT_ERROR: return out + " (an argument used with the wrong type, e.g. a number format on text)";
+    default: return out;
+  }
+}
+
 // Syntax, argument names, and for alarm.time/alarm.date exactly one top-level
 // {start, date|time, ...}: only a top-level subformat's time zone can be set.
 void check_pattern(const std::string& file, const message_spec& s, const std::string& text) {
@@ -166,9 +178,8 @@ void check_pattern(const std::string& file, const message_spec& s, const std::st
   UErrorCode status = U_ZERO_ERROR;
   icu::MessagePattern mp(ustr(text), &pe, status);
   if (U_FAILURE(status)) {
-    throw l10n_error(file, where + ": not a valid ICU MessageFormat pattern (" + u_errorName(status) + " at offset " +
-                               std::to_string(pe.offset) + ", after " + in_quotes(utf8(icu::UnicodeString(pe.preContext))) +
-                               ")");
+    throw l10n_error(file, where + ": not a valid ICU MessageFormat pattern: " + explain(status) + " near " +
+                               in_quotes(utf8(icu::UnicodeString(pe.preContext)) + "^" + utf8(icu::UnicodeString(pe.postContext))));
   }
   const bool wants_start = s.args[0] == "start";
   int depth = 0;
@@ -387,7 +398,7 @@ std::string format(const catalog& cat, message m, const std::string& device_tag,
                    const std::vector<argument>& args) {
   const resolved_message& msg = cat.messages[static_cast<std::size_t>(m)];
   const auto fail = [&](const char* step, UErrorCode status) {
-    return l10n_error(msg.file, std::string(spec(m).key) + ": " + step + " failed for catalog " + cat.name + ": " + u_errorName(status));
+    return l10n_error(msg.file, std::string(spec(m).key) + ": " + step + " failed for catalog " + cat.name + ": " + explain(status));
   };
   UErrorCode status = U_ZERO_ERROR;
   UParseError pe{};
@@ -507,8 +518,9 @@ localizer localizer::load(const std::string& locales_dir, const std::string& tim
   std::sort(files.begin(), files.end());
   std::map<std::string, raw_catalog, std::less<>> raw;
   for (const auto& path : files) {
-    const std::string name = normalize_tag(path.stem().string());
-    if (!is_tag(name)) throw l10n_error(path.string(), "file name must be a language tag such as en.yaml or nb-NO.yaml");
+    const std::string stem = path.stem().string();
+    const std::string name = normalize_tag(stem);
+    if (name.size() != stem.size() || !is_tag(name)) throw l10n_error(path.string(), "file name must be a language tag such as en.yaml or nb-NO.yaml");
     if (raw.count(name) != 0) throw l10n_error(path.string(), "a second catalog for " + in_quotes(name) + " (" + raw.at(name).file + ")");
     raw.emplace(name, read_catalog(path, name));
   }

@@ -309,8 +309,9 @@ TEST(L10nResolve, ZoneTable) {
   EXPECT_EQ(l.zone_for_code("XX"), std::nullopt);
   EXPECT_EQ(l.default_zone(), "Europe/Oslo");
 
-  const auto sydney = l.alarm(meeting(), "en-AU", 36, start);
-  EXPECT_EQ(sydney.body, "Starts Wednesday 25 November at 12:00\u202Fam (in 15 minutes) · Meeting room 4");
+  // 12:45Z is 23:45 on the 24th in Canberra, the start is just after midnight.
+  const auto sydney = l.alarm(meeting(), "en-AU", 36, start - minutes(15));
+  EXPECT_EQ(sydney.body, "Starts Wednesday, 25 November at 12:00\u202Fam (in 15 minutes) · Meeting room 4");
   const auto honolulu = l.alarm(meeting(), "en", 433, start);
   EXPECT_EQ(honolulu.body, "Starts at 3:00\u202FAM (in 15 minutes) · Meeting room 4");
 }

@@ -43,8 +43,12 @@ struct test_pki {
   // Creates everything in `dir` (created if missing) or a fresh temp dir.
   // Throws std::runtime_error on failure.
   static test_pki generate(const std::string& dir = {});
-  // One PKI per process, generated on first use (RSA keygen is slow-ish).
+  // One PKI per process, generated on first use (RSA keygen is slow-ish),
+  // removed at exit. A mock_fcm_server rewrites its token_uri: give each FCM
+  // mock that runs at the same time its own generate().
   static const test_pki& shared();
+  // Deletes the files and the directory.
+  void remove_files() const;
   // Rewrites token_uri in the service-account file.
   void set_fcm_token_uri(const std::string& token_uri) const;
 };

@@ -78,6 +78,7 @@ TEST_F(apns_mock_test, bad_jwt_is_invalid_provider_token) {
   // Signed by a different key with the right kid/iss.
   auto other = test_pki::generate();
   jwt = make_apns_jwt(other.apns_p8_file, pki.apns_key_id, pki.apns_team_id, now_s());
+  other.remove_files();
   h2_test_client client(server.port(), pki.ca_file);
   auto res = client.send(push());
   EXPECT_EQ(res.status, 403);
@@ -262,6 +263,7 @@ TEST_F(fcm_mock_test, bad_assertions_are_rejected) {
   auto other = test_pki::generate();
   other.set_fcm_token_uri(server.token_uri());
   auto wrong_key = client.send(token_request(make_fcm_assertion(other.fcm_service_account_file, now_s())));
+  other.remove_files();
   EXPECT_EQ(wrong_key.status, 400);
   EXPECT_EQ(boost::json::parse(wrong_key.body).at("error").as_string(), "invalid_grant");
   auto too_long = client.send(token_request(make_fcm_assertion(pki.fcm_service_account_file, now_s(), 7200s)));

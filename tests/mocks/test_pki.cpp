@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 #include <vector>
 
@@ -162,8 +163,18 @@ test_pki test_pki::generate(const std::string& dir) {
 }
 
 const test_pki& test_pki::shared() {
-  static const test_pki pki = generate();
-  return pki;
+  struct owned {
+    test_pki pki = generate();
+    ~owned() { pki.remove_files(); }
+  };
+  static const owned holder;
+  return holder.pki;
+}
+
+void test_pki::remove_files() const {
+  if (dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 void test_pki::set_fcm_token_uri(const std::string& token_uri) const {
