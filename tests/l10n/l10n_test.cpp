@@ -44,7 +44,7 @@ constexpr std::int32_t oslo_id = 261, new_york_id = 460, utc_id = 1, unknown_id 
 // ---------------------------------------------------------------------------
 // The four devices of one appointment.
 
-TEST(L10nGolden, FourDevicesSameDay) {
+TEST(l10n_golden, four_devices_same_day) {
   const auto& l = shipped();
   const sys_seconds now = start - minutes(15);
 
@@ -76,7 +76,7 @@ TEST(L10nGolden, FourDevicesSameDay) {
   EXPECT_TRUE(sv.zone_fallback);
 }
 
-TEST(L10nGolden, DayBeforeShowsTheDate) {
+TEST(l10n_golden, day_before_shows_the_date) {
   const auto& l = shipped();
   const sys_seconds now = start - hours(24);
   EXPECT_EQ(l.alarm(meeting(), "nb-NO", oslo_id, now).body,
@@ -89,7 +89,7 @@ TEST(L10nGolden, DayBeforeShowsTheDate) {
             "Börjar tisdag 24 november kl. 14:00 (om 15 minuter) · Meeting room 4");
 }
 
-TEST(L10nGolden, TodayIsDecidedInTheDevicesZone) {
+TEST(l10n_golden, today_is_decided_in_the_devices_zone) {
   const auto& l = shipped();
   // 04:30Z: 05:30 on the 24th in Oslo, 23:30 on the 23rd in New York.
   const sys_seconds now = at(2026y / 11 / 24, hours(4), minutes(30));
@@ -101,7 +101,7 @@ TEST(L10nGolden, TodayIsDecidedInTheDevicesZone) {
 }
 
 // Every shipped catalog, same day and day before (the reviewed sentences).
-TEST(L10nGolden, EveryShippedLanguage) {
+TEST(l10n_golden, every_shipped_language) {
   const auto& l = shipped();
   struct row {
     const char* language;
@@ -141,7 +141,7 @@ TEST(L10nGolden, EveryShippedLanguage) {
 // ---------------------------------------------------------------------------
 // Daylight saving time: the offset of the start instant, not of "now".
 
-TEST(L10nDst, OsloSpringForward) {
+TEST(l10n_dst, oslo_spring_forward) {
   const auto& l = shipped();
   // Europe/Oslo switches to CEST (UTC+2) at 2026-03-29T01:00Z.
   alarm_message_input in = meeting();
@@ -154,7 +154,7 @@ TEST(L10nDst, OsloSpringForward) {
   EXPECT_EQ(l.alarm(in, "nb", oslo_id, in.start - minutes(15)).body, "Starter kl. 03:00 (om 15 minutter) · Meeting room 4");
 }
 
-TEST(L10nDst, NewYorkFallBack) {
+TEST(l10n_dst, new_york_fall_back) {
   const auto& l = shipped();
   // America/New_York returns to EST (UTC-5) at 2026-11-01T06:00Z.
   alarm_message_input in = meeting();
@@ -179,7 +179,7 @@ std::string lead_text(const char* language, seconds lead) {
   return shipped().alarm(in, language, utc_id, start).body;
 }
 
-TEST(L10nLead, EnglishPlurals) {
+TEST(l10n_lead, english_plurals) {
   EXPECT_EQ(lead_text("en", minutes(1)), "Starts at 1:00\u202FPM (in 1 minute)");
   EXPECT_EQ(lead_text("en", minutes(15)), "Starts at 1:00\u202FPM (in 15 minutes)");
   EXPECT_EQ(lead_text("en", minutes(60)), "Starts at 1:00\u202FPM (in 1 hour)");
@@ -191,7 +191,7 @@ TEST(L10nLead, EnglishPlurals) {
   EXPECT_EQ(lead_text("en", seconds(0)), "Starts at 1:00\u202FPM (now)");
 }
 
-TEST(L10nLead, RoundsToWholeMinutes) {
+TEST(l10n_lead, rounds_to_whole_minutes) {
   EXPECT_EQ(lead_text("en", seconds(29)), "Starts at 1:00\u202FPM (now)");
   EXPECT_EQ(lead_text("en", seconds(30)), "Starts at 1:00\u202FPM (in 1 minute)");
   EXPECT_EQ(lead_text("en", seconds(89)), "Starts at 1:00\u202FPM (in 1 minute)");
@@ -200,7 +200,7 @@ TEST(L10nLead, RoundsToWholeMinutes) {
   EXPECT_EQ(lead_text("en", hours(24) + minutes(59)), "Starts at 1:00\u202FPM (in 1 day)");  // minutes dropped from a day on
 }
 
-TEST(L10nLead, OtherLanguages) {
+TEST(l10n_lead, other_languages) {
   EXPECT_EQ(lead_text("nb", minutes(1)), "Starter kl. 13:00 (om 1 minutt)");
   EXPECT_EQ(lead_text("nb", minutes(90)), "Starter kl. 13:00 (om 1 time og 30 minutter)");
   EXPECT_EQ(lead_text("nb", hours(3)), "Starter kl. 13:00 (om 3 timer)");
@@ -220,7 +220,7 @@ TEST(L10nLead, OtherLanguages) {
 // ---------------------------------------------------------------------------
 // Title and location.
 
-TEST(L10nContent, PrivateAppointmentIsNeutral) {
+TEST(l10n_content, private_appointment_is_neutral) {
   const auto& l = shipped();
   alarm_message_input in = meeting();
   in.title = "Dentist";
@@ -237,7 +237,7 @@ TEST(L10nContent, PrivateAppointmentIsNeutral) {
   EXPECT_EQ(l.alarm(in, "fr", oslo_id, start).title, "Rendez-vous");
 }
 
-TEST(L10nContent, UntitledGetsTheNeutralTitleButKeepsTheLocation) {
+TEST(l10n_content, untitled_gets_the_neutral_title_but_keeps_the_location) {
   alarm_message_input in = meeting();
   in.title = "  ";
   const auto m = shipped().alarm(in, "en", utc_id, start);
@@ -245,13 +245,13 @@ TEST(L10nContent, UntitledGetsTheNeutralTitleButKeepsTheLocation) {
   EXPECT_EQ(m.body, "Starts at 1:00\u202FPM (in 15 minutes) · Meeting room 4");
 }
 
-TEST(L10nContent, NoLocationNoSeparator) {
+TEST(l10n_content, no_location_no_separator) {
   alarm_message_input in = meeting();
   in.location = " ";
   EXPECT_EQ(shipped().alarm(in, "de", utc_id, start).body, "Beginnt um 13:00 Uhr (in 15 Minuten)");
 }
 
-TEST(L10nContent, UserTextIsNotAPattern) {
+TEST(l10n_content, user_text_is_not_a_pattern) {
   alarm_message_input in = meeting();
   in.title = "Budget {2027} 'draft' #1";
   in.location = "Room {a}, it's #4 ·";
@@ -263,7 +263,7 @@ TEST(L10nContent, UserTextIsNotAPattern) {
 // ---------------------------------------------------------------------------
 // Language and zone resolution.
 
-TEST(L10nResolve, LanguageFallbackChain) {
+TEST(l10n_resolve, language_fallback_chain) {
   const auto& l = shipped();
   EXPECT_EQ(l.resolve_language("nb-NO"), "nb");
   EXPECT_EQ(l.resolve_language("NB_no"), "nb");
@@ -285,7 +285,7 @@ TEST(L10nResolve, LanguageFallbackChain) {
   EXPECT_EQ(shipped().alarm(meeting(), "pt-BR", oslo_id, start).language_used, "en");
 }
 
-TEST(L10nResolve, ZoneTable) {
+TEST(l10n_resolve, zone_table) {
   const auto& l = shipped();
   const std::pair<std::int32_t, const char*> known[] = {
       {1, "UTC"},
@@ -316,13 +316,13 @@ TEST(L10nResolve, ZoneTable) {
   EXPECT_EQ(honolulu.body, "Starts at 3:00\u202FAM (in 15 minutes) · Meeting room 4");
 }
 
-TEST(L10nResolve, ZeroTimeZoneIdFallsBackVisibly) {
+TEST(l10n_resolve, zero_time_zone_id_falls_back_visibly) {
   const auto m = shipped().alarm(meeting(), "en", 0, start);
   EXPECT_EQ(m.zone_used, "Europe/Oslo");
   EXPECT_TRUE(m.zone_fallback);
 }
 
-TEST(L10nThreads, ConcurrentConstUse) {
+TEST(l10n_threads, concurrent_const_use) {
   const auto& l = shipped();
   const std::string expected_nb = l.alarm(meeting(), "nb-NO", oslo_id, start).body;
   const std::string expected_en = l.alarm(meeting(), "en-US", new_york_id, start).body;
@@ -344,7 +344,7 @@ TEST(L10nThreads, ConcurrentConstUse) {
 // ---------------------------------------------------------------------------
 // Loading: operator-edited catalogs and tables.
 
-class L10nLoad : public ::testing::Test {
+class l10n_load : public ::testing::Test {
  protected:
   void SetUp() override {
     std::random_device rd;
@@ -375,7 +375,7 @@ class L10nLoad : public ::testing::Test {
 };
 
 // Only "no" present: "nb-NO" -> "nb" -> "no"; the default may be given as nb-NO too.
-TEST_F(L10nLoad, NorwegianMacrolanguageFallback) {
+TEST_F(l10n_load, norwegian_macrolanguage_fallback) {
   fs::copy_file(locales_dir + "/nb.yaml", dir_ / "locales" / "no.yaml");
   const auto l = load("nb-NO");
   EXPECT_EQ(l.default_language(), "no");
@@ -385,7 +385,7 @@ TEST_F(L10nLoad, NorwegianMacrolanguageFallback) {
   EXPECT_EQ(l.alarm(meeting(), "nb-NO", oslo_id, start).body, "Starter kl. 14:00 (om 15 minutter) · Meeting room 4");
 }
 
-TEST_F(L10nLoad, PartialCatalogTakesTheRestFromTheDefault) {
+TEST_F(l10n_load, partial_catalog_takes_the_rest_from_the_default) {
   write("locales/pt.yaml", "alarm:\n  title: \"{private, select, yes {Compromisso} other {{title}}}\"\n");
   alarm_message_input in = meeting();
   in.is_private = true;
@@ -395,7 +395,7 @@ TEST_F(L10nLoad, PartialCatalogTakesTheRestFromTheDefault) {
   EXPECT_EQ(m.body, "Starts at 1:00\u202FPM (in 15 minutes)");  // en patterns format with the en locale
 }
 
-TEST_F(L10nLoad, FlatDottedKeysAndExplicitFallback) {
+TEST_F(l10n_load, flat_dotted_keys_and_explicit_fallback) {
   fs::copy_file(locales_dir + "/nb.yaml", dir_ / "locales" / "nb.yaml");
   write("locales/nb-x-kort.yaml", "fallback: nb\nalarm.body: \"{time} {lead}\"\n");
   const auto l = load();
@@ -403,57 +403,57 @@ TEST_F(L10nLoad, FlatDottedKeysAndExplicitFallback) {
   EXPECT_EQ(l.alarm(meeting(), "nb-x-kort", oslo_id, start).body, "14:00 om 15 minutter");
 }
 
-TEST_F(L10nLoad, BadPatternSyntax) {
+TEST_F(l10n_load, bad_pattern_syntax) {
   write("locales/de.yaml", "alarm:\n  body: \"Beginnt um {time\"\n");
   const auto e = load_error();
   EXPECT_EQ(e.file(), path("locales/de.yaml"));
   EXPECT_NE(e.problem().find("alarm.body: not a valid ICU MessageFormat pattern"), std::string::npos) << e.what();
 }
 
-TEST_F(L10nLoad, UnknownArgument) {
+TEST_F(l10n_load, unknown_argument) {
   write("locales/de.yaml", "alarm:\n  lead: \"{kind, select, other {in {minuten} Minuten}}\"\n");
   const auto e = load_error();
   EXPECT_EQ(e.file(), path("locales/de.yaml"));
   EXPECT_NE(e.problem().find("alarm.lead: unknown argument {minuten}"), std::string::npos) << e.what();
 }
 
-TEST_F(L10nLoad, NumberedArgument) {
+TEST_F(l10n_load, numbered_argument) {
   write("locales/de.yaml", "alarm:\n  title: \"{0}\"\n");
   EXPECT_NE(load_error().problem().find("numbered argument {0}"), std::string::npos);
 }
 
-TEST_F(L10nLoad, UnknownKey) {
+TEST_F(l10n_load, unknown_key) {
   write("locales/de.yaml", "alarm:\n  tittle: \"x\"\n");
   EXPECT_NE(load_error().problem().find("unknown key \"alarm.tittle\""), std::string::npos);
 }
 
-TEST_F(L10nLoad, NestedStartCannotGetAZone) {
+TEST_F(l10n_load, nested_start_cannot_get_a_zone) {
   write("locales/de.yaml", "alarm:\n  date: \"{start, date, short}{start, time, short}\"\n");
   EXPECT_NE(load_error().problem().find("exactly once"), std::string::npos);
   write("locales/de.yaml", "alarm:\n  time: \"{start}\"\n");
   EXPECT_NE(load_error().problem().find("{start} must be a top-level"), std::string::npos);
 }
 
-TEST_F(L10nLoad, ArgumentOfTheWrongTypeFailsTheTrialFormat) {
+TEST_F(l10n_load, argument_of_the_wrong_type_fails_the_trial_format) {
   write("locales/de.yaml", "alarm:\n  body: \"{time, number} {lead}\"\n");
   const auto e = load_error();
   EXPECT_EQ(e.file(), path("locales/de.yaml"));
   EXPECT_NE(e.problem().find("alarm.body: formatting failed"), std::string::npos) << e.what();
 }
 
-TEST_F(L10nLoad, EmptyLeadBranch) {
+TEST_F(l10n_load, empty_lead_branch) {
   write("locales/de.yaml", "alarm:\n  lead: \"{kind, select, minutes {in {minutes} Minuten} other {}}\"\n");
   EXPECT_NE(load_error().problem().find("alarm.lead: empty for {kind} now"), std::string::npos);
 }
 
-TEST_F(L10nLoad, BadYaml) {
+TEST_F(l10n_load, bad_yaml) {
   write("locales/de.yaml", "alarm:\n  title: [unclosed\n");
   const auto e = load_error();
   EXPECT_EQ(e.file(), path("locales/de.yaml"));
   EXPECT_NE(e.problem().find("cannot read catalog"), std::string::npos) << e.what();
 }
 
-TEST_F(L10nLoad, FallbackProblems) {
+TEST_F(l10n_load, fallback_problems) {
   write("locales/de.yaml", "fallback: xx\n");
   EXPECT_NE(load_error().problem().find("fallback: no catalog \"xx\""), std::string::npos);
   write("locales/de.yaml", "fallback: fr\n");
@@ -461,14 +461,14 @@ TEST_F(L10nLoad, FallbackProblems) {
   EXPECT_NE(load_error().problem().find("fallback cycle: de -> fr -> de"), std::string::npos);
 }
 
-TEST_F(L10nLoad, IncompleteDefaultCatalog) {
+TEST_F(l10n_load, incomplete_default_catalog) {
   write("locales/en.yaml", "alarm:\n  title: \"{title}\"\n");
   const auto e = load_error();
   EXPECT_EQ(e.file(), path("locales/en.yaml"));
   EXPECT_NE(e.problem().find("alarm.lead: missing"), std::string::npos) << e.what();
 }
 
-TEST_F(L10nLoad, BadFileNameAndMissingDefault) {
+TEST_F(l10n_load, bad_file_name_and_missing_default) {
   write("locales/English.yaml.yaml", "");
   EXPECT_NE(load_error().problem().find("file name must be a language tag"), std::string::npos);
   fs::remove(dir_ / "locales/English.yaml.yaml");
@@ -477,7 +477,7 @@ TEST_F(L10nLoad, BadFileNameAndMissingDefault) {
   EXPECT_NE(e.problem().find("no catalog for \"sv\""), std::string::npos);
 }
 
-TEST_F(L10nLoad, BadZones) {
+TEST_F(l10n_load, bad_zones) {
   EXPECT_EQ(load_error("en", "Europe/Olso").file(), "timezones.default");
   write("timezones.yaml", "zones:\n  - { id: 261, code: \"NO\", zone: Europe/Oslo }\n  - { id: 262, code: XX, zone: Mars/Olympus }\n");
   auto e = load_error();
@@ -497,7 +497,7 @@ TEST_F(L10nLoad, BadZones) {
   EXPECT_NE(load_error().problem().find("unknown IANA time zone"), std::string::npos);
 }
 
-TEST_F(L10nLoad, OperatorAddsARow) {
+TEST_F(l10n_load, operator_adds_a_row) {
   write("timezones.yaml", "zones:\n  - { id: 900, code: SE, zone: Europe/Stockholm }\n");
   const auto l = load();
   EXPECT_EQ(l.zone_for(900), "Europe/Stockholm");

@@ -72,9 +72,11 @@ struct recorded_request {
   std::string body;
   std::string device_token;  // APNs: from :path; FCM: message.token (or "/topics/x", "condition:...")
   std::string apns_id;       // APNs: request apns-id header, or the one the mock assigned
-  // What the mock did: HTTP status sent (0 = none: stream refused, connection
-  // reset, GOAWAY-ignored); reason is the APNs reason / FCM errorCode or
+  // What the mock did: HTTP status sent (0 = none: stream refused or
+  // connection reset by a fault); reason is the APNs reason / FCM errorCode or
   // status ("REFUSED_STREAM", "RESET" for the transport faults), empty on 200.
+  // Streams beyond a GOAWAY's last-stream-id are never recorded. With a delay,
+  // the record is made when the request arrives, before the answer is sent.
   int status = 0;
   std::string reason;
   std::chrono::system_clock::time_point received_at;
@@ -161,7 +163,11 @@ class mock_push_server {
   // Default: unlimited; the standalone binary uses 10000.
   void set_record_limit(std::size_t n);
 
-  // --- faults (queues; per-token faults are looked up first)
+  // --- faults (queues; per-token faults are looked up first). A fault with
+  // a non-200 status, refuse_stream or reset_connection replaces validation
+  // (the request is recorded, not checked); status 200 (slow) validates.
+  // The token is APNs' :path token or FCM's message.token ("/topics/x",
+  // "condition:..." for the other targets).
   // The next n requests (any token) get `f`.
   void fail_next(std::size_t n, const mock_fault& f);
   // The next `times` requests for this device token get `f`
