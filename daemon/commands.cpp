@@ -63,7 +63,8 @@ int run_command(const std::vector<std::string>& args) {
   if (cmd == "version" || cmd == "--version") return command_version();
   if (cmd == "serve") return command_serve(config_option(args, 1));
   if (cmd == "check-config") return command_check_config(config_option(args, 1));
-  if (cmd == "send" || cmd == "broker") {
+  if (cmd == "send") return command_send(args);
+  if (cmd == "broker") {
     std::fprintf(stderr, "herald: '%s' is not available yet in this build\n", cmd.c_str());
     return exit_failure;
   }

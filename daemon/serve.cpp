@@ -19,6 +19,7 @@
 #include "api/http_server.hpp"
 #include "config/config.hpp"
 #include "daemon/commands.hpp"
+#include "providers/provider.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 #include "store/device_registry.hpp"
@@ -34,7 +35,8 @@ namespace {
 class daemon_supervisor {
  public:
   daemon_supervisor(asio::io_context& ioc, std::string config_path, logger& log, authenticator& auth,
-                    std::shared_ptr<redis_client> redis, http_server& server, std::chrono::milliseconds grace)
+                    std::shared_ptr<redis_client> redis, http_server& server, std::chrono::milliseconds grace,
+                    std::function<void()> on_stop)
       : ioc_(ioc),
         config_path_(std::move(config_path)),
         log_(log),
@@ -42,6 +44,7 @@ class daemon_supervisor {
         redis_(std::move(redis)),
         server_(server),
         grace_(grace),
+        on_stop_(std::move(on_stop)),
         signals_(ioc, SIGTERM, SIGINT, SIGHUP),
         ready_timer_(ioc),
         watchdog_timer_(ioc) {}
@@ -125,6 +128,7 @@ class daemon_supervisor {
         log_.notice("daemon.stopped").kv("clean", clean);
         watchdog_timer_.cancel();
         signals_.cancel();
+        if (on_stop_) on_stop_();
         redis_->stop();
         ioc_.stop();
       });
@@ -138,6 +142,7 @@ class daemon_supervisor {
   std::shared_ptr<redis_client> redis_;
   http_server& server_;
   std::chrono::milliseconds grace_;
+  std::function<void()> on_stop_;  // stops the other components (providers, broker)
   asio::signal_set signals_;
   asio::steady_timer ready_timer_;
   asio::steady_timer watchdog_timer_;
@@ -165,7 +170,20 @@ int command_serve(const std::string& config_path) {
   auto redis = redis_client::create(ioc.get_executor(), cfg.redis, log, &metrics);
   device_registry devices(redis, cfg.redis.key_prefix);
   authenticator auth(cfg.auth);
-  api_service api(api_context{log, metrics, auth, redis, devices, {}});
+  provider_options popts;
+  popts.log = &log;
+  popts.metrics = make_metrics_listener(metrics);
+  provider_router providers(ioc.get_executor(), cfg.apps, popts);
+  for (const auto& [name, state] : providers.states()) {
+    if (state.ready) log.info("provider.ready").kv("provider", name);
+    else log.err("provider.config_error").kv("provider", name).kv("error", state.error);
+  }
+  auto provider_readiness = [&providers] {
+    std::vector<readiness_check> checks;
+    for (auto& [name, state] : providers.states()) checks.push_back({name, state.ready, state.error});
+    return checks;
+  };
+  api_service api(api_context{log, metrics, auth, redis, devices, provider_readiness});
   http_server server(
       ioc.get_executor(), cfg.server, [&api](http_request& req) { return api.handle(req); }, log, metrics);
   try {
@@ -175,7 +193,8 @@ int command_serve(const std::string& config_path) {
     return exit_failure;
   }
   redis->start();
-  daemon_supervisor supervisor(ioc, config_path, log, auth, redis, server, cfg.server.shutdown_grace);
+  daemon_supervisor supervisor(ioc, config_path, log, auth, redis, server, cfg.server.shutdown_grace,
+                               [&providers] { providers.shutdown(); });
   supervisor.start();
 
   std::vector<std::thread> extra;

@@ -38,9 +38,11 @@ struct alarm_message_input {
   bool is_private = false;            // neutral title ("Appointment") and no location
 };
 
+// Texts are UTF-8 exactly as ICU formats them: with ICU 72 (CLDR 42) English
+// times carry U+202F NARROW NO-BREAK SPACE before AM/PM ("8:00\u202FAM").
 struct localized_message {
-  std::string title;          // UTF-8, ready for aps.alert.title / notification.title
-  std::string body;           // UTF-8
+  std::string title;          // ready for aps.alert.title / notification.title
+  std::string body;
   std::string language_used;  // the catalog used, e.g. "nb" for a device asking for "nb-NO"
   std::string zone_used;      // IANA zone the times are shown in
   bool zone_fallback = false; // true: the TimeZoneId was not in the table, zone_used is the default

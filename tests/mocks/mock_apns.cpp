@@ -101,7 +101,9 @@ class apns_handler final : public protocol_handler {
     if (fault) {
       d.what = fault->what;
       d.delay = fault->delay;
-      if (fault->retry_after_seconds) d.headers.emplace_back("retry-after", std::to_string(*fault->retry_after_seconds));
+      if (fault->retry_after_seconds) {
+        d.headers.emplace_back("retry-after", std::to_string(*fault->retry_after_seconds));
+      }
       timestamp = fault->timestamp_ms;
     }
     if (fault && fault->what != mock_fault::action::respond) {
@@ -161,7 +163,8 @@ class apns_handler final : public protocol_handler {
     const std::string topic = r.header("apns-topic");
     if (topic.empty()) return {400, "MissingTopic"};
     const std::string push_type = r.header("apns-push-type");
-    std::optional<std::string_view> suffix = push_type.empty() ? std::optional<std::string_view>("") : topic_suffix(push_type);
+    const std::optional<std::string_view> suffix =
+        push_type.empty() ? std::optional<std::string_view>("") : topic_suffix(push_type);
     if (push_type.empty() && options_.require_push_type) return {400, "InvalidPushType"};
     if (!suffix) return {400, "InvalidPushType"};
     if (topic != options_.topic + std::string(*suffix)) {

@@ -421,7 +421,9 @@ class fcm_handler final : public protocol_handler {
         d = validate_send(r, body, ec, message, rec.reason);
       }
       d.delay = fault->delay;
-      if (fault->retry_after_seconds) d.headers.emplace_back("retry-after", std::to_string(*fault->retry_after_seconds));
+      if (fault->retry_after_seconds) {
+        d.headers.emplace_back("retry-after", std::to_string(*fault->retry_after_seconds));
+      }
     } else {
       d = validate_send(r, body, ec, message, rec.reason);
     }

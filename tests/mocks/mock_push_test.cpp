@@ -250,7 +250,8 @@ TEST_F(fcm_mock_test, token_exchange_then_send) {
   EXPECT_EQ(server.token_uri(), server.endpoint() + "/token");
   h2_test_client client(server.port(), pki.ca_file);
   std::string token = fetch_token(client);
-  auto res = client.send(send_request(token, R"({"token":"fcm-token-1","data":{"k":"v"},"android":{"priority":"HIGH","ttl":"3600s"}})"));
+  auto res = client.send(send_request(
+      token, R"({"token":"fcm-token-1","data":{"k":"v"},"android":{"priority":"HIGH","ttl":"3600s"}})"));
   EXPECT_EQ(res.status, 200) << res.body;
   EXPECT_TRUE(std::string(boost::json::parse(res.body).at("name").as_string())
                   .starts_with("projects/" + pki.fcm_project_id + "/messages/"));
