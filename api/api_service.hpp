@@ -8,7 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
 #include "api/http_server.hpp"
+#include "model/push_message.hpp"
 
 namespace herald {
 
@@ -17,6 +21,11 @@ class device_registry;
 class logger;
 class metrics_registry;
 class redis_client;
+class route_module;
+struct api_context;
+
+// Creates a route module; called once when the service is built.
+using route_module_factory = std::function<std::unique_ptr<route_module>(api_context&)>;
 
 // One dependency's readiness for /readyz.
 struct readiness_check {
@@ -33,6 +42,14 @@ struct api_context {
   device_registry& devices;
   // Extra readiness checks (providers); may be empty.
   std::function<std::vector<readiness_check>()> extra_readiness;
+  std::string key_prefix;  // redis.key_prefix, for route modules that keep their own records
+  // The broker's fan-out: accepts a message for delivery and returns its id
+  // (accepted work is persisted before this returns). Null until wired.
+  std::function<boost::asio::awaitable<boost::system::result<std::string>>(push_message)> submit_push;
+  // One pass of the appointment-alarm broker (RunAppointmentAlarmBroker). Null until wired.
+  std::function<boost::asio::awaitable<boost::system::error_code>()> run_alarm_broker;
+  // Further route modules (appointments, SOAP, IBM, ForeignSystem, ...), asked in order after the Pocket routes.
+  std::vector<route_module_factory> extra_routes;
 };
 
 class api_service {

@@ -183,7 +183,8 @@ int command_serve(const std::string& config_path) {
     for (auto& [name, state] : providers.states()) checks.push_back({name, state.ready, state.error});
     return checks;
   };
-  api_service api(api_context{log, metrics, auth, redis, devices, provider_readiness});
+  api_context api_ctx{log, metrics, auth, redis, devices, provider_readiness, cfg.redis.key_prefix, {}, {}, {}};
+  api_service api(std::move(api_ctx));
   http_server server(
       ioc.get_executor(), cfg.server, [&api](http_request& req) { return api.handle(req); }, log, metrics);
   try {

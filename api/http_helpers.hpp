@@ -1,0 +1,32 @@
+#pragma once
+// Shared pieces of every route module: responses, errors, authorization.
+#include <boost/beast/http/status.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/api_error.hpp"
+#include "api/auth.hpp"
+#include "api/http_server.hpp"
+#include "api/negotiation.hpp"
+
+namespace boost::system {
+class error_code;
+}
+
+namespace herald {
+
+http_response make_response(boost::beast::http::status status, std::string body, std::string_view content_type);
+// The WebAPI error body in JSON or XML; 401 adds WWW-Authenticate, 503 Retry-After.
+http_response error_response(const api_error& e, media_type media);
+// A store failure for the caller: Redis unavailable is 503, never 500.
+api_error store_error(const boost::system::error_code& ec);
+// Authenticates the Authorization header and checks `scope` ("" = any credential).
+decoded<principal> authorize(const authenticator& auth, const http_request& req, std::string_view scope);
+// 415 unless the body is JSON (an empty body without Content-Type passes when not required).
+std::optional<api_error> check_json_body(const http_request& req, bool body_required);
+std::string lowercase(std::string_view s);
+std::int64_t unix_ms_now();
+
+}  // namespace herald

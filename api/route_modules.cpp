@@ -1,0 +1,13 @@
+// The built-in route modules, in the order api_service asks them.
+// Add a module here when you add its file to api/.
+#include "api/route_module.hpp"
+
+namespace herald {
+
+std::vector<route_module_factory> builtin_route_modules() {
+  return {
+      make_pocket_routes,
+  };
+}
+
+}  // namespace herald
