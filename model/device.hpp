@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace herald {
 
@@ -18,6 +19,8 @@ std::optional<notification_platform> parse_platform(std::string_view name);
 inline constexpr std::size_t max_device_identifier_size = 256;
 inline constexpr std::size_t max_pns_handle_size = 4096;
 inline constexpr std::size_t max_device_text_size = 256;  // DeviceName, PocketVersion, Language, OSVersion
+inline constexpr std::size_t max_device_tags = 64;          // tags per device
+inline constexpr std::size_t max_tag_size = 128;
 
 struct device_info {
   std::string device_identifier;  // stable per device; the registry key
@@ -30,6 +33,18 @@ struct device_info {
   std::int32_t time_zone_id = 0;  // SuperOffice TZLocation id; 0 = unknown
   std::int64_t associate_id = 0;  // owner
   std::int64_t registered_at_ms = 0;  // last registration, ms since epoch (UTC)
+  std::int64_t created_at_ms = 0;     // first registration (0 = same as registered_at_ms)
+
+  // Event names the device wants (Pocket SetPushNotificationTagsFor*, IBM
+  // subscriptions' tagName). nullopt = never set: the defaults apply
+  // (appointment alarms on).
+  std::optional<std::vector<std::string>> tags;
+
+  // IBM MobileFirst registration fields (empty for Pocket-only devices).
+  std::string user_id;
+  std::string phone_number;
+  std::string app_id;  // applicationId it was registered through ("" = the default app)
+  std::string user_agent;
 
   bool operator==(const device_info&) const = default;
 };

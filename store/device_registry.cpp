@@ -165,6 +165,16 @@ std::string encode_device_record(const device_info& device) {
   o["TimeZoneId"] = device.time_zone_id;
   o["AssociateId"] = device.associate_id;
   o["RegisteredAt"] = device.registered_at_ms;
+  if (device.created_at_ms) o["CreatedAt"] = device.created_at_ms;
+  if (device.tags) {
+    json::array tags;
+    for (const auto& t : *device.tags) tags.emplace_back(t);
+    o["Tags"] = std::move(tags);
+  }
+  if (!device.user_id.empty()) o["UserId"] = device.user_id;
+  if (!device.phone_number.empty()) o["PhoneNumber"] = device.phone_number;
+  if (!device.app_id.empty()) o["AppId"] = device.app_id;
+  if (!device.user_agent.empty()) o["UserAgent"] = device.user_agent;
   return json::serialize(o);
 }
 
@@ -210,6 +220,19 @@ std::optional<device_info> decode_device_record(const std::string& text) {
   }
   d.associate_id = *owner;
   d.registered_at_ms = at.value_or(0);
+  auto created = int_field(o, "CreatedAt", ok);
+  d.created_at_ms = created.value_or(0);
+  if (const auto* tags = o.if_contains("Tags"); tags && tags->is_array()) {
+    std::vector<std::string> list;
+    for (const auto& t : tags->get_array())
+      if (t.is_string() && list.size() < max_device_tags) list.emplace_back(t.get_string());
+    d.tags = std::move(list);
+  }
+  text_field("UserId", max_device_text_size, d.user_id);
+  text_field("PhoneNumber", max_device_text_size, d.phone_number);
+  text_field("AppId", max_device_text_size, d.app_id);
+  text_field("UserAgent", max_device_text_size, d.user_agent);
+  if (!ok) return std::nullopt;
   return d;
 }
 
