@@ -22,6 +22,7 @@ class logger;
 class metrics_registry;
 class redis_client;
 class route_module;
+class alarm_broker;
 struct api_context;
 
 // Creates a route module; called once when the service is built.
@@ -48,6 +49,8 @@ struct api_context {
   std::function<boost::asio::awaitable<boost::system::result<std::string>>(push_message)> submit_push;
   // One pass of the appointment-alarm broker (RunAppointmentAlarmBroker). Null until wired.
   std::function<boost::asio::awaitable<boost::system::error_code>()> run_alarm_broker;
+  // The appointment-alarm broker (appointments API); null when not running.
+  alarm_broker* broker = nullptr;
   // Further route modules (appointments, SOAP, IBM, ForeignSystem, ...), asked in order after the Pocket routes.
   std::vector<route_module_factory> extra_routes;
 };

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "api/pocket_codec.hpp"
+#include "api/soap_codec.hpp"
 #include "store/redis_client.hpp"
 
 namespace herald {
@@ -60,6 +61,21 @@ std::optional<api_error> check_json_body(const http_request& req, bool body_requ
   if (!m || *m != media_type::json)
     return api_error{415, "UnsupportedMediaType", "Content-Type '" + std::string(ct) + "' is not supported; use application/json"};
   return std::nullopt;
+}
+
+decoded<std::string> agent_body_json(const http_request& req, bool body_required) {
+  auto ct = req[http::field::content_type];
+  if (ct.empty()) {
+    if (!body_required && req.body().empty()) return std::string();
+    return api_error{415, "UnsupportedMediaType", "Content-Type must be application/json, text/json, application/xml or text/xml"};
+  }
+  auto m = request_media_type(ct);
+  if (!m)
+    return api_error{415, "UnsupportedMediaType",
+                     "Content-Type '" + std::string(ct) + "' is not supported; use application/json, text/json, application/xml or text/xml"};
+  if (*m == media_type::json) return req.body();
+  if (!body_required && req.body().find_first_not_of(" \t\r\n") == std::string::npos) return std::string();
+  return xml_request_to_json(req.body());
 }
 
 std::string lowercase(std::string_view s) {

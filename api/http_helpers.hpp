@@ -26,6 +26,11 @@ api_error store_error(const boost::system::error_code& ec);
 decoded<principal> authorize(const authenticator& auth, const http_request& req, std::string_view scope);
 // 415 unless the body is JSON (an empty body without Content-Type passes when not required).
 std::optional<api_error> check_json_body(const http_request& req, bool body_required);
+// The body of a Pocket/ForeignSystem REST call as JSON text: JSON passes
+// through, an application/xml or text/xml body (WebAPI style: root element
+// named after the request, one child per property) is converted with
+// xml_request_to_json. 415 for other types; an empty body gives "" when not required.
+decoded<std::string> agent_body_json(const http_request& req, bool body_required);
 std::string lowercase(std::string_view s);
 std::int64_t unix_ms_now();
 

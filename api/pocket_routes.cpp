@@ -1,12 +1,13 @@
-// REST Pocket agent: /api/v1/Agents/Pocket/<Method> (seeds 000, 001).
+// REST Pocket agent: POST /api/v1/Agents/Pocket/<Method> (seeds 000, 001).
+// JSON or WebAPI-XML bodies; JSON or XML answers by Accept. The operations
+// themselves (scopes, ownership, I/O) are in pocket_agent, shared with SOAP.
 #include <boost/beast/http/field.hpp>
 
+#include "api/agent_value.hpp"
 #include "api/http_helpers.hpp"
+#include "api/pocket_agent.hpp"
 #include "api/pocket_codec.hpp"
 #include "api/route_module.hpp"
-#include "runtime/log.hpp"
-#include "runtime/metrics.hpp"
-#include "store/device_registry.hpp"
 
 namespace herald {
 
@@ -17,12 +18,11 @@ namespace {
 
 constexpr std::string_view pocket_prefix = "/api/v1/agents/pocket/";
 
+http_response no_content() { return make_response(http::status::no_content, {}, {}); }
+
 class pocket_routes final : public route_module {
  public:
-  explicit pocket_routes(api_context& ctx)
-      : ctx_(ctx),
-        devices_registered_(ctx.metrics.get_counter("herald_devices_registered_total", "Successful device registrations")),
-        devices_moved_(ctx.metrics.get_counter("herald_devices_moved_total", "Registrations that moved a device to another associate")) {}
+  explicit pocket_routes(api_context& ctx) : ctx_(ctx), agent_(ctx) {}
 
   asio::awaitable<std::optional<http_response>> handle(http_request& req, const std::string& path, std::string& route_name) override {
     if (path.rfind(pocket_prefix, 0) != 0) co_return std::nullopt;
@@ -36,87 +36,102 @@ class pocket_routes final : public route_module {
       route_name = "pocket.method_not_allowed";
       co_return error_response({405, "MethodNotAllowed", "Pocket agent methods are called with POST"}, *media);
     }
-    if (method == "registerdeviceforpushnotification") {
-      route_name = "pocket.RegisterDeviceForPushNotification";
-      co_return co_await register_device(req, *media);
-    }
-    if (method == "getregistereddevices") {
-      route_name = "pocket.GetRegisteredDevices";
-      co_return co_await get_registered_devices(req, *media);
+    for (const auto& m : methods_) {
+      if (method != m.lowercase) continue;
+      route_name = std::string("pocket.") + m.name;
+      auto who = authorize(ctx_.auth, req, "");
+      if (auto* e = std::get_if<api_error>(&who)) co_return error_response(*e, *media);
+      auto body = agent_body_json(req, m.body_required);
+      if (auto* e = std::get_if<api_error>(&body)) co_return error_response(*e, *media);
+      auto res = co_await (this->*m.call)(std::get<principal>(who), std::get<std::string>(body), req, *media);
+      if (auto* e = std::get_if<api_error>(&res)) co_return error_response(*e, *media);
+      co_return std::move(std::get<http_response>(res));
     }
     co_return std::nullopt;
   }
 
  private:
-  asio::awaitable<http_response> register_device(http_request& req, media_type media) {
-    auto who = authorize(ctx_.auth, req, "devices.write");
-    if (auto* e = std::get_if<api_error>(&who)) co_return error_response(*e, media);
-    const auto& p = std::get<principal>(who);
-    if (auto e = check_json_body(req, true)) co_return error_response(*e, media);
-    auto decoded_req = decode_register_device(req.body());
-    if (auto* e = std::get_if<api_error>(&decoded_req)) co_return error_response(*e, media);
-    auto& r = std::get<register_device_request>(decoded_req);
-    // The owner: the credential's associate, or AssociateId from the body for
-    // a service credential that acts for no associate.
-    if (p.associate_id) {
-      if (r.associate_id && *r.associate_id != *p.associate_id)
-        co_return error_response({403, "SoAccessDeniedException", "credential '" + p.name + "' acts as associate " +
-                                                                     std::to_string(*p.associate_id) + " and cannot register for another"},
-                                 media);
-      r.device.associate_id = *p.associate_id;
-    } else if (r.associate_id) {
-      r.device.associate_id = *r.associate_id;
-    } else {
-      co_return error_response({400, "ArgumentException", "AssociateId is required: this credential acts for no associate"}, media);
-    }
-    r.device.registered_at_ms = unix_ms_now();
-    auto res = co_await ctx_.devices.upsert(r.device);
-    if (!res) {
-      ctx_.log.warning("device.register_failed").kv("device", shorten_token(r.device.device_identifier)).kv("error", res.error().message());
-      co_return error_response(store_error(res.error()), media);
-    }
-    devices_registered_.inc();
-    auto previous = *res;
-    if (previous && *previous != r.device.associate_id) {
-      devices_moved_.inc();
-      ctx_.log.info("device.moved")
-          .kv("device", shorten_token(r.device.device_identifier))
-          .kv("from_associate", static_cast<long long>(*previous))
-          .kv("to_associate", static_cast<long long>(r.device.associate_id));
-    }
-    ctx_.log.info("device.registered")
-        .kv("device", shorten_token(r.device.device_identifier))
-        .kv("associate", static_cast<long long>(r.device.associate_id))
-        .kv("platform", to_string(r.device.platform))
-        .kv("credential", p.name);
-    co_return make_response(http::status::no_content, {}, {});
+  using result = decoded<http_response>;
+  using handler = asio::awaitable<result> (pocket_routes::*)(const principal&, const std::string&, const http_request&, media_type);
+  struct method_entry {
+    const char* name;
+    const char* lowercase;
+    bool body_required;
+    handler call;
+  };
+
+  asio::awaitable<result> register_device(const principal& p, const std::string& body, const http_request&, media_type) {
+    auto r = decode_register_device(body);
+    if (auto* e = std::get_if<api_error>(&r)) co_return *e;
+    auto res = co_await agent_.register_device(p, std::move(std::get<register_device_request>(r)));
+    if (auto* e = std::get_if<api_error>(&res)) co_return *e;
+    co_return no_content();
   }
 
-  asio::awaitable<http_response> get_registered_devices(http_request& req, media_type media) {
-    auto who = authorize(ctx_.auth, req, "devices.read");
-    if (auto* e = std::get_if<api_error>(&who)) co_return error_response(*e, media);
-    const auto& p = std::get<principal>(who);
-    if (auto e = check_json_body(req, false)) co_return error_response(*e, media);
-    auto decoded_req = decode_associate_request(req.body());
-    if (auto* e = std::get_if<api_error>(&decoded_req)) co_return error_response(*e, media);
-    auto associate = std::get<std::optional<std::int64_t>>(decoded_req);
-    if (!associate) associate = p.associate_id;
-    if (!associate) co_return error_response({400, "ArgumentException", "AssociateId is required"}, media);
-    if (p.associate_id && *associate != *p.associate_id)
-      co_return error_response({403, "SoAccessDeniedException", "credential '" + p.name + "' may only list associate " +
-                                                                   std::to_string(*p.associate_id) + "'s devices"},
-                               media);
+  asio::awaitable<result> registered_devices(const principal& p, const std::string& body, const http_request& req, media_type media) {
+    auto r = decode_associate_request(body);
+    if (auto* e = std::get_if<api_error>(&r)) co_return *e;
+    auto res = co_await agent_.registered_devices(p, std::get<std::optional<std::int64_t>>(r));
+    if (auto* e = std::get_if<api_error>(&res)) co_return *e;
     field_selection select;
     if (auto s = query_parameter(req.target(), "$select")) select = parse_select(*s);
-    auto res = co_await ctx_.devices.list_by_associate(*associate);
-    if (!res) co_return error_response(store_error(res.error()), media);
-    if (media == media_type::xml) co_return make_response(http::status::ok, encode_devices_xml(*res, select), "application/xml; charset=utf-8");
-    co_return make_response(http::status::ok, encode_devices_json(*res, select), "application/json; charset=utf-8");
+    const auto& devices = std::get<std::vector<device_info>>(res);
+    if (media == media_type::xml) co_return make_response(http::status::ok, encode_devices_xml(devices, select), "application/xml; charset=utf-8");
+    co_return make_response(http::status::ok, encode_devices_json(devices, select), "application/json; charset=utf-8");
   }
 
+  asio::awaitable<result> set_device_tags(const principal& p, const std::string& body, const http_request&, media_type) {
+    auto r = decode_device_tags(body);
+    if (auto* e = std::get_if<api_error>(&r)) co_return *e;
+    auto res = co_await agent_.set_device_tags(p, std::get<device_tags_request>(r));
+    if (auto* e = std::get_if<api_error>(&res)) co_return *e;
+    co_return no_content();
+  }
+
+  asio::awaitable<result> set_user_tags(const principal& p, const std::string& body, const http_request&, media_type) {
+    auto r = decode_user_tags(body);
+    if (auto* e = std::get_if<api_error>(&r)) co_return *e;
+    auto res = co_await agent_.set_user_tags(p, std::get<user_tags_request>(r));
+    if (auto* e = std::get_if<api_error>(&res)) co_return *e;
+    co_return no_content();
+  }
+
+  asio::awaitable<result> device_tags(const principal& p, const std::string& body, const http_request&, media_type media) {
+    auto r = decode_device_identifier_request(body);
+    if (auto* e = std::get_if<api_error>(&r)) co_return *e;
+    auto res = co_await agent_.device_tags(p, std::get<std::string>(r));
+    if (auto* e = std::get_if<api_error>(&res)) co_return *e;
+    auto v = agent_value::string(std::get<std::string>(res));
+    if (media == media_type::xml) co_return make_response(http::status::ok, encode_value_xml(v), "application/xml; charset=utf-8");
+    co_return make_response(http::status::ok, encode_value_json(v), "application/json; charset=utf-8");
+  }
+
+  asio::awaitable<result> send_push(const principal& p, const std::string& body, const http_request&, media_type) {
+    auto r = decode_send_push(body);
+    if (auto* e = std::get_if<api_error>(&r)) co_return *e;
+    auto res = co_await agent_.send_push(p, std::move(std::get<push_message>(r)));
+    if (auto* e = std::get_if<api_error>(&res)) co_return *e;
+    co_return no_content();
+  }
+
+  asio::awaitable<result> run_broker(const principal& p, const std::string&, const http_request&, media_type) {
+    auto res = co_await agent_.run_alarm_broker(p);
+    if (auto* e = std::get_if<api_error>(&res)) co_return *e;
+    co_return no_content();
+  }
+
+  static constexpr method_entry methods_[] = {
+      {"RegisterDeviceForPushNotification", "registerdeviceforpushnotification", true, &pocket_routes::register_device},
+      {"GetRegisteredDevices", "getregistereddevices", false, &pocket_routes::registered_devices},
+      {"SetPushNotificationTagsForDevice", "setpushnotificationtagsfordevice", true, &pocket_routes::set_device_tags},
+      {"SetPushNotificationTagsForUser", "setpushnotificationtagsforuser", true, &pocket_routes::set_user_tags},
+      {"GetPushNotificationTagsForDevice", "getpushnotificationtagsfordevice", true, &pocket_routes::device_tags},
+      {"SendPushNotification", "sendpushnotification", true, &pocket_routes::send_push},
+      {"RunAppointmentAlarmBroker", "runappointmentalarmbroker", false, &pocket_routes::run_broker},
+  };
+
   api_context& ctx_;
-  counter& devices_registered_;
-  counter& devices_moved_;
+  pocket_agent agent_;
 };
 
 }  // namespace

@@ -28,5 +28,9 @@ class route_module {
 std::vector<route_module_factory> builtin_route_modules();
 
 std::unique_ptr<route_module> make_pocket_routes(api_context& ctx);
+std::unique_ptr<route_module> make_foreign_system_routes(api_context& ctx);
+std::unique_ptr<route_module> make_soap_routes(api_context& ctx);
+std::unique_ptr<route_module> make_appointment_routes(api_context& ctx);
+std::unique_ptr<route_module> make_ibm_routes(api_context& ctx);
 
 }  // namespace herald

@@ -7,6 +7,10 @@ namespace herald {
 std::vector<route_module_factory> builtin_route_modules() {
   return {
       make_pocket_routes,
+      make_foreign_system_routes,
+      make_soap_routes,
+      make_appointment_routes,
+      make_ibm_routes,
   };
 }
 

@@ -741,10 +741,11 @@ std::vector<app_settings> load_apps(const YAML::Node& node, const fs::path& base
 }
 
 broker_settings load_broker(const YAML::Node& node) {
-  const section s(node, "broker", {"interval", "max_lateness"});
+  const section s(node, "broker", {"interval", "max_lateness", "takeover_after"});
   broker_settings out;
   if (auto v = s.get("interval")) out.interval = duration(*v, s.path("interval"), 1s, 1h);
   if (auto v = s.get("max_lateness")) out.max_lateness = duration(*v, s.path("max_lateness"), 1s, 24h * 7);
+  if (auto v = s.get("takeover_after")) out.takeover_after = duration(*v, s.path("takeover_after"), 100ms, 1h);
   return out;
 }
 
@@ -1007,6 +1008,7 @@ std::string describe_effective(const config& cfg) {
   out << YAML::Key << "broker" << YAML::Value << YAML::BeginMap;
   emit_duration(out, "interval", cfg.broker.interval);
   emit_duration(out, "max_lateness", cfg.broker.max_lateness);
+  emit_duration(out, "takeover_after", cfg.broker.takeover_after);
   out << YAML::EndMap;
 
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;

@@ -105,6 +105,7 @@ struct app_settings {
 struct broker_settings {
   millis interval{30'000};           // broker.interval: safety sweep
   millis max_lateness{15 * 60'000};  // broker.max_lateness
+  millis takeover_after{30'000};     // broker.takeover_after: a claimed alarm idle this long belongs to a dead daemon
 };
 
 struct log_settings {

@@ -64,10 +64,7 @@ int run_command(const std::vector<std::string>& args) {
   if (cmd == "serve") return command_serve(config_option(args, 1));
   if (cmd == "check-config") return command_check_config(config_option(args, 1));
   if (cmd == "send") return command_send(args);
-  if (cmd == "broker") {
-    std::fprintf(stderr, "herald: '%s' is not available yet in this build\n", cmd.c_str());
-    return exit_failure;
-  }
+  if (cmd == "broker") return command_broker(args);
   std::fprintf(stderr, "herald: unknown command '%s'\n\n%s", cmd.c_str(), usage_text);
   return exit_bad_config;
 }

@@ -16,5 +16,6 @@ int command_serve(const std::string& config_path);
 int command_check_config(const std::string& config_path);
 int command_version();
 int command_send(const std::vector<std::string>& args);
+int command_broker(const std::vector<std::string>& args);
 
 }  // namespace herald

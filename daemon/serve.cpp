@@ -9,7 +9,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -18,7 +20,9 @@
 #include "api/auth.hpp"
 #include "api/http_server.hpp"
 #include "config/config.hpp"
+#include "broker/alarm_broker.hpp"
 #include "daemon/commands.hpp"
+#include "l10n/localizer.hpp"
 #include "providers/provider.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
@@ -162,6 +166,13 @@ int command_serve(const std::string& config_path) {
     std::fprintf(stderr, "herald: bad configuration: %s\n", e.what());
     return exit_bad_config;
   }
+  std::optional<localizer> l10n;
+  try {
+    l10n.emplace(localizer::load(cfg.locales.directory, cfg.timezones.table_file, cfg.locales.default_language, cfg.timezones.default_zone));
+  } catch (const l10n_error& e) {
+    std::fprintf(stderr, "herald: bad configuration: locales/timezones: %s\n", e.what());
+    return exit_bad_config;
+  }
   logger log(parse_log_level(cfg.log.level).value_or(log_level::info), stderr, std::getenv("JOURNAL_STREAM") != nullptr);
   metrics_registry metrics;
   log.notice("daemon.starting").kv("config", config_path).kv("threads", cfg.server.threads);
@@ -183,7 +194,18 @@ int command_serve(const std::string& config_path) {
     for (auto& [name, state] : providers.states()) checks.push_back({name, state.ready, state.error});
     return checks;
   };
-  api_context api_ctx{log, metrics, auth, redis, devices, provider_readiness, cfg.redis.key_prefix, {}, {}, {}};
+  broker_options bopts;
+  bopts.settings = cfg.broker;
+  bopts.key_prefix = cfg.redis.key_prefix;
+  bopts.takeover_idle = cfg.broker.takeover_after;
+  auto watch_settings = cfg.redis;
+  watch_settings.command_timeout = std::max(cfg.redis.command_timeout, bopts.watch_block + std::chrono::seconds(2));
+  auto watch_redis = redis_client::create(ioc.get_executor(), watch_settings, log, nullptr);
+  alarm_broker broker(ioc.get_executor(), bopts, redis, watch_redis, devices, providers, *l10n, log, metrics);
+
+  api_context api_ctx{log, metrics, auth, redis, devices, provider_readiness, cfg.redis.key_prefix,
+                      [&broker](push_message m) { return broker.submit(std::move(m)); },
+                      [&broker] { return broker.run_once(); }, &broker, {}};
   api_service api(std::move(api_ctx));
   http_server server(
       ioc.get_executor(), cfg.server, [&api](http_request& req) { return api.handle(req); }, log, metrics);
@@ -194,8 +216,14 @@ int command_serve(const std::string& config_path) {
     return exit_failure;
   }
   redis->start();
+  watch_redis->start();
+  broker.start();
   daemon_supervisor supervisor(ioc, config_path, log, auth, redis, server, cfg.server.shutdown_grace,
-                               [&providers] { providers.shutdown(); });
+                               [&] {
+                                 broker.stop();
+                                 providers.shutdown();
+                                 watch_redis->stop();
+                               });
   supervisor.start();
 
   std::vector<std::thread> extra;

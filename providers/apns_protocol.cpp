@@ -1,5 +1,6 @@
 #include "providers/apns_protocol.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -7,6 +8,7 @@
 
 #include <array>
 #include <cstdio>
+#include <memory>
 
 namespace herald {
 
@@ -29,11 +31,32 @@ constexpr std::array<push_type_info, 11> push_types{{
     {"widgets", ""},
 }};
 
+// 8-4-4-4-12 lowercase hex.
 std::string format_uuid(std::array<unsigned char, 16> b) {
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++pos;
+    out[pos++] = hex[b[i] >> 4];
+    out[pos++] = hex[b[i] & 0x0f];
+  }
   return out;
+}
+
+// SHA-256 with the algorithm fetched once and a context reused per thread
+// (one-shot SHA256() fetches the implementation on every call).
+void sha256(std::string_view in, unsigned char (&digest)[SHA256_DIGEST_LENGTH]) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct ctx_deleter {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, ctx_deleter> ctx(EVP_MD_CTX_new());
+  unsigned int len = 0;
+  if (!md || !ctx || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), in.data(), in.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) {
+    SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), digest);
+  }
 }
 
 delivery_result local_rejection(delivery_result::outcome kind, std::string reason) {
@@ -54,7 +77,7 @@ std::string apns_id_for(std::string_view delivery_id) {
   std::string input = "herald-apns-id:";
   input += delivery_id;
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  sha256(input, digest);
   std::array<unsigned char, 16> b{};
   std::copy(digest, digest + 16, b.begin());
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x80);  // version 8
@@ -86,12 +109,17 @@ std::string apns_topic_for(std::string_view bundle_topic, std::string_view push_
 }
 
 std::optional<std::string> build_apns_payload(const notification& n) {
-  boost::json::object root;
-  boost::json::object aps;
+  // Every intermediate value lives in one arena (stack first): no allocation
+  // per member; only the serialized text is returned on the heap.
+  unsigned char arena[4096];
+  boost::json::monotonic_resource resource(arena, sizeof arena);
+  boost::json::storage_ptr sp(&resource);
+  boost::json::object root(sp);
+  boost::json::object aps(sp);
   if (n.push_type == "background") {
     aps["content-available"] = 1;
   } else {
-    boost::json::object alert;
+    boost::json::object alert(sp);
     alert["title"] = n.title;
     alert["body"] = n.body;
     aps["alert"] = std::move(alert);
@@ -102,7 +130,7 @@ std::optional<std::string> build_apns_payload(const notification& n) {
     if (k != "aps") root[k] = v;
   if (!n.custom_json.empty()) {
     boost::system::error_code ec;
-    auto custom = boost::json::parse(n.custom_json, ec);
+    auto custom = boost::json::parse(n.custom_json, ec, sp);
     if (ec || !custom.is_object()) return std::nullopt;
     for (auto& [k, v] : custom.as_object())
       if (k != "aps") root[k] = v;
@@ -133,7 +161,9 @@ std::variant<apns_prepared, delivery_result> prepare_apns_request(const device_i
   out.apns_id = n.delivery_id.empty() ? random_uuid() : apns_id_for(n.delivery_id);
   auto& req = out.request;
   req.method = "POST";
-  req.path = "/3/device/" + device.pns_handle;
+  req.path.reserve(10 + device.pns_handle.size());
+  req.path.append("/3/device/").append(device.pns_handle);
+  req.headers.reserve(8);  // room for authorization too
   req.path_sensitive = true;
   req.headers.push_back({"apns-id", out.apns_id, false});
   req.headers.push_back({"apns-topic", apns_topic_for(bundle_topic, n.push_type), false});
@@ -149,12 +179,15 @@ std::variant<apns_prepared, delivery_result> prepare_apns_request(const device_i
 void set_apns_authorization(http_request& request, std::string_view jwt) {
   for (auto& h : request.headers) {
     if (h.name == "authorization") {
-      h.value = "bearer " + std::string(jwt);
+      h.value.assign("bearer ").append(jwt);
       h.sensitive = true;
       return;
     }
   }
-  request.headers.push_back({"authorization", "bearer " + std::string(jwt), true});
+  std::string value;
+  value.reserve(7 + jwt.size());
+  value.append("bearer ").append(jwt);
+  request.headers.push_back({"authorization", std::move(value), true});
 }
 
 classification classify_apns_response(const http_response& response, int attempt, const backoff_policy& backoff,

@@ -132,7 +132,7 @@ class apns_provider final : public push_provider {
     bool refreshed = false;
     int resends = 0;
     for (;;) {
-      http_request request = ready.request;  // kept for resends (same apns-id)
+      http_request& request = ready.request;  // the same for resends (same apns-id); lent to the pool
       std::string used_token;
       if (key_) {
         used_token = current_token();
@@ -140,7 +140,7 @@ class apns_provider final : public push_provider {
         set_apns_authorization(request, used_token);
       }
       options_.metrics->on_sent(app_id_, name_);
-      auto answer = co_await pool_->async_request(std::move(request), settings_.response_timeout);
+      auto answer = co_await pool_->async_request(request, settings_.response_timeout);
       if (!answer) {
         auto e = static_cast<provider_error>(answer.error().value());
         if (detail::resendable(e) && resends < options_.max_resends) {

@@ -26,6 +26,16 @@ std::string form_escape(std::string_view s) {
   return out;
 }
 
+// Length of the JSON text of `v`, without building it.
+std::size_t serialized_size(const boost::json::value& v) {
+  boost::json::serializer sr;
+  sr.reset(&v);
+  char buf[1024];
+  std::size_t n = 0;
+  while (!sr.done()) n += sr.read(buf, sizeof buf).size();
+  return n;
+}
+
 delivery_result local_rejection(delivery_result::outcome kind, std::string reason) {
   delivery_result r;
   r.kind = kind;
@@ -77,31 +87,39 @@ std::variant<http_request, delivery_result> prepare_fcm_request(const device_inf
                                                                 std::string_view project_id, std::int64_t now_unix_s) {
   using outcome = delivery_result::outcome;
   if (device.pns_handle.empty()) return local_rejection(outcome::rejected, "INVALID_ARGUMENT");
-  boost::json::object data;
+  // Every intermediate value lives in one arena (stack first); only the
+  // serialized body is returned on the heap.
+  unsigned char arena[8192];
+  boost::json::monotonic_resource resource(arena, sizeof arena);
+  boost::json::storage_ptr sp(&resource);
+  boost::json::object data(sp);
   for (const auto& [k, v] : n.data) data[k] = v;
   if (!n.custom_json.empty()) {
     boost::system::error_code ec;
-    auto custom = boost::json::parse(n.custom_json, ec);
+    auto custom = boost::json::parse(n.custom_json, ec, sp);
     if (ec || !custom.is_object()) return local_rejection(outcome::rejected, "InvalidCustomJson");
     // FCM data is a map of string to string: nested members travel as JSON text.
     for (auto& [k, v] : custom.as_object())
       data[k] = v.is_string() ? boost::json::value(v.as_string()) : boost::json::value(boost::json::serialize(v));
   }
-  boost::json::object message;
+  boost::json::object message(sp);
   message["token"] = device.pns_handle;
   if (n.push_type != "background") {
-    boost::json::object notif;
+    boost::json::object notif(sp);
     notif["title"] = n.title;
     notif["body"] = n.body;
     message["notification"] = std::move(notif);
   }
-  if (!data.empty()) message["data"] = data;
   // The 4096-byte limit applies to what the device receives (notification + data).
-  std::size_t payload_size = boost::json::serialize(data).size();
-  if (auto* notif = message.if_contains("notification")) payload_size += boost::json::serialize(*notif).size();
+  std::size_t payload_size = 2;  // "{}" without data
+  if (!data.empty()) {
+    message["data"] = std::move(data);
+    payload_size = serialized_size(message.at("data"));
+  }
+  if (auto* notif = message.if_contains("notification")) payload_size += serialized_size(*notif);
   if (payload_size > fcm_payload_limit) return local_rejection(outcome::rejected, "PayloadTooLarge");
 
-  boost::json::object android;
+  boost::json::object android(sp);
   android["priority"] = n.priority >= 10 ? "HIGH" : "NORMAL";
   if (n.expiration > 0) {
     std::int64_t ttl = n.expiration > now_unix_s ? n.expiration - now_unix_s : 0;
@@ -110,11 +128,12 @@ std::variant<http_request, delivery_result> prepare_fcm_request(const device_inf
   if (!n.collapse_id.empty()) android["collapse_key"] = n.collapse_id;
   message["android"] = std::move(android);
 
-  boost::json::object root;
+  boost::json::object root(sp);
   root["message"] = std::move(message);
   http_request req;
   req.method = "POST";
   req.path = fcm_send_path(project_id);
+  req.headers.reserve(2);
   req.headers.push_back({"content-type", "application/json; charset=utf-8", false});
   req.body = boost::json::serialize(root);
   return req;
@@ -123,12 +142,15 @@ std::variant<http_request, delivery_result> prepare_fcm_request(const device_inf
 void set_fcm_authorization(http_request& request, std::string_view token) {
   for (auto& h : request.headers) {
     if (h.name == "authorization") {
-      h.value = "Bearer " + std::string(token);
+      h.value.assign("Bearer ").append(token);
       h.sensitive = true;
       return;
     }
   }
-  request.headers.push_back({"authorization", "Bearer " + std::string(token), true});
+  std::string value;
+  value.reserve(7 + token.size());
+  value.append("Bearer ").append(token);
+  request.headers.push_back({"authorization", std::move(value), true});
 }
 
 classification classify_fcm_response(const http_response& response, int attempt, const backoff_policy& backoff,

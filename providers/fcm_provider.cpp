@@ -181,17 +181,16 @@ class fcm_provider final : public push_provider {
     if (!state_.ready) co_return detail::config_failure(state_.error);
     auto prepared = prepare_fcm_request(device, n, account_.project_id, detail::now_unix_s());
     if (auto* local = std::get_if<delivery_result>(&prepared)) co_return *local;
-    const auto& ready = std::get<http_request>(prepared);
+    auto& request = std::get<http_request>(prepared);  // the same for resends; lent to the pool
     bool refreshed = false;
     int resends = 0;
     for (;;) {
       auto token = co_await access_token();
       if (auto* failure = std::get_if<delivery_result>(&token)) co_return *failure;
       const std::string used = std::get<std::string>(token);
-      http_request request = ready;
       set_fcm_authorization(request, used);
       options_.metrics->on_sent(app_id_, "fcm");
-      auto answer = co_await pool_->async_request(std::move(request), settings_.response_timeout);
+      auto answer = co_await pool_->async_request(request, settings_.response_timeout);
       if (!answer) {
         auto e = static_cast<provider_error>(answer.error().value());
         if (detail::resendable(e) && resends < options_.max_resends) {

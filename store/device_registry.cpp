@@ -31,19 +31,59 @@ using boost::system::error_code;
 // The old owner's hash key is built in the script (it is only known after
 // the GET), which is fine on a single Redis; on a cluster every key would
 // need a common hash tag in the prefix.
+// KEYS: device key, new associate hash, set of all devices.
+// ARGV: device identifier, JSON record, new associate id, key prefix,
+// "1" when the record carries no Tags and the stored ones are to be kept.
+// Returns the previous owner's id as a string, or nil.
+//
+// The previous owner is read with a pattern rather than cjson: cjson turns
+// numbers into doubles (ids above 2^53 would be rounded), and the pattern
+// cannot match inside a JSON string value, where every quote is escaped.
+// The old owner's hash key is built in the script (it is only known after
+// the GET), which is fine on a single Redis; on a cluster every key would
+// need a common hash tag in the prefix.
+// Tags are carried over with cjson, which only re-encodes the array of
+// strings (an empty Lua table encodes as {}, hence the explicit "[]").
 constexpr std::string_view upsert_script = R"lua(
 local old = redis.call('GET', KEYS[1])
 local prev = false
+local record = ARGV[2]
 if old then
   prev = string.match(old, '"AssociateId":(%-?%d+)') or false
+  if ARGV[5] == '1' then
+    local ok, decoded = pcall(cjson.decode, old)
+    if ok and type(decoded) == 'table' and type(decoded.Tags) == 'table' then
+      local tags = '[]'
+      if #decoded.Tags > 0 then tags = cjson.encode(decoded.Tags) end
+      record = string.sub(record, 1, -2) .. ',"Tags":' .. tags .. '}'
+    end
+  end
 end
 if prev and prev ~= ARGV[3] then
   redis.call('HDEL', ARGV[4] .. ':associate:' .. prev .. ':devices', ARGV[1])
 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('SET', KEYS[1], record)
+redis.call('HSET', KEYS[2], ARGV[1], record)
 redis.call('SADD', KEYS[3], ARGV[1])
 return prev
+)lua";
+
+// Compare-and-set of one device record (set_tags): the record is rewritten
+// only if it is still what the caller read, so a concurrent registration or
+// move is never overwritten with stale fields.
+// KEYS: device key, owner's associate hash. ARGV: device identifier,
+// expected record, new record. Returns 1 (written), 0 (device gone), -1 (changed).
+constexpr std::string_view replace_script = R"lua(
+local cur = redis.call('GET', KEYS[1])
+if not cur then
+  return 0
+end
+if cur ~= ARGV[2] then
+  return -1
+end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 1
 )lua";
 
 // Remove, atomically. KEYS: device key, set of all devices.
@@ -78,6 +118,10 @@ std::string sha1_hex(std::string_view text) {
 
 const std::string& upsert_sha() {
   static const std::string sha = sha1_hex(upsert_script);
+  return sha;
+}
+const std::string& replace_sha() {
+  static const std::string sha = sha1_hex(replace_script);
   return sha;
 }
 const std::string& remove_sha() {
@@ -258,7 +302,7 @@ boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> devic
   std::vector<std::string> keys{device_key(device.device_identifier), associate_key(device.associate_id),
                                 devices_key()};
   std::vector<std::string> args{device.device_identifier, encode_device_record(device),
-                                std::to_string(device.associate_id), prefix_};
+                                std::to_string(device.associate_id), prefix_, device.tags ? "0" : "1"};
   auto [ec, reply] = co_await run_script(*redis_, upsert_script, upsert_sha(), std::move(keys), std::move(args));
   if (ec) co_return failure<std::optional<std::int64_t>>(ec);
   if (reply.type == redis_reply::kind::nil) co_return std::optional<std::int64_t>{};
@@ -295,6 +339,34 @@ boost::asio::awaitable<boost::system::result<std::optional<device_info>>> device
   auto d = decode_device_record(reply.str);
   if (!d) co_return failure<std::optional<device_info>>(redis_error::unexpected_reply);
   co_return std::optional<device_info>{std::move(*d)};
+}
+
+boost::asio::awaitable<boost::system::result<set_tags_outcome>> device_registry::set_tags(
+    const std::string& device_identifier, std::vector<std::string> tags, std::optional<std::int64_t> required_owner) {
+  if (tags.size() > max_device_tags ||
+      std::any_of(tags.begin(), tags.end(), [](const std::string& t) { return t.size() > max_tag_size; }))
+    co_return failure<set_tags_outcome>(boost::system::errc::invalid_argument);
+  // Optimistic: read, rewrite, compare-and-set; a record that changed in
+  // between (a re-registration) is read again. Bounded retries.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    std::vector<std::string> get{"GET", device_key(device_identifier)};
+    auto [ec, reply] = co_await run(*redis_, std::move(get));
+    if (ec) co_return failure<set_tags_outcome>(ec);
+    if (reply.type == redis_reply::kind::nil) co_return set_tags_outcome::not_found;
+    if (reply.type != redis_reply::kind::string) co_return failure<set_tags_outcome>(redis_error::unexpected_reply);
+    auto d = decode_device_record(reply.str);
+    if (!d) co_return failure<set_tags_outcome>(redis_error::unexpected_reply);
+    if (required_owner && d->associate_id != *required_owner) co_return set_tags_outcome::not_owner;
+    d->tags = tags;
+    std::vector<std::string> keys{device_key(device_identifier), associate_key(d->associate_id)};
+    std::vector<std::string> args{device_identifier, reply.str, encode_device_record(*d)};
+    auto [ec2, r2] = co_await run_script(*redis_, replace_script, replace_sha(), std::move(keys), std::move(args));
+    if (ec2) co_return failure<set_tags_outcome>(ec2);
+    if (r2.type != redis_reply::kind::integer) co_return failure<set_tags_outcome>(redis_error::unexpected_reply);
+    if (r2.integer == 1) co_return set_tags_outcome::updated;
+    if (r2.integer == 0) co_return set_tags_outcome::not_found;
+  }
+  co_return failure<set_tags_outcome>(boost::system::errc::resource_unavailable_try_again);
 }
 
 boost::asio::awaitable<boost::system::result<bool>> device_registry::remove(const std::string& device_identifier) {

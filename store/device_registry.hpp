@@ -16,17 +16,30 @@
 
 namespace herald {
 
+enum class set_tags_outcome { updated, not_found, not_owner };
+
 class device_registry {
  public:
   device_registry(std::shared_ptr<redis_client> redis, std::string key_prefix);
 
   // Insert or replace by device_identifier; moves the device to
   // device.associate_id's index. Returns the previous owner (if any).
+  // A device whose `tags` is nullopt keeps the tags stored for it (a
+  // re-registration does not reset the user's choices); set tags to a vector
+  // (possibly empty) to replace them.
   // A device that breaks the field bounds of model/device.hpp (or has an
   // empty identifier) is refused with errc::invalid_argument.
   boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> upsert(const device_info& device);
   boost::asio::awaitable<boost::system::result<std::vector<device_info>>> list_by_associate(std::int64_t associate_id);
   boost::asio::awaitable<boost::system::result<std::optional<device_info>>> get(const std::string& device_identifier);
+  // Replaces the device's tags, atomically with respect to concurrent
+  // upserts (compare-and-set of the record in the device key and the owner's
+  // hash together). `required_owner`: refuse (not_owner) a device that
+  // belongs to another associate. Tags beyond the model bounds are refused
+  // with errc::invalid_argument.
+  boost::asio::awaitable<boost::system::result<set_tags_outcome>> set_tags(const std::string& device_identifier,
+                                                                           std::vector<std::string> tags,
+                                                                           std::optional<std::int64_t> required_owner = std::nullopt);
   // Returns whether it existed.
   boost::asio::awaitable<boost::system::result<bool>> remove(const std::string& device_identifier);
   // Number of registered devices.

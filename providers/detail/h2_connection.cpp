@@ -2,14 +2,18 @@
 
 #include <nghttp2/nghttp2.h>
 #include <openssl/pkcs12.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -17,6 +21,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -116,11 +124,22 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const tls_settings& setting
 
 namespace {
 
+using steady_clock = std::chrono::steady_clock;
+using request_result = boost::system::result<http_response>;
+// The completion handler of `co_await async_initiate<use_awaitable_t<>, void()>`:
+// invoking it resumes the suspended coroutine.
+using waiter_type = asio::async_result<asio::use_awaitable_t<>, void()>::handler_type;
+
 struct request_op {
-  request_op(asio::any_io_executor ex, http_request r) : request(std::move(r)), done(ex) {}
-  http_request request;
-  asio::steady_timer done;  // cancelled when `result` is set; expiry = response timeout
-  std::optional<boost::system::result<http_response>> result;
+  explicit request_op(const http_request& r) : request(&r) {}
+  const http_request* request;         // borrowed from the waiting caller, or `owned`
+  std::optional<http_request> owned;   // a copy once the caller no longer waits (timed out in flight)
+  steady_clock::time_point deadline;  // response timeout (queue time included)
+  request_op* earlier = nullptr;      // links in the connection's deadline list
+  request_op* later = nullptr;
+  bool listed = false;
+  std::optional<waiter_type> waiter;  // the suspended async_request, once it waits
+  std::optional<request_result> result;
   std::int32_t stream_id = -1;
   bool headers_sent = false;
   bool abandoned = false;  // timed out: the stream is being reset, nobody waits
@@ -129,11 +148,6 @@ struct request_op {
   std::size_t body_offset = 0;
   http_response response;
 
-  void finish(boost::system::result<http_response> r) {
-    if (result) return;
-    result = std::move(r);
-    done.cancel();
-  }
   void reset_stream_state() {
     stream_id = -1;
     headers_sent = false;
@@ -144,14 +158,34 @@ struct request_op {
 };
 using op_ptr = std::shared_ptr<request_op>;
 
+// OpenSSL's description of the last failure on this thread (empty if none).
+std::string tls_error_text(SSL* ssl, int ssl_error) {
+  if (ssl) {
+    long verify = SSL_get_verify_result(ssl);
+    if (verify != X509_V_OK) return std::string("certificate: ") + X509_verify_cert_error_string(verify);
+  }
+  if (unsigned long e = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(e, text, sizeof text);
+    return text;
+  }
+  if (ssl_error == SSL_ERROR_SYSCALL && errno != 0) return std::strerror(errno);
+  return ssl_error == SSL_ERROR_SYSCALL ? "unexpected eof" : "tls error " + std::to_string(ssl_error);
+}
+
+// Transport: a TCP socket with OpenSSL on its descriptor (non-blocking), the
+// socket's readiness awaited through Asio. Writes and reads go straight to the
+// kernel, record after record, without a detour through the scheduler between
+// TLS records; nghttp2 runs in memory on top (mem_recv / mem_send).
 class connection_impl final : public h2_connection, public std::enable_shared_from_this<connection_impl> {
  public:
   connection_impl(asio::any_io_executor ex, https_url target, std::shared_ptr<asio::ssl::context> tls,
                   h2_options options, std::uint64_t id, h2_hooks hooks, close_handler on_close, logger* log)
       : ex_(ex),
         target_(std::move(target)),
+        authority_(target_.authority()),
         tls_(std::move(tls)),
-        stream_(ex, *tls_),
+        socket_(ex),
         options_(options),
         id_(id),
         hooks_(std::move(hooks)),
@@ -159,13 +193,16 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
         log_(log),
         timer_(ex),
         write_signal_(ex),
-        idle_timer_(ex) {}
+        idle_timer_(ex),
+        deadline_timer_(ex) {}
 
   ~connection_impl() override {
     if (session_) nghttp2_session_del(session_);
+    if (ssl_) SSL_free(ssl_);
   }
 
   void start(std::chrono::milliseconds delay) override {
+    asio::co_spawn(ex_, deadline_loop(), asio::detached);
     asio::co_spawn(ex_, run(delay), [self = shared_from_this()](std::exception_ptr e) {
       if (e) {
         try {
@@ -178,30 +215,19 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
     });
   }
 
-  asio::awaitable<boost::system::result<http_response>> async_request(http_request request,
-                                                                      std::chrono::milliseconds timeout) override {
+  asio::awaitable<request_result> async_request(const http_request& request,
+                                                std::chrono::milliseconds timeout) override {
     auto self = shared_from_this();
     if (state_ == state::closed || state_ == state::draining) co_return provider_error::not_sent;
     if (queue_.size() >= options_.queue_limit) co_return provider_error::queue_full;
-    auto op = std::make_shared<request_op>(ex_, std::move(request));
-    op->done.expires_after(timeout);
+    auto op = std::make_shared<request_op>(request);
+    op->deadline = steady_clock::now() + timeout;
+    track_deadline(*op);
     queue_.push_back(op);
     pump();
-    co_await op->done.async_wait(use_tuple);
-    if (!op->result) {  // the response timeout fired first
-      auto it = std::find(queue_.begin(), queue_.end(), op);
-      if (it != queue_.end()) {
-        queue_.erase(it);
-        op->finish(provider_error::response_timeout);
-      } else {
-        op->abandoned = true;
-        if (op->stream_id > 0 && session_ && state_ != state::closed) {
-          nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, op->stream_id, NGHTTP2_CANCEL);
-          signal_write();
-        }
-        op->finish(provider_error::response_timeout);
-      }
-    }
+    if (!op->result)
+      co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+          [&op](waiter_type handler) { op->waiter.emplace(std::move(handler)); }, asio::use_awaitable);
     co_return std::move(*op->result);
   }
 
@@ -227,7 +253,7 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
   // nghttp2 callbacks (free functions below forward here).
   void on_frame_send(const nghttp2_frame* frame) {
     if (frame->hd.type != NGHTTP2_HEADERS) return;
-    if (auto it = streams_.find(frame->hd.stream_id); it != streams_.end()) it->second->headers_sent = true;
+    if (auto* op = stream_op(frame->hd.stream_id)) op->headers_sent = true;
   }
   void on_frame_recv(const nghttp2_frame* frame) {
     switch (frame->hd.type) {
@@ -261,69 +287,73 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
   }
   int on_header(const nghttp2_frame* frame, std::string_view name, std::string_view value) {
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
-    auto it = streams_.find(frame->hd.stream_id);
-    if (it == streams_.end()) return 0;
-    auto& resp = it->second->response;
+    auto* op = stream_op(frame->hd.stream_id);
+    if (!op) return 0;
+    auto& resp = op->response;
     if (name == ":status") {
       int status = 0;
       for (char c : value) status = status * 10 + (c - '0');
       if (status >= 100 && status < 200) return 0;  // informational; the final answer follows
       resp.status = status;
     } else if (resp.headers.size() < 64) {  // bounded: answers carry a handful of headers
+      if (resp.headers.empty()) resp.headers.reserve(8);
       resp.headers.push_back({std::string(name), std::string(value), false});
     }
     return 0;
   }
   void on_data(std::int32_t stream_id, std::string_view data) {
-    auto it = streams_.find(stream_id);
-    if (it == streams_.end()) return;
-    auto& op = *it->second;
-    if (op.too_large) return;
-    if (op.response.body.size() + data.size() > options_.max_response_body) {
-      op.too_large = true;
+    auto* op = stream_op(stream_id);
+    if (!op || op->too_large) return;
+    if (op->response.body.size() + data.size() > options_.max_response_body) {
+      op->too_large = true;
       nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
       return;
     }
-    op.response.body.append(data);
+    op->response.body.append(data);
   }
   void on_stream_close(std::int32_t stream_id, std::uint32_t error) {
     auto it = streams_.find(stream_id);
     if (it == streams_.end()) return;
-    op_ptr op = it->second;
+    op_ptr op = std::move(it->second);
     streams_.erase(it);
     if (hooks_.on_streams) hooks_.on_streams(-1);
     need_pump_ = true;
     if (op->abandoned || op->result) return;
     if (op->too_large) {
-      op->finish(provider_error::response_too_large);
+      finish_later(std::move(op), provider_error::response_too_large);
     } else if (error == NGHTTP2_NO_ERROR && op->response.status != 0) {
       op->response.connection_id = id_;
-      op->finish(std::move(op->response));
+      auto response = std::move(op->response);
+      finish_later(std::move(op), std::move(response));
     } else if (error == NGHTTP2_REFUSED_STREAM) {
       // Never processed by the server: resubmit here, or elsewhere after a GOAWAY.
       if (!goaway_ && state_ == state::open && ++op->refused <= options_.max_refused_resubmits) {
         op->reset_stream_state();
-        queue_.push_front(op);
+        queue_.push_front(std::move(op));
       } else {
-        op->finish(provider_error::not_sent);
+        finish_later(std::move(op), provider_error::not_sent);
       }
     } else {
-      op->finish(op->headers_sent ? provider_error::stream_reset : provider_error::not_sent);
+      auto e = op->headers_sent ? provider_error::stream_reset : provider_error::not_sent;
+      finish_later(std::move(op), e);
     }
   }
   ssize_t read_body(std::int32_t stream_id, std::uint8_t* buf, std::size_t length, std::uint32_t* flags) {
-    auto it = streams_.find(stream_id);
-    if (it == streams_.end()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    auto& op = *it->second;
-    const std::string& body = op.request.body;
-    std::size_t n = std::min(length, body.size() - op.body_offset);
-    std::copy_n(body.data() + op.body_offset, n, buf);
-    op.body_offset += n;
-    if (op.body_offset == body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    auto* op = stream_op(stream_id);
+    if (!op) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    const std::string& body = op->request->body;
+    std::size_t n = std::min(length, body.size() - op->body_offset);
+    std::copy_n(body.data() + op->body_offset, n, buf);
+    op->body_offset += n;
+    if (op->body_offset == body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
   }
 
  private:
+  request_op* stream_op(std::int32_t stream_id) {
+    return static_cast<request_op*>(nghttp2_session_get_stream_user_data(session_, stream_id));
+  }
+
   asio::awaitable<void> run(std::chrono::milliseconds delay) {
     auto self = shared_from_this();
     if (delay.count() > 0) {
@@ -338,30 +368,39 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
       if (auto s = weak.lock(); s && s->state_ == state::connecting) {
         s->timed_out_ = true;
         error_code ignored;
-        s->stream_.lowest_layer().close(ignored);
+        s->socket_.close(ignored);
       }
     });
     tcp::resolver resolver(ex_);
     auto [rec, endpoints] = co_await resolver.async_resolve(target_.host, std::to_string(target_.port), use_tuple);
-    if (rec || state_ != state::connecting) co_return connect_failed("resolve", rec);
-    auto [cec, ep] = co_await asio::async_connect(stream_.lowest_layer(), endpoints, use_tuple);
-    if (cec || state_ != state::connecting) co_return connect_failed("connect", cec);
+    if (rec || state_ != state::connecting) co_return connect_failed("resolve", rec.message());
+    auto [cec, ep] = co_await asio::async_connect(socket_, endpoints, use_tuple);
+    if (cec || state_ != state::connecting) co_return connect_failed("connect", cec.message());
     error_code ignored;
-    stream_.lowest_layer().set_option(tcp::no_delay(true), ignored);
-    if (!is_ip_literal(target_.host)) SSL_set_tlsext_host_name(stream_.native_handle(), target_.host.c_str());
-    stream_.set_verify_callback(asio::ssl::host_name_verification(target_.host));
-    auto [hec] = co_await stream_.async_handshake(asio::ssl::stream_base::client, use_tuple);
-    if (hec || state_ != state::connecting) co_return connect_failed("tls", hec);
+    socket_.set_option(tcp::no_delay(true), ignored);
+    socket_.non_blocking(true, ignored);
+    if (std::string error; !init_tls(error)) co_return connect_failed("tls", error);
+    for (;;) {
+      ERR_clear_error();
+      int rv = SSL_do_handshake(ssl_);
+      if (rv == 1) break;
+      int err = SSL_get_error(ssl_, rv);
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+        co_return connect_failed("tls", tls_error_text(ssl_, err));
+      auto [wec] = co_await socket_.async_wait(
+          err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write, use_tuple);
+      if (wec || state_ != state::connecting) co_return connect_failed("tls", wec.message());
+    }
     const unsigned char* proto = nullptr;
     unsigned proto_len = 0;
-    SSL_get0_alpn_selected(stream_.native_handle(), &proto, &proto_len);
+    SSL_get0_alpn_selected(ssl_, &proto, &proto_len);
     if (std::string_view(reinterpret_cast<const char*>(proto), proto_len) != "h2")
-      co_return connect_failed("alpn", error_code());
+      co_return connect_failed("alpn", "server did not select h2");
     timer_.cancel();
-    if (!init_session()) co_return connect_failed("nghttp2", error_code());
+    if (!init_session()) co_return connect_failed("nghttp2", "");
     state_ = state::open;
     was_open_ = true;
-    last_recv_ = std::chrono::steady_clock::now();
+    last_recv_ = steady_clock::now();
     if (hooks_.on_open) hooks_.on_open();
     if (log_) log_->info("h2_connected").kv("host", target_.host).kv("port", target_.port).kv("connection", id_);
     asio::co_spawn(ex_, write_loop(), asio::detached);
@@ -369,63 +408,152 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
     co_await read_loop();
   }
 
-  void connect_failed(std::string_view step, error_code ec) {
+  // The peer is verified against the context's trust store and must match
+  // the host name (or IP literal) of the endpoint.
+  bool init_tls(std::string& error) {
+    ssl_ = SSL_new(tls_->native_handle());
+    if (!ssl_) {
+      error = tls_error_text(nullptr, SSL_ERROR_SSL);
+      return false;
+    }
+    SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_set_read_ahead(ssl_, 1);
+    bool ok = SSL_set_fd(ssl_, socket_.native_handle()) == 1;
+    if (is_ip_literal(target_.host)) {
+      ok = ok && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), target_.host.c_str()) == 1;
+    } else {
+      ok = ok && SSL_set_tlsext_host_name(ssl_, target_.host.c_str()) == 1 && SSL_set1_host(ssl_, target_.host.c_str()) == 1;
+    }
+    if (!ok) {
+      error = tls_error_text(nullptr, SSL_ERROR_SSL);
+      return false;
+    }
+    SSL_set_connect_state(ssl_);
+    return true;
+  }
+
+  void connect_failed(std::string_view step, std::string error) {
     if (state_ == state::closed) return;
     if (log_)
       log_->warning("h2_connect_failed")
           .kv("host", target_.host)
           .kv("port", target_.port)
           .kv("step", timed_out_ ? std::string_view("timeout") : step)
-          .kv("error", ec ? ec.message() : std::string(step == "alpn" ? "server did not select h2" : ""));
+          .kv("error", error);
     close_with(provider_error::connect_failed, "connect failed");
   }
 
   bool init_session();
 
   asio::awaitable<void> read_loop() {
-    std::array<std::uint8_t, 16 << 10> buf;
+    constexpr std::size_t capacity = 64 << 10;  // bound on one nghttp2 feed
+    auto buf = std::make_unique<std::uint8_t[]>(capacity);
     while (state_ != state::closed) {
-      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
-      if (state_ == state::closed) co_return;
-      if (ec) {
-        if (log_ && ec != asio::error::eof && ec != asio::ssl::error::stream_truncated)
-          log_->notice("h2_read_failed").kv("host", target_.host).kv("connection", id_).kv("error", ec.message());
+      // Drain what TLS has (record after record) before feeding nghttp2 once.
+      std::size_t got = 0;
+      int err = SSL_ERROR_NONE;
+      while (got < capacity) {
+        ERR_clear_error();
+        errno = 0;
+        int n = SSL_read(ssl_, buf.get() + got, static_cast<int>(capacity - got));
+        if (n > 0) {
+          got += static_cast<std::size_t>(n);
+          continue;
+        }
+        err = SSL_get_error(ssl_, n);
+        break;
+      }
+      std::string failure;
+      if (err != SSL_ERROR_NONE && err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE &&
+          err != SSL_ERROR_ZERO_RETURN)
+        failure = tls_error_text(nullptr, err);
+      if (got > 0) {
+        last_recv_ = steady_clock::now();
+        auto rv = nghttp2_session_mem_recv(session_, buf.get(), got);
+        if (rv < 0) {
+          if (log_)
+            log_->warning("h2_protocol_error").kv("host", target_.host).kv("error", nghttp2_strerror(static_cast<int>(rv)));
+          co_return close_with(provider_error::connection_lost, "protocol");
+        }
+        after_session_activity();
+        if (state_ == state::closed) co_return;
+      }
+      if (err == SSL_ERROR_ZERO_RETURN || !failure.empty()) {
+        bool quiet = err == SSL_ERROR_ZERO_RETURN || failure == "unexpected eof" ||
+                     failure.find("unexpected eof") != std::string::npos;
+        if (log_ && !quiet)
+          log_->notice("h2_read_failed").kv("host", target_.host).kv("connection", id_).kv("error", failure);
         co_return close_with(provider_error::connection_lost, "read");
       }
-      last_recv_ = std::chrono::steady_clock::now();
-      auto rv = nghttp2_session_mem_recv(session_, buf.data(), n);
-      if (rv < 0) {
-        if (log_)
-          log_->warning("h2_protocol_error").kv("host", target_.host).kv("error", nghttp2_strerror(static_cast<int>(rv)));
-        co_return close_with(provider_error::connection_lost, "protocol");
+      if (err == SSL_ERROR_NONE) continue;  // buffer full: feed more
+      auto [ec] = co_await socket_.async_wait(
+          err == SSL_ERROR_WANT_WRITE ? tcp::socket::wait_write : tcp::socket::wait_read, use_tuple);
+      if (state_ == state::closed) co_return;
+      if (ec) {
+        if (log_) log_->notice("h2_read_failed").kv("host", target_.host).kv("connection", id_).kv("error", ec.message());
+        co_return close_with(provider_error::connection_lost, "read");
       }
-      after_session_activity();
     }
   }
 
+  // Writes `data` through TLS; false when the connection is gone.
+  asio::awaitable<bool> write_all(const std::uint8_t* data, std::size_t size) {
+    std::size_t done = 0;
+    while (done < size) {
+      ERR_clear_error();
+      errno = 0;
+      int n = SSL_write(ssl_, data + done, static_cast<int>(std::min<std::size_t>(size - done, INT_MAX)));
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+        continue;
+      }
+      int err = SSL_get_error(ssl_, n);
+      if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) {
+        if (log_)
+          log_->notice("h2_write_failed").kv("host", target_.host).kv("connection", id_).kv("error", tls_error_text(nullptr, err));
+        co_return false;
+      }
+      auto [ec] = co_await socket_.async_wait(
+          err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write, use_tuple);
+      if (ec || state_ == state::closed) co_return false;
+    }
+    co_return true;
+  }
+
+  // Pulls frames from nghttp2 and writes them as soon as a full TLS record
+  // (16 KiB) is ready, so the server starts on the first requests while the
+  // next ones are being serialized; what is left once nghttp2 has nothing
+  // more goes out at once.
   asio::awaitable<void> write_loop() {
     auto self = shared_from_this();
-    std::vector<std::uint8_t> out;
-    constexpr std::size_t batch_limit = 64 << 10;  // bound on one write
+    constexpr std::size_t record = 16 << 10;  // TLS maximum plaintext per record
+    std::vector<std::uint8_t> out;           // below 2 records + one frame
+    out.reserve(2 * record + (16 << 10));
     while (state_ != state::closed) {
-      out.clear();
-      while (out.size() < batch_limit) {
+      bool drained = false;
+      while (out.size() < record) {
         const std::uint8_t* data = nullptr;
         auto n = nghttp2_session_mem_send(session_, &data);
         if (n < 0) {
           co_return close_with(provider_error::connection_lost, "mem_send");
         }
-        if (n == 0) break;
+        if (n == 0) {
+          drained = true;
+          break;
+        }
         out.insert(out.end(), data, data + n);
       }
+      wake_finished();  // streams reset while sending
       if (out.empty() && need_pump_) {  // a stream closed inside mem_send: refill from the queue
         pump();
         if (!queue_.empty() || nghttp2_session_want_write(session_)) continue;
       }
       if (!out.empty()) {
-        auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
+        std::size_t len = drained ? out.size() : out.size() / record * record;
+        bool ok = co_await write_all(out.data(), len);
         if (state_ == state::closed) co_return;
-        if (ec) co_return close_with(provider_error::connection_lost, "write");
+        if (!ok) co_return close_with(provider_error::connection_lost, "write");
+        out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(len));
         after_session_activity();
         continue;
       }
@@ -442,7 +570,7 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
       idle_timer_.expires_after(ping_outstanding_ ? options_.ping_timeout : options_.idle_ping_after);
       co_await idle_timer_.async_wait(use_tuple);
       if (state_ == state::closed) co_return;
-      auto now = std::chrono::steady_clock::now();
+      auto now = steady_clock::now();
       if (ping_outstanding_) {
         if (now - ping_sent_ >= options_.ping_timeout) {
           if (log_) log_->notice("h2_ping_timeout").kv("host", target_.host).kv("connection", id_);
@@ -457,6 +585,96 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
     }
   }
 
+  // Response timeouts: one timer per connection armed for the earliest
+  // deadline of the requests queued or in flight (kept in deadline order).
+  asio::awaitable<void> deadline_loop() {
+    auto self = shared_from_this();
+    while (state_ != state::closed) {
+      armed_for_ = first_deadline_ ? first_deadline_->deadline : steady_clock::time_point::max();
+      deadline_timer_.expires_at(armed_for_);
+      co_await deadline_timer_.async_wait(use_tuple);
+      if (state_ == state::closed) co_return;
+      expire_due(steady_clock::now());
+    }
+  }
+
+  void track_deadline(request_op& op) {
+    // Usually the latest deadline (one timeout per provider): O(1) from the back.
+    request_op* before = last_deadline_;
+    while (before && before->deadline > op.deadline) before = before->earlier;
+    op.earlier = before;
+    op.later = before ? before->later : first_deadline_;
+    (op.later ? op.later->earlier : last_deadline_) = &op;
+    (before ? before->later : first_deadline_) = &op;
+    op.listed = true;
+    if (op.deadline < armed_for_) {
+      armed_for_ = op.deadline;
+      deadline_timer_.expires_at(op.deadline);  // wakes deadline_loop to re-arm
+    }
+  }
+
+  void untrack_deadline(request_op& op) {
+    if (!op.listed) return;
+    (op.earlier ? op.earlier->later : first_deadline_) = op.later;
+    (op.later ? op.later->earlier : last_deadline_) = op.earlier;
+    op.earlier = op.later = nullptr;
+    op.listed = false;
+  }
+
+  void expire_due(steady_clock::time_point now) {
+    bool reset_any = false;
+    while (first_deadline_ && first_deadline_->deadline <= now) {
+      request_op& op = *first_deadline_;
+      if (op.stream_id > 0) {
+        // In flight: reset the stream; the op stays in streams_ until it closes
+        // and keeps its own copy of the request (the caller stops waiting).
+        op.abandoned = true;
+        op.owned.emplace(*op.request);
+        op.request = &*op.owned;
+        if (session_ && state_ != state::closed) {
+          nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, op.stream_id, NGHTTP2_CANCEL);
+          reset_any = true;
+        }
+        complete(op, provider_error::response_timeout);
+      } else {
+        op_ptr keep;
+        auto it = std::find_if(queue_.begin(), queue_.end(), [&](const op_ptr& q) { return q.get() == &op; });
+        if (it != queue_.end()) {
+          keep = std::move(*it);
+          queue_.erase(it);
+        }
+        complete(op, provider_error::response_timeout);
+      }
+    }
+    if (reset_any) signal_write();
+  }
+
+  // Sets the result and resumes the waiter (through the executor, never inline).
+  void complete(request_op& op, request_result r) {
+    if (op.result) return;
+    op.result = std::move(r);
+    untrack_deadline(op);
+    resume(op);
+  }
+  void resume(request_op& op) {
+    if (!op.waiter) return;
+    asio::post(ex_, std::move(*op.waiter));
+    op.waiter.reset();
+  }
+
+  // Results are stored at once but their waiters are resumed only after the
+  // next requests were submitted and the write loop was signalled, so the
+  // server already works on those while the waiters run.
+  void finish_later(op_ptr op, request_result r) {
+    op->result = std::move(r);
+    untrack_deadline(*op);
+    finished_.push_back(std::move(op));
+  }
+  void wake_finished() {
+    for (auto& op : finished_) resume(*op);
+    finished_.clear();
+  }
+
   void signal_write() { write_signal_.cancel(); }
 
   // Submits queued requests while the server's stream limit allows.
@@ -464,10 +682,9 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
     need_pump_ = false;
     if (state_ != state::open || goaway_ || !settings_received_) return;
     bool submitted = false;
-    while (!queue_.empty()) {
-      auto limit = nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
-      if (streams_.size() >= limit) break;
-      op_ptr op = queue_.front();
+    auto limit = nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+    while (!queue_.empty() && streams_.size() < limit) {
+      op_ptr op = std::move(queue_.front());
       queue_.pop_front();
       if (!submit(op)) break;
       submitted = true;
@@ -475,37 +692,44 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
     if (submitted) signal_write();
   }
 
-  bool submit(const op_ptr& op) {
-    const auto& req = op->request;
-    std::vector<nghttp2_nv> nva;
-    nva.reserve(req.headers.size() + 5);
+  bool submit(op_ptr& op) {
+    const auto& req = *op->request;
+    constexpr std::size_t inline_headers = 24;
+    std::array<nghttp2_nv, inline_headers> inline_nva;
+    std::vector<nghttp2_nv> heap_nva;
+    nghttp2_nv* nva = inline_nva.data();
+    if (req.headers.size() + 5 > inline_headers) {
+      heap_nva.resize(req.headers.size() + 5);
+      nva = heap_nva.data();
+    }
+    std::size_t count = 0;
     auto add = [&](std::string_view n, std::string_view v, bool sensitive) {
-      nva.push_back({const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(n.data())),
-                     const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(v.data())), n.size(), v.size(),
-                     static_cast<std::uint8_t>(sensitive ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE)});
+      nva[count++] = {const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(n.data())),
+                      const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(v.data())), n.size(), v.size(),
+                      static_cast<std::uint8_t>(sensitive ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE)};
     };
-    const std::string authority = target_.authority();
-    const std::string length = std::to_string(req.body.size());
+    char length[24];
+    auto length_end = std::to_chars(length, length + sizeof length, req.body.size()).ptr;
     add(":method", req.method, false);
     add(":scheme", "https", false);
-    add(":authority", authority, false);
+    add(":authority", authority_, false);
     add(":path", req.path, req.path_sensitive);
     for (const auto& h : req.headers) add(h.name, h.value, h.sensitive);
-    if (!req.body.empty()) add("content-length", length, false);
+    if (!req.body.empty()) add("content-length", std::string_view(length, length_end - length), false);
     nghttp2_data_provider provider{};
     provider.source.ptr = op.get();
     provider.read_callback = &read_body_cb;
-    std::int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
-                                             req.body.empty() ? nullptr : &provider, nullptr);
+    std::int32_t id = nghttp2_submit_request(session_, nullptr, nva, count, req.body.empty() ? nullptr : &provider,
+                                             op.get());
     if (id < 0) {
       // Stream ids exhausted (or the session is going away): resend elsewhere.
-      queue_.push_front(op);
+      queue_.push_front(std::move(op));
       if (log_) log_->info("h2_submit_failed").kv("host", target_.host).kv("error", nghttp2_strerror(id));
       retire();
       return false;
     }
     op->stream_id = id;
-    streams_.emplace(id, op);
+    streams_.emplace(id, std::move(op));
     if (hooks_.on_streams) hooks_.on_streams(+1);
     return true;
   }
@@ -513,6 +737,7 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
   void after_session_activity() {
     if (need_pump_) pump();
     if (nghttp2_session_want_write(session_)) signal_write();
+    wake_finished();
     maybe_finish_draining();
     if (state_ != state::closed && !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))
       close_with(provider_error::connection_lost, "session done");
@@ -531,7 +756,7 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
   void fail_queue(provider_error e) {
     auto queued = std::move(queue_);
     queue_.clear();
-    for (auto& op : queued) op->finish(e);
+    for (auto& op : queued) complete(*op, e);
   }
 
   void close_with(provider_error queued_error, std::string_view why) {
@@ -542,14 +767,16 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
     streams_.clear();
     for (auto& [id, op] : streams) {
       if (hooks_.on_streams) hooks_.on_streams(-1);
-      op->finish(op->headers_sent ? provider_error::connection_lost : provider_error::not_sent);
+      complete(*op, op->headers_sent ? provider_error::connection_lost : provider_error::not_sent);
     }
     fail_queue(queued_error == provider_error::connect_failed ? provider_error::connect_failed : provider_error::not_sent);
+    wake_finished();
     timer_.cancel();
     idle_timer_.cancel();
     write_signal_.cancel();
+    deadline_timer_.cancel();
     error_code ignored;
-    stream_.lowest_layer().close(ignored);
+    socket_.close(ignored);
     if (log_ && was_connected)
       log_->info("h2_closed").kv("host", target_.host).kv("connection", id_).kv("reason", why).kv("in_flight", streams.size());
     if (was_connected && hooks_.on_close) hooks_.on_close();
@@ -567,8 +794,10 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
 
   asio::any_io_executor ex_;
   https_url target_;
+  std::string authority_;  // :authority of every request
   std::shared_ptr<asio::ssl::context> tls_;
-  asio::ssl::stream<tcp::socket> stream_;
+  tcp::socket socket_;
+  SSL* ssl_ = nullptr;  // on socket_'s descriptor; freed with the connection
   h2_options options_;
   std::uint64_t id_;
   h2_hooks hooks_;
@@ -577,6 +806,10 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
   asio::steady_timer timer_;         // reconnect delay, then connect deadline
   asio::steady_timer write_signal_;  // cancelled to wake the write loop
   asio::steady_timer idle_timer_;
+  asio::steady_timer deadline_timer_;  // earliest response deadline
+  steady_clock::time_point armed_for_ = steady_clock::time_point::max();
+  request_op* first_deadline_ = nullptr;  // requests not yet answered, by deadline
+  request_op* last_deadline_ = nullptr;
   nghttp2_session* session_ = nullptr;
   state state_ = state::connecting;
   bool was_open_ = false;
@@ -586,12 +819,12 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
   bool terminated_ = false;
   bool need_pump_ = false;
   bool ping_outstanding_ = false;
-  std::chrono::steady_clock::time_point last_recv_{};
-  std::chrono::steady_clock::time_point ping_sent_{};
+  steady_clock::time_point last_recv_{};
+  steady_clock::time_point ping_sent_{};
   std::deque<op_ptr> queue_;  // bounded by options_.queue_limit (checked on entry)
-  std::unordered_map<std::int32_t, op_ptr> streams_;
+  std::unordered_map<std::int32_t, op_ptr> streams_;  // owns the requests in flight
+  std::vector<op_ptr> finished_;  // answered, waiters not yet resumed (at most the streams in flight)
 };
-
 // Free-function callbacks: user_data is the connection.
 int on_frame_send_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
   static_cast<connection_impl*>(user_data)->on_frame_send(frame);
@@ -707,11 +940,11 @@ std::shared_ptr<h2_connection> h2_pool::choose() {
   return best;
 }
 
-asio::awaitable<boost::system::result<http_response>> h2_pool::async_request(http_request request,
+asio::awaitable<boost::system::result<http_response>> h2_pool::async_request(const http_request& request,
                                                                             std::chrono::milliseconds timeout) {
   auto conn = choose();
   if (!conn) co_return shut_down_ ? provider_error::shut_down : provider_error::queue_full;
-  co_return co_await conn->async_request(std::move(request), timeout);
+  co_return co_await conn->async_request(request, timeout);
 }
 
 void h2_pool::retire(std::uint64_t connection_id) {

@@ -75,8 +75,10 @@ class h2_connection {
 
   // Connects after `delay` (reconnect backoff); requests queue meanwhile.
   virtual void start(std::chrono::milliseconds delay) = 0;
+  // `request` is borrowed: the caller keeps it alive and unchanged until the
+  // result is back (a copy is taken only if the request times out in flight).
   virtual boost::asio::awaitable<boost::system::result<http_response>> async_request(
-      http_request request, std::chrono::milliseconds timeout) = 0;
+      const http_request& request, std::chrono::milliseconds timeout) = 0;
   // No new streams; closes once the in-flight ones are answered.
   virtual void retire() = 0;
   // Closes now; in-flight requests end with connection_lost or not_sent.
@@ -105,7 +107,8 @@ class h2_pool {
   h2_pool(const h2_pool&) = delete;
   h2_pool& operator=(const h2_pool&) = delete;
 
-  boost::asio::awaitable<boost::system::result<http_response>> async_request(http_request request,
+  // `request` is borrowed as in h2_connection::async_request.
+  boost::asio::awaitable<boost::system::result<http_response>> async_request(const http_request& request,
                                                                             std::chrono::milliseconds timeout);
   // Stops using that connection (it drains and closes); the slot reconnects on demand.
   void retire(std::uint64_t connection_id);

@@ -1,0 +1,87 @@
+// The CRM's appointment feed: PUT/GET/DELETE /api/v1/appointments/{id}.
+#include <boost/beast/http/field.hpp>
+
+#include "api/appointment_codec.hpp"
+#include "api/http_helpers.hpp"
+#include "api/route_module.hpp"
+#include "broker/alarm_broker.hpp"
+#include "runtime/log.hpp"
+
+namespace herald {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr std::string_view prefix = "/api/v1/appointments/";
+
+class appointment_routes final : public route_module {
+ public:
+  explicit appointment_routes(api_context& ctx) : ctx_(ctx) {}
+
+  asio::awaitable<std::optional<http_response>> handle(http_request& req, const std::string& path, std::string& route_name) override {
+    if (path.rfind(prefix, 0) != 0) co_return std::nullopt;
+    // The id keeps its case: take it from the original target.
+    auto raw = target_path(req.target());
+    std::string id(raw.substr(prefix.size()));
+    if (!id.empty() && id.back() == '/') id.pop_back();
+    auto media = media_type::json;
+    if (!negotiate_accept(req[http::field::accept]) || negotiate_accept(req[http::field::accept]) != media_type::json)
+      co_return error_response({406, "NotAcceptable", "appointments are served as application/json"}, media);
+    if (!ctx_.broker) co_return error_response({503, "ServiceUnavailable", "the alarm broker is not running"}, media);
+    switch (req.method()) {
+      case http::verb::put: {
+        route_name = "appointments.put";
+        auto who = authorize(ctx_.auth, req, "appointments.write");
+        if (auto* e = std::get_if<api_error>(&who)) co_return error_response(*e, media);
+        if (auto e = check_json_body(req, true)) co_return error_response(*e, media);
+        auto decoded_req = decode_appointment_request(req.body(), id);
+        if (auto* e = std::get_if<api_error>(&decoded_req)) co_return error_response(*e, media);
+        auto& a = std::get<appointment>(decoded_req);
+        auto r = co_await ctx_.broker->put_appointment(a);
+        if (!r) co_return error_response(store_error(r.error()), media);
+        a.revision = r->revision;
+        ctx_.log.info("appointment.put")
+            .kv("appointment", a.id)
+            .kv("revision", static_cast<long long>(r->revision))
+            .kv("rearmed", r->rearmed)
+            .kv("due", a.has_alarm ? format_iso8601(a.start - a.lead_time) : std::string("none"));
+        auto res = make_response(r->created ? http::status::created : http::status::ok, encode_appointment_response(a),
+                                 "application/json; charset=utf-8");
+        co_return res;
+      }
+      case http::verb::get: {
+        route_name = "appointments.get";
+        auto who = authorize(ctx_.auth, req, "appointments.read");
+        if (auto* e = std::get_if<api_error>(&who)) co_return error_response(*e, media);
+        auto r = co_await ctx_.broker->get_appointment(id);
+        if (!r) co_return error_response(store_error(r.error()), media);
+        if (!*r) co_return error_response({404, "SoNotFoundException", "no appointment " + id}, media);
+        co_return make_response(http::status::ok, encode_appointment_response(**r), "application/json; charset=utf-8");
+      }
+      case http::verb::delete_: {
+        route_name = "appointments.delete";
+        auto who = authorize(ctx_.auth, req, "appointments.write");
+        if (auto* e = std::get_if<api_error>(&who)) co_return error_response(*e, media);
+        auto r = co_await ctx_.broker->delete_appointment(id);
+        if (!r) co_return error_response(store_error(r.error()), media);
+        if (!*r) co_return error_response({404, "SoNotFoundException", "no appointment " + id}, media);
+        ctx_.log.info("appointment.deleted").kv("appointment", id);
+        co_return make_response(http::status::no_content, {}, {});
+      }
+      default:
+        route_name = "appointments.method_not_allowed";
+        co_return error_response({405, "MethodNotAllowed", "use PUT, GET or DELETE"}, media);
+    }
+  }
+
+ private:
+  api_context& ctx_;
+};
+
+}  // namespace
+
+std::unique_ptr<route_module> make_appointment_routes(api_context& ctx) { return std::make_unique<appointment_routes>(ctx); }
+
+}  // namespace herald

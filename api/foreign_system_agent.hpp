@@ -1,0 +1,41 @@
+#pragma once
+// The ForeignSystem agent's operations (seed 003), shared by REST
+// (foreign_system_routes.cpp) and SOAP (soap_routes.cpp).
+//
+// Scopes: devices.read for the Get* methods, devices.write for Add/Save/Delete.
+// A credential bound to an associate sees and changes only devices it owns
+// (403 otherwise; GetApplicationDevices lists only its own); a service
+// credential (no associate) reaches every device, and devices it creates are
+// owned by associate 0. Missing keys and devices are not errors: Get* answer
+// seed 003's empty ForeignKey / an empty ForeignDevice (ForeignDeviceId 0) / ""
+// / [], Delete* succeed.
+#include <boost/asio/awaitable.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/agent_value.hpp"
+#include "api/api_error.hpp"
+#include "api/auth.hpp"
+#include "store/foreign_system_store.hpp"
+
+namespace herald {
+
+struct api_context;
+
+class foreign_system_agent {
+ public:
+  explicit foreign_system_agent(api_context& ctx);
+
+  // Decodes `params_json` for `operation` (canonical name, see soap_operation)
+  // and runs it. nullopt result: a void method. 404 for an unknown operation.
+  boost::asio::awaitable<decoded<std::optional<agent_value>>> call(std::string_view operation, const principal& who,
+                                                                   const std::string& params_json);
+
+ private:
+  api_context& ctx_;
+  foreign_system_store store_;
+};
+
+}  // namespace herald

@@ -1,0 +1,211 @@
+#include "api/pocket_agent.hpp"
+
+#include "api/api_service.hpp"
+#include "api/http_helpers.hpp"
+#include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
+#include "store/device_registry.hpp"
+
+namespace herald {
+
+namespace asio = boost::asio;
+
+std::optional<api_error> require_scope(const principal& who, std::string_view scope) {
+  if (who.has_scope(scope)) return std::nullopt;
+  return api_error{403, "SoAccessDeniedException", "credential '" + who.name + "' lacks scope " + std::string(scope)};
+}
+
+namespace {
+api_error not_own_device(const principal& who, const std::string& device) {
+  return api_error{403, "SoAccessDeniedException", "credential '" + who.name + "' acts as associate " +
+                                                       std::to_string(*who.associate_id) + " and device '" + device +
+                                                       "' belongs to another associate"};
+}
+api_error unknown_device(const std::string& device) {
+  return api_error{404, "SoNotFoundException", "no device is registered with DeviceIdentifier '" + device + "'"};
+}
+api_error not_wired(std::string_view what) {
+  return api_error{503, "ServiceUnavailable", std::string(what) + " is not available in this daemon"};
+}
+}  // namespace
+
+pocket_agent::pocket_agent(api_context& ctx)
+    : ctx_(ctx),
+      devices_registered_(ctx.metrics.get_counter("herald_devices_registered_total", "Successful device registrations")),
+      devices_moved_(ctx.metrics.get_counter("herald_devices_moved_total", "Registrations that moved a device to another associate")),
+      tags_set_(ctx.metrics.get_counter("herald_device_tags_set_total", "Devices whose push notification tags were replaced")) {}
+
+asio::awaitable<decoded<done>> pocket_agent::register_device(const principal& p, register_device_request r) {
+  if (auto e = require_scope(p, "devices.write")) co_return *e;
+  // The owner: the credential's associate, or AssociateId from the body for
+  // a service credential that acts for no associate.
+  if (p.associate_id) {
+    if (r.associate_id && *r.associate_id != *p.associate_id)
+      co_return api_error{403, "SoAccessDeniedException", "credential '" + p.name + "' acts as associate " +
+                                                              std::to_string(*p.associate_id) + " and cannot register for another"};
+    r.device.associate_id = *p.associate_id;
+  } else if (r.associate_id) {
+    r.device.associate_id = *r.associate_id;
+  } else {
+    co_return api_error{400, "ArgumentException", "AssociateId is required: this credential acts for no associate"};
+  }
+  r.device.registered_at_ms = unix_ms_now();
+  r.device.tags.reset();  // a re-registration keeps the stored tags (device_registry::upsert)
+  auto res = co_await ctx_.devices.upsert(r.device);
+  if (!res) {
+    ctx_.log.warning("device.register_failed").kv("device", shorten_token(r.device.device_identifier)).kv("error", res.error().message());
+    co_return store_error(res.error());
+  }
+  devices_registered_.inc();
+  auto previous = *res;
+  if (previous && *previous != r.device.associate_id) {
+    devices_moved_.inc();
+    ctx_.log.info("device.moved")
+        .kv("device", shorten_token(r.device.device_identifier))
+        .kv("from_associate", static_cast<long long>(*previous))
+        .kv("to_associate", static_cast<long long>(r.device.associate_id));
+  }
+  ctx_.log.info("device.registered")
+      .kv("device", shorten_token(r.device.device_identifier))
+      .kv("associate", static_cast<long long>(r.device.associate_id))
+      .kv("platform", to_string(r.device.platform))
+      .kv("credential", p.name);
+  co_return done{};
+}
+
+asio::awaitable<decoded<std::vector<device_info>>> pocket_agent::registered_devices(const principal& p,
+                                                                                   std::optional<std::int64_t> associate) {
+  if (auto e = require_scope(p, "devices.read")) co_return *e;
+  if (!associate) associate = p.associate_id;
+  if (!associate) co_return api_error{400, "ArgumentException", "AssociateId is required"};
+  if (p.associate_id && *associate != *p.associate_id)
+    co_return api_error{403, "SoAccessDeniedException", "credential '" + p.name + "' may only list associate " +
+                                                            std::to_string(*p.associate_id) + "'s devices"};
+  auto res = co_await ctx_.devices.list_by_associate(*associate);
+  if (!res) co_return store_error(res.error());
+  co_return std::move(*res);
+}
+
+asio::awaitable<decoded<done>> pocket_agent::set_device_tags(const principal& p, const device_tags_request& r) {
+  if (auto e = require_scope(p, "devices.write")) co_return *e;
+  auto res = co_await ctx_.devices.set_tags(r.device_identifier, r.tags, p.associate_id);
+  if (!res) co_return store_error(res.error());
+  switch (*res) {
+    case set_tags_outcome::not_found: co_return unknown_device(r.device_identifier);
+    case set_tags_outcome::not_owner: co_return not_own_device(p, r.device_identifier);
+    case set_tags_outcome::updated: break;
+  }
+  tags_set_.inc();
+  ctx_.log.info("device.tags_set")
+      .kv("device", shorten_token(r.device_identifier))
+      .kv("tags", join_tags(r.tags))
+      .kv("credential", p.name);
+  co_return done{};
+}
+
+asio::awaitable<decoded<done>> pocket_agent::set_user_tags(const principal& p, const user_tags_request& r) {
+  if (auto e = require_scope(p, "devices.write")) co_return *e;
+  auto associate = r.associate_id ? r.associate_id : p.associate_id;
+  if (!associate) co_return api_error{400, "ArgumentException", "AssociateId is required: this credential acts for no associate"};
+  if (p.associate_id && *associate != *p.associate_id)
+    co_return api_error{403, "SoAccessDeniedException", "credential '" + p.name + "' may only change associate " +
+                                                            std::to_string(*p.associate_id) + "'s devices"};
+  auto list = co_await ctx_.devices.list_by_associate(*associate);
+  if (!list) co_return store_error(list.error());
+  // Each device is updated atomically; a device that moved to another
+  // associate in the meantime is left alone (not_owner).
+  std::size_t updated = 0;
+  for (const auto& d : *list) {
+    auto res = co_await ctx_.devices.set_tags(d.device_identifier, r.tags, *associate);
+    if (!res) co_return store_error(res.error());
+    if (*res == set_tags_outcome::updated) ++updated;
+  }
+  tags_set_.inc(updated);
+  ctx_.log.info("associate.tags_set")
+      .kv("associate", static_cast<long long>(*associate))
+      .kv("devices", static_cast<unsigned long long>(updated))
+      .kv("tags", join_tags(r.tags))
+      .kv("credential", p.name);
+  co_return done{};
+}
+
+asio::awaitable<decoded<std::string>> pocket_agent::device_tags(const principal& p, const std::string& device_identifier) {
+  if (auto e = require_scope(p, "devices.read")) co_return *e;
+  auto res = co_await ctx_.devices.get(device_identifier);
+  if (!res) co_return store_error(res.error());
+  if (!*res) co_return unknown_device(device_identifier);
+  if (p.associate_id && (*res)->associate_id != *p.associate_id) co_return not_own_device(p, device_identifier);
+  co_return join_tags((*res)->tags);
+}
+
+asio::awaitable<decoded<done>> pocket_agent::send_push(const principal& p, push_message msg) {
+  if (auto e = require_scope(p, "messages.write")) co_return *e;
+  if (!ctx_.submit_push) co_return not_wired("SendPushNotification (the notification fan-out)");
+  auto count = msg.associate_ids.size();
+  auto res = co_await ctx_.submit_push(std::move(msg));
+  if (!res) {
+    ctx_.log.warning("push.submit_failed").kv("error", res.error().message()).kv("credential", p.name);
+    co_return store_error(res.error());
+  }
+  ctx_.log.info("push.submitted").kv("message", *res).kv("associates", static_cast<unsigned long long>(count)).kv("credential", p.name);
+  co_return done{};
+}
+
+asio::awaitable<decoded<done>> pocket_agent::run_alarm_broker(const principal& p) {
+  if (auto e = require_scope(p, "broker.run")) co_return *e;
+  if (!ctx_.run_alarm_broker) co_return not_wired("RunAppointmentAlarmBroker (the appointment-alarm broker)");
+  auto ec = co_await ctx_.run_alarm_broker();
+  if (ec) {
+    ctx_.log.warning("broker.run_failed").kv("error", ec.message()).kv("credential", p.name);
+    co_return store_error(ec);
+  }
+  ctx_.log.info("broker.run_on_demand").kv("credential", p.name);
+  co_return done{};
+}
+
+asio::awaitable<decoded<std::optional<agent_value>>> pocket_agent::call(std::string_view op, const principal& p,
+                                                                     const std::string& params) {
+  using result = decoded<std::optional<agent_value>>;
+  auto finish = [](decoded<done>&& d) -> result {
+    if (auto* e = std::get_if<api_error>(&d)) return *e;
+    return std::optional<agent_value>{};
+  };
+  if (op == "RegisterDeviceForPushNotification") {
+    auto r = decode_register_device(params);
+    if (auto* e = std::get_if<api_error>(&r)) co_return *e;
+    co_return finish(co_await register_device(p, std::move(std::get<register_device_request>(r))));
+  }
+  if (op == "GetRegisteredDevices") {
+    auto r = decode_associate_request(params);
+    if (auto* e = std::get_if<api_error>(&r)) co_return *e;
+    auto res = co_await registered_devices(p, std::get<std::optional<std::int64_t>>(r));
+    if (auto* e = std::get_if<api_error>(&res)) co_return *e;
+    co_return std::optional<agent_value>{devices_value(std::get<std::vector<device_info>>(res))};
+  }
+  if (op == "SetPushNotificationTagsForDevice") {
+    auto r = decode_device_tags(params);
+    if (auto* e = std::get_if<api_error>(&r)) co_return *e;
+    co_return finish(co_await set_device_tags(p, std::get<device_tags_request>(r)));
+  }
+  if (op == "SetPushNotificationTagsForUser") {
+    auto r = decode_user_tags(params);
+    if (auto* e = std::get_if<api_error>(&r)) co_return *e;
+    co_return finish(co_await set_user_tags(p, std::get<user_tags_request>(r)));
+  }
+  if (op == "GetPushNotificationTagsForDevice") {
+    auto r = decode_device_identifier_request(params);
+    if (auto* e = std::get_if<api_error>(&r)) co_return *e;
+    auto res = co_await device_tags(p, std::get<std::string>(r));
+    if (auto* e = std::get_if<api_error>(&res)) co_return *e;
+    co_return std::optional<agent_value>{agent_value::string(std::get<std::string>(res))};
+  }
+  if (op == "SendPushNotification") {
+    auto r = decode_send_push(params);
+    if (auto* e = std::get_if<api_error>(&r)) co_return *e;
+    co_return finish(co_await send_push(p, std::move(std::get<push_message>(r))));
+  }
+  if (op == "RunAppointmentAlarmBroker") co_return finish(co_await run_alarm_broker(p));
+  co_return api_error{404, "SoNotFoundException", "the Pocket agent has no method " + std::string(op)};
+}
+
+}  // namespace herald

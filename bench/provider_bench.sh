@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Provider benchmark (issue 3): Herald's APNs and FCM send paths against a
+# local TLS HTTP/2 server (nghttpd), over 1 and over 4 connections, with h2load
+# against the same server in the same run as the ceiling, and Herald's RSS
+# after every 50,000 results. Loopback only; every process ends by itself
+# (bounded counts, `timeout`); the temp dir is removed on exit.
+#
+# Usage: bench/provider_bench.sh [count]     (default 200000; prints Markdown)
+# Env:   BUILD_DIR (default build), PROVIDER_BENCH_NO_BUILD=1 to skip the build.
+# On a shared machine run it alone, e.g. `flock /tmp/herald-build.lock bench/provider_bench.sh`.
+#
+# The server: nghttpd serving a docroot that holds an empty file for every
+# device path the run uses (/3/device/<64 hex>) and a small JSON file at the
+# FCM send path, so every POST is answered 200 (nghttpd reads and drops the
+# body). Its default SETTINGS_MAX_CONCURRENT_STREAMS is 100, so h2load runs
+# with -m 100. h2load sends what Herald sends: the same 200,000 device paths
+# (APNs), the same payload bytes, the same headers with values of the same
+# length (a JWT-shaped bearer token).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-200000}
+build=${BUILD_DIR:-build}
+bench=$build/bench/provider_bench
+
+for tool in nghttpd h2load openssl python3; do
+  command -v "$tool" >/dev/null || { echo "provider_bench.sh: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
+done
+if [ "${PROVIDER_BENCH_NO_BUILD:-0}" != 1 ]; then
+  [ -f "$build/CMakeCache.txt" ] || cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$build" --target provider_bench -j"$(nproc)" >/dev/null
+fi
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt")
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+work=$(mktemp -d /tmp/herald-provider-bench-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Throwaway PKI: CA, server certificate for 127.0.0.1, APNs .p8 key (PKCS#8 P-256).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=herald-bench-ca \
+  -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+  -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' >"$work/san.cnf"
+openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 1 \
+  -extfile "$work/san.cnf" -out "$work/server.pem" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/AuthKey_BENCHKEY01.p8" 2>/dev/null
+
+# Docroot, h2load's inputs: device paths as provider_bench numbers them
+# (hex of 0x5eed0000 + i, 64 digits), payloads byte for byte as Herald builds them.
+port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+python3 - "$work" "$count" "$port" <<'PY'
+import base64, json, os, sys, time
+work, count, port = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+dev = os.path.join(work, "docroot", "3", "device")
+os.makedirs(dev)
+fcm = os.path.join(work, "docroot", "v1", "projects", "herald-bench")
+os.makedirs(fcm)
+with open(os.path.join(fcm, "messages:send"), "w") as f:
+    f.write('{"name":"projects/herald-bench/messages/0"}')
+with open(os.path.join(work, "uris.txt"), "w") as uris:
+    for i in range(count):
+        token = "%064x" % (0x5EED0000 + i)
+        open(os.path.join(dev, token), "w").close()
+        uris.write("https://127.0.0.1:%s/3/device/%s\n" % (port, token))
+compact = lambda o: json.dumps(o, separators=(",", ":"))
+custom = {"appointment_id": "42", "event": "AppointmentAlarm"}
+alert = {"title": "Meeting", "body": "Starts at 14:00 (in 15 minutes), Room 4"}
+with open(os.path.join(work, "apns.json"), "w") as f:
+    f.write(compact({"aps": {"alert": alert, "sound": "default"}, "herald": custom}))
+with open(os.path.join(work, "fcm.json"), "w") as f:
+    f.write(compact({"message": {"token": "bench-fcm-token-%d" % (count // 2), "notification": alert,
+                                 "data": {"herald": compact(custom)}, "android": {"priority": "HIGH"}}}))
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+jwt = ".".join([b64(b'{"alg":"ES256","kid":"BENCHKEY01"}'),
+                b64(('{"iss":"BENCHTEAM1","iat":%d}' % int(time.time())).encode()), b64(os.urandom(64))])
+with open(os.path.join(work, "jwt.txt"), "w") as f:
+    f.write(jwt)
+PY
+
+nghttpd -a 127.0.0.1 -d "$work/docroot" "$port" "$work/server.key" "$work/server.pem" >"$work/nghttpd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  h2load -n 1 -c 1 "https://127.0.0.1:$port/v1/projects/herald-bench/messages:send" 2>/dev/null | grep -q '1 succeeded' && break
+  sleep 0.05
+done
+
+jwt=$(cat "$work/jwt.txt")
+apns_headers=(-H "authorization: bearer $jwt" -H 'apns-id: 6d7b1c4e-25a4-8f3e-9a51-0c3e8f1b2d47'
+  -H 'apns-topic: com.example.herald' -H 'apns-push-type: alert' -H 'apns-priority: 10' -H 'apns-expiration: 0'
+  -H 'content-type: application/json')
+fcm_headers=(-H 'content-type: application/json; charset=utf-8' -H 'authorization: Bearer bench-access-token')
+
+# h2load: prints req/s (or "failed").
+run_h2load() {  # provider connections
+  local out
+  if [ "$1" = apns ]; then
+    out=$(timeout 120 h2load -n "$count" -c "$2" -m 100 --data="$work/apns.json" "${apns_headers[@]}" -i "$work/uris.txt" 2>&1 || true)
+  else
+    out=$(timeout 120 h2load -n "$count" -c "$2" -m 100 --data="$work/fcm.json" "${fcm_headers[@]}" \
+      "https://127.0.0.1:$port/v1/projects/herald-bench/messages:send" 2>&1 || true)
+  fi
+  grep -q "$count succeeded" <<<"$out" && grep -q "$count 2xx" <<<"$out" || { echo failed; return; }
+  sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out"
+}
+
+# provider_bench: key=value lines.
+run_herald() {  # provider connections
+  local extra=()
+  if [ "$1" = apns ]; then
+    extra=(--apns-key "$work/AuthKey_BENCHKEY01.p8" --key-id BENCHKEY01 --team-id BENCHTEAM1 --topic com.example.herald)
+  else
+    extra=(--fcm-access-token bench-access-token)
+  fi
+  timeout 120 "$bench" --provider "$1" --endpoint "https://127.0.0.1:$port" --ca-file "$work/ca.pem" \
+    --count "$count" --connections "$2" --concurrency 1000 "${extra[@]}" || echo "failed=1"
+}
+val() { sed -n "s/^$1=//p" <<<"$2" | head -1; }
+fmt() {  # 12345.6 -> 12,346
+  if [ -n "$1" ] && [ "$1" != failed ]; then printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; else printf '%s' "${1:-n/a}"; fi
+}
+
+# Warm-up (TLS, nghttpd's file lookups), not reported.
+run_h2load apns 1 >/dev/null
+
+rows=()
+for provider in apns fcm; do
+  for conns in 1 4; do
+    ceiling=$(run_h2load "$provider" "$conns")
+    out=$(run_herald "$provider" "$conns")
+    rate=$(val notifications_per_s "$out")
+    delivered=$(val "outcome_delivered" "$out")
+    ratio=n/a
+    [ -n "$rate" ] && [ "$ceiling" != failed ] && ratio=$(python3 -c "print(f'{$rate / $ceiling * 100:.0f} %')")
+    rows+=("| $provider | $conns | $(fmt "$rate") | $(val latency_p50_ms "$out") ms | $(val latency_p99_ms "$out") ms | $(fmt "$ceiling") | $ratio | ${delivered:-0} | $(val rss_kb_after_50000 "$out") KiB | $(val "rss_kb_after_$count" "$out") KiB | $(val peak_rss_kb "$out") KiB |")
+  done
+done
+
+echo "provider_bench.sh: $count notifications per run, concurrency 1000, nghttpd -m 100 (1 worker), build $build_type"
+echo
+echo "| provider | connections | Herald notifications/s | p50 | p99 | h2load req/s (same server) | Herald / h2load | delivered (200) | RSS after 50k | RSS after $count | peak RSS |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+echo
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average before the run: $load_before"

@@ -1,0 +1,617 @@
+#include "broker/alarm_broker.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "broker/delivery_policy.hpp"
+#include "l10n/localizer.hpp"
+#include "providers/provider.hpp"
+#include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
+#include "store/device_registry.hpp"
+#include "store/lua_script.hpp"
+#include "store/redis_client.hpp"
+
+namespace herald {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using namespace std::chrono;
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+std::int64_t now_ms() { return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count(); }
+
+std::int64_t to_int(const std::string& s, std::int64_t fallback = 0) {
+  try {
+    return static_cast<std::int64_t>(std::stoll(s));
+  } catch (...) {
+    return fallback;
+  }
+}
+
+std::string default_consumer() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+// Runs fn(i) for i in [0, n) with at most `limit` at once on `ex` (a strand);
+// returns when all finished. fn must not throw (exceptions are logged and swallowed).
+template <typename Fn>
+asio::awaitable<void> for_each_bounded(asio::any_io_executor ex, std::size_t n, std::size_t limit, Fn& fn, logger& log) {
+  if (n == 0) co_return;
+  struct join_state {
+    explicit join_state(asio::any_io_executor e) : done(e, steady_clock::time_point::max()) {}
+    std::size_t next = 0;
+    std::size_t running = 0;
+    asio::steady_timer done;
+  };
+  auto st = std::make_shared<join_state>(ex);
+  std::size_t workers = std::min(n, std::max<std::size_t>(limit, 1));
+  st->running = workers;
+  for (std::size_t w = 0; w < workers; ++w) {
+    asio::co_spawn(
+        ex,
+        [st, n, &fn, &log]() -> asio::awaitable<void> {
+          while (st->next < n) {
+            auto i = st->next++;
+            try {
+              co_await fn(i);
+            } catch (const std::exception& e) {
+              log.err("broker.task_failed").kv("error", e.what());
+            }
+          }
+          if (--st->running == 0) st->done.cancel();
+        },
+        asio::detached);
+  }
+  co_await st->done.async_wait(tuple_awaitable);
+}
+
+}  // namespace
+
+struct alarm_broker::impl : std::enable_shared_from_this<impl> {
+  impl(asio::any_io_executor ex, broker_options o, std::shared_ptr<redis_client> r, std::shared_ptr<redis_client> wr,
+       device_registry& d, provider_router& p, const localizer& l, logger& lg, metrics_registry& m)
+      : strand(asio::make_strand(ex)),
+        opts(std::move(o)),
+        redis(std::move(r)),
+        watch_redis(std::move(wr)),
+        store(redis, opts.key_prefix, opts.consumer.empty() ? default_consumer() : opts.consumer),
+        devices(d),
+        providers(p),
+        l10n(l),
+        log(lg),
+        wake(strand),
+        scheduled(m.get_counter("herald_broker_alarms_scheduled_total", "Appointment PUTs that armed or re-armed an alarm")),
+        cancelled(m.get_counter("herald_broker_alarms_cancelled_total", "Alarms cancelled by DELETE or HasAlarm=false")),
+        claimed(m.get_counter("herald_broker_alarms_claimed_total", "Due alarms claimed into the work stream by this daemon")),
+        alarms_sent(m.get_counter("herald_broker_alarms_sent_total", "Alarms whose devices were all handed to the providers")),
+        late_dropped(m.get_counter("herald_broker_alarms_late_dropped_total", "Alarms found later than broker.max_lateness: dropped, not sent")),
+        stale(m.get_counter("herald_broker_alarms_stale_total", "Claimed alarms whose appointment changed or was deleted meanwhile")),
+        taken_over(m.get_counter("herald_broker_entries_taken_over_total", "Work entries taken over from a dead daemon (XAUTOCLAIM)")),
+        duplicates(m.get_counter("herald_broker_deliveries_skipped_total", "Deliveries skipped because their record says done (takeover, duplicate)")),
+        not_wanted(m.get_counter("herald_broker_deliveries_not_wanted_total", "Devices whose tags opt out of the event")),
+        messages(m.get_counter("herald_broker_messages_total", "Messages accepted for fan-out (SendPushNotification, IBM)")),
+        due_gauge(m.get_gauge("herald_broker_alarms_due", "Alarms due and not yet claimed (at the last pass)")),
+        retry_depth(m.get_gauge("herald_broker_retry_queue_depth", "Deliveries waiting for a retry")),
+        tz_fallback(m.get_counter("herald_l10n_timezone_fallback_total", "Notifications formatted in the default zone because the TimeZoneId is unknown")),
+        due_to_sent(m.get_histogram("herald_broker_due_to_sent_seconds", "From an alarm's due time until the provider answered",
+                                    {}, {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300})),
+        metrics(m) {}
+
+  asio::strand<asio::any_io_executor> strand;
+  broker_options opts;
+  std::shared_ptr<redis_client> redis;
+  std::shared_ptr<redis_client> watch_redis;
+  alarm_store store;
+  device_registry& devices;
+  provider_router& providers;
+  localizer l10n;
+  logger& log;
+  asio::steady_timer wake;
+  bool stopped = false;
+  bool dirty = false;  // the schedule changed while a pass ran: re-evaluate before sleeping
+  std::int64_t last_sweep_ms = 0;
+
+  counter& scheduled;
+  counter& cancelled;
+  counter& claimed;
+  counter& alarms_sent;
+  counter& late_dropped;
+  counter& stale;
+  counter& taken_over;
+  counter& duplicates;
+  counter& not_wanted;
+  counter& messages;
+  gauge& due_gauge;
+  gauge& retry_depth;
+  counter& tz_fallback;
+  histogram& due_to_sent;
+  metrics_registry& metrics;
+
+  void count_outcome(std::string_view kind, std::string_view outcome, std::string_view reason) {
+    metrics
+        .get_counter("herald_broker_notifications_total", "Notifications handed to the providers, by job kind and outcome",
+                     {{"kind", std::string(kind)}, {"outcome", std::string(outcome)}})
+        .inc();
+    if (outcome == "dead_letter")
+      metrics.get_counter("herald_broker_dead_letters_total", "Deliveries written to the dead-letter stream", {{"reason", std::string(reason)}}).inc();
+  }
+
+  void poke() {
+    dirty = true;
+    wake.cancel();
+  }
+
+  // --- one device -------------------------------------------------------
+
+  struct delivery_job {
+    std::string kind;  // alarm | message
+    std::string id;    // appointment or message id
+    std::int64_t revision = 0;
+    std::int64_t due_ms = 0;
+    std::string app_id;
+  };
+
+  // Sends one notification unless its record says it was already done, then
+  // carries out the outcome. Returns false on a store error (the work entry
+  // must stay pending so that a later pass or another daemon finishes it).
+  asio::awaitable<bool> deliver(const delivery_job& job, const device_info& device, notification n, bool retrying) {
+    n.delivery_id = job.kind + ":" + job.id + ":" + std::to_string(job.revision) + ":" + device.device_identifier;
+    auto claim = co_await store.claim_delivery(n.delivery_id, retrying);
+    if (!claim) co_return false;
+    if (*claim == delivery_claim::already_done) {
+      duplicates.inc();
+      co_return true;
+    }
+    auto result = co_await providers.async_send(job.app_id, device, n);
+    auto now = now_ms();
+    if (job.kind == "alarm") due_to_sent.observe(std::max<double>(0, static_cast<double>(now - job.due_ms) / 1000.0));
+    auto plan = plan_delivery(result, device, now, job.due_ms, opts.settings.max_lateness.count());
+    error_code ec;
+    switch (plan.action) {
+      case delivery_action::record_delivered:
+        count_outcome(job.kind, "delivered", "");
+        ec = co_await store.finish_delivery(n.delivery_id, "delivered");
+        break;
+      case delivery_action::remove_device: {
+        count_outcome(job.kind, "device_gone", plan.reason);
+        auto removed = co_await devices.remove(device.device_identifier);
+        log.info("device.removed").kv("device", shorten_token(device.device_identifier)).kv("reason", plan.reason).kv("removed", removed && *removed);
+        ec = co_await store.finish_delivery(n.delivery_id, "gone");
+        break;
+      }
+      case delivery_action::keep_device:
+        count_outcome(job.kind, "device_gone_kept", plan.reason);
+        ec = co_await store.finish_delivery(n.delivery_id, "gone-reregistered");
+        break;
+      case delivery_action::schedule_retry: {
+        count_outcome(job.kind, "retry", plan.reason);
+        std::map<std::string, std::string> retry_job{{"job_kind", job.kind},
+                                                     {"id", job.id},
+                                                     {"rev", std::to_string(job.revision)},
+                                                     {"due", std::to_string(job.due_ms)},
+                                                     {"device", device.device_identifier},
+                                                     {"attempt", std::to_string(n.attempt + 1)},
+                                                     {"app", job.app_id}};
+        ec = co_await store.schedule_retry(n.delivery_id, plan.retry_at_ms, retry_job);
+        log.info("delivery.retry_scheduled")
+            .kv("delivery", n.delivery_id.substr(0, n.delivery_id.size() - device.device_identifier.size()) + shorten_token(device.device_identifier))
+            .kv("reason", plan.reason)
+            .kv("in_ms", static_cast<long long>(plan.retry_at_ms - now))
+            .kv("attempt", n.attempt + 1);
+        poke();  // the next wake-up may now be this retry
+        break;
+      }
+      case delivery_action::dead_letter:
+        count_outcome(job.kind, "dead_letter", plan.reason);
+        log.warning("delivery.dead_letter").kv("device", shorten_token(device.device_identifier)).kv("kind", job.kind).kv("id", job.id).kv("reason", plan.reason);
+        {
+          std::map<std::string, std::string> entry{{"delivery", n.delivery_id},
+                                                   {"kind", job.kind},
+                                                   {"id", job.id},
+                                                   {"device", device.device_identifier},
+                                                   {"platform", std::string(to_string(device.platform))},
+                                                   {"reason", plan.reason},
+                                                   {"status", std::to_string(result.http_status)}};
+          ec = co_await store.dead_letter(entry);
+        }
+        if (!ec) ec = co_await store.finish_delivery(n.delivery_id, "dead");
+        break;
+    }
+    co_return !ec;
+  }
+
+  notification alarm_notification(const appointment& a, const device_info& device) {
+    alarm_message_input in{a.title, a.location, a.start, a.lead_time, a.is_private};
+    auto msg = l10n.alarm(in, device.language, device.time_zone_id, time_point_cast<seconds>(system_clock::now()));
+    if (msg.zone_fallback) tz_fallback.inc();
+    notification n;
+    n.title = std::move(msg.title);
+    n.body = std::move(msg.body);
+    boost::json::object herald;
+    herald["appointment_id"] = a.id;
+    herald["event"] = std::string(alarm_event);
+    boost::json::object custom;
+    custom["herald"] = std::move(herald);
+    n.custom_json = boost::json::serialize(custom);
+    n.collapse_id = "alarm-" + a.id.substr(0, 50);
+    return n;
+  }
+
+  notification message_notification(const push_message& m, const std::string& id) {
+    notification n;
+    n.title = m.title;
+    n.body = m.body;
+    n.data = m.data;
+    if (!m.url.empty()) n.data.emplace_back("url", m.url);
+    if (m.silent) {
+      n.push_type = "background";
+      n.priority = 5;
+    }
+    if (m.time_to_live_s > 0) n.expiration = duration_cast<seconds>(system_clock::now().time_since_epoch()).count() + m.time_to_live_s;
+    boost::json::object herald;
+    herald["message_id"] = id;
+    herald["event"] = m.event;
+    boost::json::object custom;
+    custom["herald"] = std::move(herald);
+    n.custom_json = boost::json::serialize(custom);
+    return n;
+  }
+
+  // Every device of the associates (each once), or a store error.
+  asio::awaitable<std::optional<std::vector<device_info>>> devices_of(const std::vector<std::int64_t>& associates,
+                                                                      const std::vector<std::string>& device_ids) {
+    std::vector<device_info> out;
+    std::set<std::string> seen;
+    for (auto a : associates) {
+      auto list = co_await devices.list_by_associate(a);
+      if (!list) co_return std::nullopt;
+      for (auto& d : *list)
+        if (seen.insert(d.device_identifier).second) out.push_back(std::move(d));
+    }
+    for (const auto& id : device_ids) {
+      if (seen.count(id)) continue;
+      auto d = co_await devices.get(id);
+      if (!d) co_return std::nullopt;
+      if (*d && seen.insert(id).second) out.push_back(std::move(**d));
+    }
+    co_return out;
+  }
+
+  // --- one work entry -----------------------------------------------------
+
+  // Returns whether the entry may be acknowledged.
+  asio::awaitable<bool> process(const work_item& w) {
+    if (w.kind == "alarm") co_return co_await process_alarm(w);
+    if (w.kind == "message") co_return co_await process_message(w);
+    if (w.kind == "retry") co_return co_await process_retry(w);
+    log.warning("broker.unknown_entry").kv("kind", w.kind).kv("stream_id", w.stream_id);
+    co_return true;
+  }
+
+  asio::awaitable<bool> process_alarm(const work_item& w) {
+    delivery_job job{"alarm", w.field("id"), to_int(w.field("rev")), to_int(w.field("due")), ""};
+    auto appt = co_await store.get(job.id);
+    if (!appt) co_return false;
+    if (!*appt || (*appt)->revision != job.revision || !(*appt)->has_alarm) {
+      stale.inc();
+      co_return true;
+    }
+    if (is_late(job.due_ms, now_ms(), opts.settings.max_lateness.count())) {
+      late_dropped.inc();
+      log.warning("alarm.late_dropped").kv("appointment", job.id).kv("late_ms", static_cast<long long>(now_ms() - job.due_ms));
+      co_return true;
+    }
+    const appointment& a = **appt;
+    std::vector<std::string> no_devices;
+    auto targets = co_await devices_of(a.associate_ids, no_devices);
+    if (!targets) co_return false;
+    bool ok = true;
+    auto send_one = [&](std::size_t i) -> asio::awaitable<void> {
+      const auto& d = (*targets)[i];
+      if (!device_wants(d, alarm_event)) {
+        not_wanted.inc();
+        co_return;
+      }
+      if (!co_await deliver(job, d, alarm_notification(a, d), false)) ok = false;
+    };
+    co_await for_each_bounded(strand, targets->size(), static_cast<std::size_t>(opts.max_sends_per_entry), send_one, log);
+    if (ok) {
+      alarms_sent.inc();
+      log.info("alarm.sent").kv("appointment", job.id).kv("revision", static_cast<long long>(job.revision)).kv("devices", static_cast<unsigned long long>(targets->size()));
+    }
+    co_return ok;
+  }
+
+  bool message_targets_device(const push_message& m, const device_info& d) {
+    if (!m.platforms.empty() &&
+        std::none_of(m.platforms.begin(), m.platforms.end(), [&](const std::string& p) { return parse_platform(p) == d.platform; }))
+      return false;
+    if (!m.tags.empty()) {
+      if (!d.tags) return false;
+      bool any = std::any_of(m.tags.begin(), m.tags.end(), [&](const std::string& t) {
+        return std::find(d.tags->begin(), d.tags->end(), t) != d.tags->end();
+      });
+      if (!any) return false;
+    }
+    return true;
+  }
+
+  asio::awaitable<bool> process_message(const work_item& w) {
+    auto id = w.field("id");
+    auto msg = co_await store.get_message(id);
+    if (!msg) co_return false;
+    if (!*msg) co_return true;  // expired
+    const push_message& m = **msg;
+    delivery_job job{"message", id, 0, to_int(w.field("due")), m.app_id};
+    if (is_late(job.due_ms, now_ms(), opts.settings.max_lateness.count())) {
+      late_dropped.inc();
+      co_return true;
+    }
+    auto targets = co_await devices_of(m.associate_ids, m.device_identifiers);
+    if (!targets) co_return false;
+    // Messages go to every targeted device; tags only narrow the targets when
+    // the message names tags (IBM tagNames). Opt-out tags apply to alarms.
+    bool ok = true;
+    auto send_one = [&](std::size_t i) -> asio::awaitable<void> {
+      const auto& d = (*targets)[i];
+      if (!message_targets_device(m, d)) co_return;
+      if (!co_await deliver(job, d, message_notification(m, id), false)) ok = false;
+    };
+    co_await for_each_bounded(strand, targets->size(), static_cast<std::size_t>(opts.max_sends_per_entry), send_one, log);
+    co_return ok;
+  }
+
+  asio::awaitable<bool> process_retry(const work_item& w) {
+    delivery_job job{w.field("job_kind"), w.field("id"), to_int(w.field("rev")), to_int(w.field("due")), w.field("app")};
+    auto device_id = w.field("device");
+    auto attempt = static_cast<int>(to_int(w.field("attempt"), 1));
+    std::string delivery_id = job.kind + ":" + job.id + ":" + std::to_string(job.revision) + ":" + device_id;
+    auto dev = co_await devices.get(device_id);
+    if (!dev) co_return false;
+    if (!*dev) {
+      auto ec = co_await store.finish_delivery(delivery_id, "device-removed");
+      co_return !ec;
+    }
+    if (is_late(job.due_ms, now_ms(), opts.settings.max_lateness.count())) {
+      late_dropped.inc();
+      count_outcome(job.kind, "dead_letter", "late");
+      std::map<std::string, std::string> entry{{"delivery", delivery_id}, {"kind", job.kind}, {"id", job.id}, {"device", device_id}, {"reason", "late: gave up retrying"}};
+      auto ec = co_await store.dead_letter(entry);
+      if (!ec) ec = co_await store.finish_delivery(delivery_id, "late");
+      co_return !ec;
+    }
+    notification n;
+    if (job.kind == "alarm") {
+      auto appt = co_await store.get(job.id);
+      if (!appt) co_return false;
+      if (!*appt || (*appt)->revision != job.revision) {
+        stale.inc();
+        auto ec = co_await store.finish_delivery(delivery_id, "stale");
+        co_return !ec;
+      }
+      n = alarm_notification(**appt, **dev);
+    } else {
+      auto msg = co_await store.get_message(job.id);
+      if (!msg) co_return false;
+      if (!*msg) {
+        auto ec = co_await store.finish_delivery(delivery_id, "expired");
+        co_return !ec;
+      }
+      n = message_notification(**msg, job.id);
+    }
+    n.attempt = attempt;
+    co_return co_await deliver(job, **dev, std::move(n), true);
+  }
+
+  // --- passes -------------------------------------------------------------
+
+  asio::awaitable<error_code> process_batch(std::vector<work_item>& items) {
+    error_code first_error;
+    auto one = [&](std::size_t i) -> asio::awaitable<void> {
+      bool ackable = co_await process(items[i]);
+      if (ackable) {
+        if (auto ec = co_await store.ack(items[i].stream_id); ec && !first_error) first_error = ec;
+      } else if (!first_error) {
+        first_error = make_error_code(redis_error::not_connected);
+      }
+    };
+    co_await for_each_bounded(strand, items.size(), static_cast<std::size_t>(opts.max_entries_in_flight), one, log);
+    co_return first_error;
+  }
+
+  asio::awaitable<error_code> claim_all(std::int64_t now) {
+    for (;;) {
+      auto n = co_await store.claim_due_alarms(now, opts.claim_batch);
+      if (!n) co_return n.error();
+      claimed.inc(static_cast<std::uint64_t>(*n));
+      if (*n < opts.claim_batch) break;
+    }
+    for (;;) {
+      auto n = co_await store.claim_due_retries(now, opts.claim_batch);
+      if (!n) co_return n.error();
+      if (*n < opts.claim_batch) break;
+    }
+    co_return error_code{};
+  }
+
+  // Claims what is due and processes the work stream until it is empty.
+  // `takeover`: also take over entries of dead daemons.
+  asio::awaitable<error_code> pass(bool takeover) {
+    if (takeover) {
+      for (;;) {
+        auto stale_items = co_await store.take_over_stale(opts.takeover_idle.count(), opts.read_batch);
+        if (!stale_items) co_return stale_items.error();
+        if (stale_items->empty()) break;
+        taken_over.inc(stale_items->size());
+        log.notice("broker.takeover").kv("entries", static_cast<unsigned long long>(stale_items->size()));
+        if (auto ec = co_await process_batch(*stale_items)) co_return ec;
+      }
+    }
+    for (;;) {
+      if (auto ec = co_await claim_all(now_ms())) co_return ec;
+      auto items = co_await store.read_work(opts.read_batch);
+      if (!items) co_return items.error();
+      if (items->empty()) break;
+      if (auto ec = co_await process_batch(*items)) co_return ec;
+    }
+    if (auto due = co_await store.alarms_due_count(now_ms())) due_gauge.set(static_cast<double>(*due));
+    if (auto depth = co_await store.retry_depth()) retry_depth.set(static_cast<double>(*depth));
+    co_return error_code{};
+  }
+
+  asio::awaitable<void> loop() {
+    auto self = shared_from_this();
+    asio::steady_timer backoff(strand);
+    while (!stopped) {
+      if (!redis->connected() || co_await store.ensure_group()) {
+        backoff.expires_after(milliseconds(200));
+        co_await backoff.async_wait(tuple_awaitable);
+        continue;
+      }
+      break;
+    }
+    while (!stopped) {
+      dirty = false;
+      auto now = now_ms();
+      bool sweep = now - last_sweep_ms >= opts.settings.interval.count();
+      if (sweep) last_sweep_ms = now;
+      error_code ec;
+      if (redis->connected()) ec = co_await pass(sweep);
+      else ec = make_error_code(redis_error::not_connected);
+      if (ec) log.warning("broker.pass_failed").kv("error", ec.message());
+      if (stopped) break;
+      // Next wake-up: the earliest alarm or retry, the next sweep, or soon after a failure.
+      std::int64_t next = last_sweep_ms + opts.settings.interval.count();
+      if (ec) next = std::min(next, now_ms() + 500);
+      if (!ec) {
+        if (auto a = co_await store.next_alarm_due(); a && *a) next = std::min(next, **a);
+        if (auto r = co_await store.next_retry_due(); r && *r) next = std::min(next, **r);
+      }
+      if (dirty || stopped) continue;
+      auto delay = milliseconds(std::max<std::int64_t>(0, next - now_ms()));
+      wake.expires_after(delay);
+      co_await wake.async_wait(tuple_awaitable);
+    }
+  }
+
+  // Follows the schedule-change stream (XREAD BLOCK on its own connection):
+  // any daemon's PUT re-arms this daemon's timer.
+  asio::awaitable<void> watch() {
+    auto self = shared_from_this();
+    asio::steady_timer backoff(strand);
+    std::string last;
+    auto changes = store.key("alarms:changes");
+    while (!stopped) {
+      if (!watch_redis->connected()) {
+        backoff.expires_after(milliseconds(200));
+        co_await backoff.async_wait(tuple_awaitable);
+        continue;
+      }
+      if (last.empty()) {
+        std::vector<std::string> cmd{"XREVRANGE", changes, "+", "-", "COUNT", "1"};
+        auto [ec, reply] = co_await redis_command(*watch_redis, std::move(cmd));
+        if (ec) continue;
+        last = reply.elements.empty() ? "0-0" : reply.elements[0].elements[0].str;
+        poke();  // anything may have changed while we were not watching
+      }
+      std::vector<std::string> cmd{"XREAD", "COUNT", "100", "BLOCK", std::to_string(opts.watch_block.count()), "STREAMS", changes, last};
+      auto [ec, reply] = co_await redis_command(*watch_redis, std::move(cmd));
+      if (ec) {
+        last.clear();
+        continue;
+      }
+      if (reply.type != redis_reply::kind::array || reply.elements.empty()) continue;  // timeout
+      const auto& entries = reply.elements[0].elements[1].elements;
+      if (entries.empty()) continue;
+      last = entries.back().elements[0].str;
+      poke();
+    }
+  }
+};
+
+alarm_broker::alarm_broker(asio::any_io_executor ex, broker_options options, std::shared_ptr<redis_client> redis,
+                           std::shared_ptr<redis_client> watch_redis, device_registry& devices, provider_router& providers,
+                           const localizer& l10n, logger& log, metrics_registry& metrics)
+    : impl_(std::make_shared<impl>(ex, std::move(options), std::move(redis), std::move(watch_redis), devices, providers, l10n, log,
+                                   metrics)) {}
+
+alarm_broker::~alarm_broker() = default;
+
+void alarm_broker::start() {
+  auto self = impl_;
+  auto on_done = [self](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      self->log.crit("broker.loop_failed").kv("error", ex.what());
+    }
+  };
+  asio::co_spawn(self->strand, self->loop(), on_done);
+  if (self->watch_redis) asio::co_spawn(self->strand, self->watch(), on_done);
+  self->log.info("broker.started").kv("consumer", self->store.consumer()).kv("interval_ms", static_cast<long long>(self->opts.settings.interval.count()));
+}
+
+void alarm_broker::stop() {
+  auto self = impl_;
+  asio::post(self->strand, [self] {
+    self->stopped = true;
+    self->wake.cancel();
+  });
+}
+
+asio::awaitable<boost::system::result<put_outcome>> alarm_broker::put_appointment(const appointment& a) {
+  auto self = impl_;
+  auto r = co_await self->store.put(a);
+  if (r && r->rearmed) {
+    if (a.has_alarm) self->scheduled.inc();
+    else self->cancelled.inc();
+    asio::post(self->strand, [self] { self->poke(); });
+  }
+  co_return r;
+}
+
+asio::awaitable<boost::system::result<std::optional<appointment>>> alarm_broker::get_appointment(const std::string& id) {
+  co_return co_await impl_->store.get(id);
+}
+
+asio::awaitable<boost::system::result<bool>> alarm_broker::delete_appointment(const std::string& id) {
+  auto r = co_await impl_->store.remove(id);
+  if (r && *r) impl_->cancelled.inc();
+  co_return r;
+}
+
+asio::awaitable<boost::system::result<std::string>> alarm_broker::submit(push_message m) {
+  auto self = impl_;
+  auto r = co_await self->store.enqueue_message(m, now_ms());
+  if (r) {
+    self->messages.inc();
+    asio::post(self->strand, [self] { self->poke(); });
+  }
+  co_return r;
+}
+
+asio::awaitable<error_code> alarm_broker::run_once() {
+  auto self = impl_;
+  co_await asio::post(self->strand, asio::use_awaitable);
+  if (auto ec = co_await self->store.ensure_group()) co_return ec;
+  co_return co_await self->pass(true);
+}
+
+}  // namespace herald

@@ -1,0 +1,75 @@
+#pragma once
+// The appointment-alarm broker: an Asio timer armed for the earliest due
+// alarm (re-armed when any daemon on the same Redis schedules an earlier
+// one), the broker.interval sweep as a safety net, atomic claims into a
+// Redis Stream consumed through a consumer group, takeover of a dead
+// daemon's entries (XAUTOCLAIM), and the fan-out to every device with
+// per-delivery records so that a takeover never sends twice.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "broker/appointment.hpp"
+#include "broker/alarm_store.hpp"
+#include "config/config.hpp"
+#include "model/push_message.hpp"
+
+namespace herald {
+
+class device_registry;
+class localizer;
+class logger;
+class metrics_registry;
+class provider_router;
+class redis_client;
+
+struct broker_options {
+  broker_settings settings;
+  std::string key_prefix = "herald";
+  std::string consumer;                 // unique per daemon; default hostname:pid
+  int claim_batch = 500;                // alarms moved into the stream per claim
+  int read_batch = 64;                  // stream entries read per XREADGROUP
+  int max_entries_in_flight = 64;       // stream entries processed concurrently
+  int max_sends_per_entry = 256;        // devices of one entry sent concurrently
+  std::chrono::milliseconds takeover_idle{30'000};  // a pending entry idle this long belongs to a dead daemon
+  std::chrono::milliseconds watch_block{2'000};     // XREAD BLOCK on the schedule-change stream
+};
+
+class alarm_broker {
+ public:
+  // `redis` carries normal commands; `watch_redis` is a second connection
+  // used only for the blocking read of schedule changes (may be null: then
+  // only this daemon's own changes and the sweep re-arm the timer).
+  alarm_broker(boost::asio::any_io_executor ex, broker_options options, std::shared_ptr<redis_client> redis,
+               std::shared_ptr<redis_client> watch_redis, device_registry& devices, provider_router& providers,
+               const localizer& l10n, logger& log, metrics_registry& metrics);
+  ~alarm_broker();
+
+  // Starts the timer loop, the change watcher and the sweep.
+  void start();
+  void stop();
+
+  // Appointments API.
+  boost::asio::awaitable<boost::system::result<put_outcome>> put_appointment(const appointment& a);
+  boost::asio::awaitable<boost::system::result<std::optional<appointment>>> get_appointment(const std::string& id);
+  boost::asio::awaitable<boost::system::result<bool>> delete_appointment(const std::string& id);
+
+  // SendPushNotification / IBM messages: persisted and queued; returns the message id.
+  boost::asio::awaitable<boost::system::result<std::string>> submit(push_message m);
+
+  // One full pass: claims every due alarm and retry, then processes the work
+  // stream until it is empty; returns once everything due was handed to the
+  // providers (RunAppointmentAlarmBroker, `herald broker run-once`).
+  boost::asio::awaitable<boost::system::error_code> run_once();
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace herald

@@ -1,0 +1,382 @@
+#include "broker/alarm_store.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <charconv>
+#include <random>
+
+#include "store/lua_script.hpp"
+
+namespace herald {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using boost::system::error_code;
+
+namespace {
+
+constexpr const char* group_name = "herald";
+constexpr int delivery_ttl_s = 7 * 24 * 3600;  // records outlive any retry window
+constexpr int message_ttl_s = 2 * 24 * 3600;
+constexpr int deadletter_maxlen = 100000;
+
+// KEYS: appt, alarms, changes. ARGV: id, json, timing, due ("" = no alarm).
+const lua_script put_script(R"lua(
+local old = redis.call('HGET', KEYS[1], 'timing')
+local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
+local changed = (old ~= ARGV[3])
+if changed then rev = rev + 1 end
+redis.call('HSET', KEYS[1], 'json', ARGV[2], 'rev', rev, 'timing', ARGV[3])
+if changed then
+  if ARGV[4] ~= '' then
+    redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', 1000, '*', 'due', ARGV[4])
+  else
+    redis.call('ZREM', KEYS[2], ARGV[1])
+  end
+end
+local created = 0
+if not old then created = 1 end
+return {rev, changed and 1 or 0, created}
+)lua");
+
+// KEYS: appt, alarms. ARGV: id.
+const lua_script remove_script(R"lua(
+local existed = redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return existed
+)lua");
+
+// KEYS: alarms, work. ARGV: now, limit, appointment key prefix.
+const lua_script claim_alarms_script(R"lua(
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+local n = 0
+for i = 1, #due, 2 do
+  local id = due[i]
+  redis.call('ZREM', KEYS[1], id)
+  local rev = redis.call('HGET', ARGV[3] .. id, 'rev')
+  if rev then
+    redis.call('XADD', KEYS[2], '*', 'kind', 'alarm', 'id', id, 'rev', rev, 'due', due[i + 1])
+    n = n + 1
+  end
+end
+return n
+)lua");
+
+// KEYS: retries, work. ARGV: now, limit. Members are "<delivery id>"; the job
+// fields live in the hash <retries>:job:<delivery id>.
+const lua_script claim_retries_script(R"lua(
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  local job = redis.call('HGETALL', KEYS[1] .. ':job:' .. id)
+  redis.call('DEL', KEYS[1] .. ':job:' .. id)
+  if #job > 0 then
+    redis.call('XADD', KEYS[2], '*', 'kind', 'retry', unpack(job))
+  end
+end
+return #due
+)lua");
+
+// KEYS: delivery record. ARGV: consumer, now, ttl, retrying (1/0).
+// Returns "go" or the final state that makes this delivery a duplicate.
+const lua_script claim_delivery_script(R"lua(
+local v = redis.call('GET', KEYS[1])
+if v then
+  local sending = string.sub(v, 1, 8) == 'sending:'
+  local retry = v == 'retry'
+  if not sending and not (retry and ARGV[4] == '1') then return v end
+end
+redis.call('SET', KEYS[1], 'sending:' .. ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
+return 'go'
+)lua");
+
+// KEYS: retries, job hash, delivery record. ARGV: delivery id, at, ttl, then field/value pairs.
+const lua_script schedule_retry_script(R"lua(
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('SET', KEYS[3], 'retry', 'EX', ARGV[3])
+return 1
+)lua");
+
+template <typename T>
+boost::system::result<T> fail(error_code ec) {
+  return boost::system::result<T>(boost::system::in_place_error, ec);
+}
+
+std::optional<std::int64_t> to_int(const std::string& s) {
+  std::int64_t v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
+    // Redis scores may come back as "1.7e12" or with a fraction.
+    try {
+      return static_cast<std::int64_t>(std::stod(s));
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+  return v;
+}
+
+std::vector<work_item> parse_stream_entries(const redis_reply& entries) {
+  std::vector<work_item> out;
+  for (const auto& e : entries.elements) {
+    if (e.type != redis_reply::kind::array || e.elements.size() < 2) continue;
+    work_item w;
+    w.stream_id = e.elements[0].str;
+    const auto& kv = e.elements[1];
+    for (std::size_t i = 0; i + 1 < kv.elements.size(); i += 2) w.fields[kv.elements[i].str] = kv.elements[i + 1].str;
+    w.kind = w.field("kind");
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+error_code unexpected() { return make_error_code(redis_error::unexpected_reply); }
+
+}  // namespace
+
+alarm_store::alarm_store(std::shared_ptr<redis_client> redis, std::string key_prefix, std::string consumer)
+    : redis_(std::move(redis)), prefix_(std::move(key_prefix)), consumer_(std::move(consumer)) {}
+
+asio::awaitable<alarm_store::result<put_outcome>> alarm_store::put(const appointment& a) {
+  auto due = alarm_due_ms(a);
+  std::vector<std::string> keys{key("appt:" + a.id), key("alarms"), key("alarms:changes")};
+  std::vector<std::string> args{a.id, encode_appointment(a), alarm_timing(a), due ? std::to_string(*due) : std::string()};
+  auto [ec, reply] = co_await put_script.run(*redis_, std::move(keys), std::move(args));
+  if (ec) co_return fail<put_outcome>(ec);
+  if (reply.type != redis_reply::kind::array || reply.elements.size() != 3) co_return fail<put_outcome>(unexpected());
+  co_return put_outcome{reply.elements[0].integer, reply.elements[1].integer == 1, reply.elements[2].integer == 1};
+}
+
+asio::awaitable<alarm_store::result<std::optional<appointment>>> alarm_store::get(const std::string& id) {
+  std::vector<std::string> cmd{"HMGET", key("appt:" + id), "json", "rev"};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  if (ec) co_return fail<std::optional<appointment>>(ec);
+  if (reply.type != redis_reply::kind::array || reply.elements.size() != 2) co_return fail<std::optional<appointment>>(unexpected());
+  if (reply.elements[0].type != redis_reply::kind::string) co_return std::optional<appointment>{};
+  auto a = decode_appointment_record(reply.elements[0].str);
+  if (!a) co_return fail<std::optional<appointment>>(unexpected());
+  a->revision = to_int(reply.elements[1].str).value_or(0);
+  co_return a;
+}
+
+asio::awaitable<alarm_store::result<bool>> alarm_store::remove(const std::string& id) {
+  std::vector<std::string> keys{key("appt:" + id), key("alarms")};
+  std::vector<std::string> args{id};
+  auto [ec, reply] = co_await remove_script.run(*redis_, std::move(keys), std::move(args));
+  if (ec) co_return fail<bool>(ec);
+  co_return reply.integer > 0;
+}
+
+asio::awaitable<alarm_store::result<std::optional<std::int64_t>>> alarm_store::next_alarm_due() {
+  std::vector<std::string> cmd{"ZRANGE", key("alarms"), "0", "0", "WITHSCORES"};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  if (ec) co_return fail<std::optional<std::int64_t>>(ec);
+  if (reply.elements.size() < 2) co_return std::optional<std::int64_t>{};
+  co_return to_int(reply.elements[1].str);
+}
+
+asio::awaitable<alarm_store::result<std::optional<std::int64_t>>> alarm_store::next_retry_due() {
+  std::vector<std::string> cmd{"ZRANGE", key("retries"), "0", "0", "WITHSCORES"};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  if (ec) co_return fail<std::optional<std::int64_t>>(ec);
+  if (reply.elements.size() < 2) co_return std::optional<std::int64_t>{};
+  co_return to_int(reply.elements[1].str);
+}
+
+asio::awaitable<alarm_store::result<std::int64_t>> alarm_store::claim_due_alarms(std::int64_t now_ms, int limit) {
+  std::vector<std::string> keys{key("alarms"), key("work")};
+  std::vector<std::string> args{std::to_string(now_ms), std::to_string(limit), key("appt:")};
+  auto [ec, reply] = co_await claim_alarms_script.run(*redis_, std::move(keys), std::move(args));
+  if (ec) co_return fail<std::int64_t>(ec);
+  co_return reply.integer;
+}
+
+asio::awaitable<alarm_store::result<std::int64_t>> alarm_store::claim_due_retries(std::int64_t now_ms, int limit) {
+  std::vector<std::string> keys{key("retries"), key("work")};
+  std::vector<std::string> args{std::to_string(now_ms), std::to_string(limit)};
+  auto [ec, reply] = co_await claim_retries_script.run(*redis_, std::move(keys), std::move(args));
+  if (ec) co_return fail<std::int64_t>(ec);
+  co_return reply.integer;
+}
+
+asio::awaitable<alarm_store::result<std::int64_t>> alarm_store::alarms_due_count(std::int64_t now_ms) {
+  std::vector<std::string> cmd{"ZCOUNT", key("alarms"), "-inf", std::to_string(now_ms)};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  if (ec) co_return fail<std::int64_t>(ec);
+  co_return reply.integer;
+}
+
+asio::awaitable<alarm_store::result<std::int64_t>> alarm_store::retry_depth() {
+  std::vector<std::string> cmd{"ZCARD", key("retries")};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  if (ec) co_return fail<std::int64_t>(ec);
+  co_return reply.integer;
+}
+
+asio::awaitable<error_code> alarm_store::ensure_group() {
+  std::vector<std::string> cmd{"XGROUP", "CREATE", key("work"), group_name, "0", "MKSTREAM"};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  if (ec == redis_error::server_error && reply.str.starts_with("BUSYGROUP")) co_return error_code{};
+  co_return ec;
+}
+
+asio::awaitable<alarm_store::result<std::vector<work_item>>> alarm_store::read_work(int count) {
+  std::vector<std::string> cmd{"XREADGROUP", "GROUP", group_name, consumer_, "COUNT", std::to_string(count), "STREAMS", key("work"), ">"};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  if (ec == redis_error::server_error && reply.str.starts_with("NOGROUP")) {
+    // The stream was deleted (FLUSHALL, Redis restarted empty): recreate the group.
+    if (auto gec = co_await ensure_group()) co_return fail<std::vector<work_item>>(gec);
+    co_return std::vector<work_item>{};
+  }
+  if (ec) co_return fail<std::vector<work_item>>(ec);
+  if (reply.type != redis_reply::kind::array || reply.elements.empty()) co_return std::vector<work_item>{};
+  const auto& stream = reply.elements[0];
+  if (stream.elements.size() < 2) co_return std::vector<work_item>{};
+  co_return parse_stream_entries(stream.elements[1]);
+}
+
+asio::awaitable<alarm_store::result<std::vector<work_item>>> alarm_store::take_over_stale(std::int64_t min_idle_ms, int count) {
+  std::vector<std::string> cmd{"XAUTOCLAIM", key("work"), group_name, consumer_, std::to_string(min_idle_ms), "0-0", "COUNT",
+                               std::to_string(count)};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  if (ec == redis_error::server_error && reply.str.starts_with("NOGROUP")) co_return std::vector<work_item>{};
+  if (ec) co_return fail<std::vector<work_item>>(ec);
+  if (reply.type != redis_reply::kind::array || reply.elements.size() < 2) co_return std::vector<work_item>{};
+  co_return parse_stream_entries(reply.elements[1]);
+}
+
+asio::awaitable<error_code> alarm_store::ack(const std::string& stream_id) {
+  std::vector<std::string> cmd{"XACK", key("work"), group_name, stream_id};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  if (ec) co_return ec;
+  std::vector<std::string> del{"XDEL", key("work"), stream_id};
+  auto [ec2, reply2] = co_await redis_command(*redis_, std::move(del));
+  co_return ec2;
+}
+
+asio::awaitable<alarm_store::result<std::string>> alarm_store::enqueue_message(const push_message& m, std::int64_t now_ms) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char id[40];
+  std::snprintf(id, sizeof id, "%llx-%016llx", static_cast<unsigned long long>(now_ms), static_cast<unsigned long long>(rng()));
+  std::string msg_id(id);
+  std::vector<std::string> set{"SET", key("message:" + msg_id), encode_push_message(m), "EX", std::to_string(message_ttl_s)};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(set));
+  if (ec) co_return fail<std::string>(ec);
+  std::vector<std::string> add{"XADD", key("work"), "*", "kind", "message", "id", msg_id, "due", std::to_string(now_ms)};
+  auto [ec2, reply2] = co_await redis_command(*redis_, std::move(add));
+  if (ec2) co_return fail<std::string>(ec2);
+  co_return msg_id;
+}
+
+asio::awaitable<alarm_store::result<std::optional<push_message>>> alarm_store::get_message(const std::string& id) {
+  std::vector<std::string> cmd{"GET", key("message:" + id)};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  if (ec) co_return fail<std::optional<push_message>>(ec);
+  if (reply.type != redis_reply::kind::string) co_return std::optional<push_message>{};
+  co_return decode_push_message(reply.str);
+}
+
+asio::awaitable<alarm_store::result<delivery_claim>> alarm_store::claim_delivery(const std::string& delivery_id, bool retrying) {
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::vector<std::string> keys{key("delivery:" + delivery_id)};
+  std::vector<std::string> args{consumer_, std::to_string(now), std::to_string(delivery_ttl_s), retrying ? "1" : "0"};
+  auto [ec, reply] = co_await claim_delivery_script.run(*redis_, std::move(keys), std::move(args));
+  if (ec) co_return fail<delivery_claim>(ec);
+  co_return reply.str == "go" ? delivery_claim::go : delivery_claim::already_done;
+}
+
+asio::awaitable<error_code> alarm_store::finish_delivery(const std::string& delivery_id, const std::string& state) {
+  std::vector<std::string> cmd{"SET", key("delivery:" + delivery_id), state, "EX", std::to_string(delivery_ttl_s)};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  co_return ec;
+}
+
+asio::awaitable<error_code> alarm_store::schedule_retry(const std::string& delivery_id, std::int64_t at_ms,
+                                                        const std::map<std::string, std::string>& job) {
+  std::vector<std::string> keys{key("retries"), key("retries:job:" + delivery_id), key("delivery:" + delivery_id)};
+  std::vector<std::string> args{delivery_id, std::to_string(at_ms), std::to_string(delivery_ttl_s)};
+  for (const auto& [k, v] : job) {
+    args.push_back(k);
+    args.push_back(v);
+  }
+  auto [ec, reply] = co_await schedule_retry_script.run(*redis_, std::move(keys), std::move(args));
+  co_return ec;
+}
+
+asio::awaitable<error_code> alarm_store::dead_letter(const std::map<std::string, std::string>& entry) {
+  std::vector<std::string> cmd{"XADD", key("deadletter"), "MAXLEN", "~", std::to_string(deadletter_maxlen), "*"};
+  for (const auto& [k, v] : entry) {
+    cmd.push_back(k);
+    cmd.push_back(v);
+  }
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  co_return ec;
+}
+
+std::string encode_push_message(const push_message& m) {
+  json::object o;
+  json::array assoc;
+  for (auto a : m.associate_ids) assoc.emplace_back(a);
+  o["associate_ids"] = std::move(assoc);
+  auto strings = [](const std::vector<std::string>& v) {
+    json::array a;
+    for (const auto& s : v) a.emplace_back(s);
+    return a;
+  };
+  o["device_identifiers"] = strings(m.device_identifiers);
+  o["platforms"] = strings(m.platforms);
+  o["tags"] = strings(m.tags);
+  o["app_id"] = m.app_id;
+  o["title"] = m.title;
+  o["body"] = m.body;
+  o["url"] = m.url;
+  o["silent"] = m.silent;
+  o["ttl"] = m.time_to_live_s;
+  json::object data;
+  for (const auto& [k, v] : m.data) data[k] = v;
+  o["data"] = std::move(data);
+  o["event"] = m.event;
+  return json::serialize(o);
+}
+
+std::optional<push_message> decode_push_message(std::string_view text) {
+  error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto& o = v.get_object();
+  push_message m;
+  auto str = [&](const char* k) {
+    auto* p = o.if_contains(k);
+    return p && p->is_string() ? std::string(p->get_string()) : std::string();
+  };
+  auto strings = [&](const char* k, std::vector<std::string>& out) {
+    if (auto* p = o.if_contains(k); p && p->is_array())
+      for (auto& s : p->get_array())
+        if (s.is_string()) out.emplace_back(s.get_string());
+  };
+  if (auto* p = o.if_contains("associate_ids"); p && p->is_array())
+    for (auto& a : p->get_array())
+      if (a.is_int64()) m.associate_ids.push_back(a.get_int64());
+  strings("device_identifiers", m.device_identifiers);
+  strings("platforms", m.platforms);
+  strings("tags", m.tags);
+  m.app_id = str("app_id");
+  m.title = str("title");
+  m.body = str("body");
+  m.url = str("url");
+  if (auto* p = o.if_contains("silent"); p && p->is_bool()) m.silent = p->get_bool();
+  if (auto* p = o.if_contains("ttl"); p && p->is_int64()) m.time_to_live_s = static_cast<int>(p->get_int64());
+  if (auto* p = o.if_contains("data"); p && p->is_object())
+    for (auto& kv : p->get_object())
+      if (kv.value().is_string()) m.data.emplace_back(std::string(kv.key()), std::string(kv.value().get_string()));
+  m.event = str("event");
+  if (m.event.empty()) m.event = "Message";
+  return m;
+}
+
+}  // namespace herald

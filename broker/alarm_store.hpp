@@ -1,0 +1,93 @@
+#pragma once
+// The broker's state in Redis (docs/DATA-MODEL.md, "Broker"): appointments,
+// the alarm schedule, the work stream with its consumer group, retries,
+// per-delivery records, dead letters and pending messages. Every multi-key
+// change is one Lua script, so several daemons on one Redis stay consistent.
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/appointment.hpp"
+#include "model/push_message.hpp"
+#include "store/redis_client.hpp"
+
+namespace herald {
+
+// One entry of the work stream.
+struct work_item {
+  std::string stream_id;  // "1700000000000-0"
+  std::string kind;       // "alarm" | "retry" | "message"
+  std::map<std::string, std::string> fields;
+  std::string field(const std::string& name) const {
+    auto it = fields.find(name);
+    return it == fields.end() ? std::string() : it->second;
+  }
+};
+
+struct put_outcome {
+  std::int64_t revision = 0;
+  bool rearmed = false;  // the alarm's timing changed (scheduled anew or cancelled)
+  bool created = false;
+};
+
+// What a delivery record says before sending.
+enum class delivery_claim { go, already_done };
+
+class alarm_store {
+ public:
+  alarm_store(std::shared_ptr<redis_client> redis, std::string key_prefix, std::string consumer);
+
+  template <typename T>
+  using result = boost::system::result<T>;
+  using awaitable_ec = boost::asio::awaitable<boost::system::error_code>;
+
+  // Appointments
+  boost::asio::awaitable<result<put_outcome>> put(const appointment& a);
+  boost::asio::awaitable<result<std::optional<appointment>>> get(const std::string& id);
+  boost::asio::awaitable<result<bool>> remove(const std::string& id);
+
+  // Schedule: earliest due alarm and retry (ms), or nullopt.
+  boost::asio::awaitable<result<std::optional<std::int64_t>>> next_alarm_due();
+  boost::asio::awaitable<result<std::optional<std::int64_t>>> next_retry_due();
+  // Moves up to `limit` due alarms into the work stream (atomic); returns how many.
+  boost::asio::awaitable<result<std::int64_t>> claim_due_alarms(std::int64_t now_ms, int limit);
+  boost::asio::awaitable<result<std::int64_t>> claim_due_retries(std::int64_t now_ms, int limit);
+  boost::asio::awaitable<result<std::int64_t>> alarms_due_count(std::int64_t now_ms);
+  boost::asio::awaitable<result<std::int64_t>> retry_depth();
+
+  // Work stream (consumer group "herald").
+  awaitable_ec ensure_group();
+  boost::asio::awaitable<result<std::vector<work_item>>> read_work(int count);
+  // Entries idle longer than min_idle_ms in other (dead) consumers, taken over.
+  boost::asio::awaitable<result<std::vector<work_item>>> take_over_stale(std::int64_t min_idle_ms, int count);
+  awaitable_ec ack(const std::string& stream_id);
+  // A message to fan out (SendPushNotification, IBM messages): stored, then queued.
+  boost::asio::awaitable<result<std::string>> enqueue_message(const push_message& m, std::int64_t now_ms);
+  boost::asio::awaitable<result<std::optional<push_message>>> get_message(const std::string& id);
+
+  // Per-delivery records (effectively once). `retrying` allows a record in
+  // state "retry" to go again (the retry job itself).
+  boost::asio::awaitable<result<delivery_claim>> claim_delivery(const std::string& delivery_id, bool retrying);
+  awaitable_ec finish_delivery(const std::string& delivery_id, const std::string& state);
+  awaitable_ec schedule_retry(const std::string& delivery_id, std::int64_t at_ms, const std::map<std::string, std::string>& job);
+  awaitable_ec dead_letter(const std::map<std::string, std::string>& entry);
+
+  const std::string& consumer() const { return consumer_; }
+  std::string key(const std::string& suffix) const { return prefix_ + ":" + suffix; }
+
+ private:
+  std::shared_ptr<redis_client> redis_;
+  std::string prefix_;
+  std::string consumer_;
+};
+
+std::string encode_push_message(const push_message& m);
+std::optional<push_message> decode_push_message(std::string_view json);
+
+}  // namespace herald

@@ -1,0 +1,53 @@
+#include "broker/delivery_policy.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace herald {
+
+namespace {
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+}  // namespace
+
+bool device_wants(const device_info& device, std::string_view event) {
+  if (!device.tags) return true;
+  return std::any_of(device.tags->begin(), device.tags->end(),
+                     [&](const std::string& t) { return iequals(t, event) || iequals(t, "All"); });
+}
+
+bool is_late(std::int64_t due_ms, std::int64_t now_ms, std::int64_t max_lateness_ms) {
+  return now_ms - due_ms > max_lateness_ms;
+}
+
+delivery_plan plan_delivery(const delivery_result& result, const device_info& device, std::int64_t now_ms,
+                            std::int64_t due_ms, std::int64_t max_lateness_ms) {
+  using outcome = delivery_result::outcome;
+  switch (result.kind) {
+    case outcome::delivered: return {delivery_action::record_delivered, 0, {}};
+    case outcome::device_gone:
+      // APNs' 410 timestamp: the token is invalid since then. A registration
+      // newer than that is a fresh token: keep it.
+      if (result.gone_timestamp_ms && device.registered_at_ms > *result.gone_timestamp_ms)
+        return {delivery_action::keep_device, 0, result.reason};
+      return {delivery_action::remove_device, 0, result.reason};
+    case outcome::retry_after:
+    case outcome::config_error: {
+      // Config errors may be fixed by the operator (SIGHUP, new key): retry
+      // them like temporary failures, within the lateness bound.
+      auto delay = std::max<std::int64_t>(result.retry_delay.count(), 1000);
+      auto at = now_ms + delay;
+      if (is_late(due_ms, at, max_lateness_ms))
+        return {delivery_action::dead_letter, 0, "gave up after max_lateness: " + (result.reason.empty() ? std::string("retry") : result.reason)};
+      return {delivery_action::schedule_retry, at, result.reason};
+    }
+    case outcome::rejected: return {delivery_action::dead_letter, 0, result.reason.empty() ? "rejected" : result.reason};
+    case outcome::no_provider: return {delivery_action::dead_letter, 0, result.reason.empty() ? "no provider" : result.reason};
+  }
+  return {delivery_action::dead_letter, 0, "unknown outcome"};
+}
+
+}  // namespace herald

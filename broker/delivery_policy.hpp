@@ -1,0 +1,43 @@
+#pragma once
+// Pure decisions of the broker: who wants a notification, whether an alarm
+// is too late, and what to do with each provider outcome.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "model/device.hpp"
+#include "providers/provider.hpp"
+
+namespace herald {
+
+inline constexpr std::string_view alarm_event = "AppointmentAlarm";
+
+// A device wants `event` when it never set tags (defaults: alarms on), or
+// when its tags name the event (case-insensitive) or "All".
+bool device_wants(const device_info& device, std::string_view event);
+
+// Later than max_lateness after its due time: dropped and counted, not sent.
+bool is_late(std::int64_t due_ms, std::int64_t now_ms, std::int64_t max_lateness_ms);
+
+enum class delivery_action {
+  record_delivered,  // provider accepted it
+  remove_device,     // token gone: drop the registration
+  keep_device,       // token reported gone before the device re-registered: keep it
+  schedule_retry,    // temporary failure: retry at `retry_at_ms` (same delivery id)
+  dead_letter,       // permanent: dead-letter stream with the reason
+};
+
+struct delivery_plan {
+  delivery_action action = delivery_action::dead_letter;
+  std::int64_t retry_at_ms = 0;
+  std::string reason;
+};
+
+// `due_ms` is when the notification was due (alarm time or submission);
+// retries stop once the next attempt would be later than max_lateness.
+delivery_plan plan_delivery(const delivery_result& result, const device_info& device, std::int64_t now_ms,
+                            std::int64_t due_ms, std::int64_t max_lateness_ms);
+
+}  // namespace herald

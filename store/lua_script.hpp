@@ -1,0 +1,31 @@
+#pragma once
+// A Lua script run with EVALSHA, falling back to EVAL when Redis lost its
+// script cache (restart, SCRIPT FLUSH).
+#include <boost/asio/awaitable.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/redis_client.hpp"
+
+namespace herald {
+
+class lua_script {
+ public:
+  explicit lua_script(std::string text);
+  const std::string& sha() const { return sha_; }
+
+  boost::asio::awaitable<std::pair<boost::system::error_code, redis_reply>> run(redis_client& redis, std::vector<std::string> keys,
+                                                                                 std::vector<std::string> args) const;
+
+ private:
+  std::string text_;
+  std::string sha_;
+};
+
+// Runs one command: `auto [ec, reply] = co_await redis_command(redis, {"GET", key});`
+boost::asio::awaitable<std::pair<boost::system::error_code, redis_reply>> redis_command(redis_client& redis,
+                                                                                         std::vector<std::string> args);
+
+}  // namespace herald

@@ -1,0 +1,306 @@
+// The alarm broker end to end: real daemons, a real redis-server, the mock
+// APNs server over TLS HTTP/2. Times are real: an alarm is scheduled a little
+// in the future and the test waits (bounded) for the mock to receive it.
+#include "tests/mocks/mock_push_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "config/config.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace herald::test {
+namespace {
+
+using namespace std::chrono;
+namespace json = boost::json;
+
+const std::string admin_token = "broker-admin-token";
+
+std::string hex_token(int n) {
+  char buf[65];
+  std::snprintf(buf, sizeof buf, "%064x", n + 0x1000);
+  return buf;
+}
+
+std::string iso(system_clock::time_point t) {
+  auto s = time_point_cast<seconds>(t);
+  auto ms = duration_cast<milliseconds>(t - s).count();
+  std::time_t tt = system_clock::to_time_t(s);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+// StartDate has whole seconds: schedule on second boundaries.
+system_clock::time_point whole_second_after(milliseconds from_now) {
+  return ceil<seconds>(system_clock::now() + from_now);
+}
+
+class broker_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = make_temp_dir("broker");
+    const auto& pki = test_pki::shared();
+    apns_ = std::make_unique<mock_apns_server>(pki);
+    std::ofstream(dir_ + "/tokens.yaml") << "- name: admin\n  sha256: \"" << sha256_hex(admin_token)
+                                         << "\"\n  scopes: [devices.read, devices.write, appointments.read, appointments.write, broker.run, messages.write]\n";
+  }
+
+  std::string write_config(unsigned short port, const std::string& broker_extra) {
+    const auto& pki = test_pki::shared();
+    std::string path = dir_ + "/herald-" + std::to_string(port) + ".yaml";
+    std::ofstream(path) << "server:\n  listen: 127.0.0.1:" << port << "\n  shutdown_grace: 5s\n"
+                        << "redis:\n  url: " << redis_.url() << "\n  key_prefix: b\n  reconnect_max: 200ms\n"
+                        << "auth:\n  tokens_file: tokens.yaml\n"
+                        << "apps:\n  pocket:\n    apns:\n      team_id: " << pki.apns_team_id << "\n      key_id: " << pki.apns_key_id
+                        << "\n      key_file: " << pki.apns_p8_file << "\n      topic: " << pki.apns_topic
+                        << "\n      environment: production\n      endpoint: " << apns_->endpoint() << "\n      ca_file: " << pki.ca_file
+                        << "\nbroker:\n" << broker_extra << "locales:\n  default_language: en\n  directory: " << HERALD_TEST_SOURCE_DIR
+                        << "/config/locales\ntimezones:\n  default: Europe/Oslo\n  table_file: " << HERALD_TEST_SOURCE_DIR
+                        << "/config/timezones.yaml\nlog:\n  level: info\n";
+    return path;
+  }
+
+  struct daemon {
+    unsigned short port;
+    std::unique_ptr<child_process> proc;
+    std::unique_ptr<http_client> client;
+  };
+
+  daemon start_daemon(const std::string& broker_extra = "  interval: 30s\n  max_lateness: 5m\n") {
+    daemon d;
+    d.port = free_port();
+    auto cfg = write_config(d.port, broker_extra);
+    d.proc = std::make_unique<child_process>(std::vector<std::string>{HERALD_TEST_BINARY, "serve", "--config", cfg},
+                                             dir_ + "/herald-" + std::to_string(d.port) + ".log");
+    EXPECT_TRUE(wait_for_port(d.port, seconds(10))) << d.proc->output();
+    d.client = std::make_unique<http_client>("127.0.0.1", d.port);
+    for (int i = 0; i < 500; ++i) {
+      try {
+        if (d.client->request("GET", "/readyz").status == 200) break;
+      } catch (const std::exception&) {
+      }
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return d;
+  }
+
+  std::map<std::string, std::string> auth() {
+    return {{"Authorization", "Bearer " + admin_token}, {"Content-Type", "application/json"}};
+  }
+
+  void register_device(daemon& d, int associate, int n, const std::string& language = "en-US", int tz = 460) {
+    std::string body = R"({"AssociateId":)" + std::to_string(associate) + R"(,"DeviceInfo":{"DeviceName":"Phone","DeviceIdentifier":"dev-)" +
+                       std::to_string(n) + R"(","Language":")" + language + R"(","PNSHandle":")" + hex_token(n) +
+                       R"(","Platform":"Apple","OSVersion":"iOS 17","TimeZoneId":)" + std::to_string(tz) + "}}";
+    auto r = d.client->request("POST", "/api/v1/Agents/Pocket/RegisterDeviceForPushNotification", body, auth());
+    ASSERT_EQ(r.status, 204) << r.body;
+  }
+
+  // An appointment whose alarm is due at `due` (lead time 15 minutes).
+  void put_appointment(daemon& d, const std::string& id, std::vector<int> associates, system_clock::time_point due) {
+    std::string ids;
+    for (auto a : associates) ids += (ids.empty() ? "" : ",") + std::to_string(a);
+    std::string body = R"({"AssociateIds":[)" + ids + R"(],"Title":"Board meeting","Location":"Room 4","StartDate":")" +
+                       iso(due + minutes(15)) + R"(","HasAlarm":true,"AlarmLeadTime":"00:15:00","Type":"Meeting","Private":false})";
+    auto r = d.client->request("PUT", "/api/v1/appointments/" + id, body, auth());
+    ASSERT_TRUE(r.status == 200 || r.status == 201) << r.status << " " << r.body;
+  }
+
+  // Waits (bounded) until the mock has received `n` requests for `token`.
+  bool wait_token(const std::string& token, std::size_t n, milliseconds timeout) {
+    auto deadline = steady_clock::now() + timeout;
+    while (steady_clock::now() < deadline) {
+      if (apns_->count_for_token(token) >= n) return true;
+      std::this_thread::sleep_for(milliseconds(2));
+    }
+    return false;
+  }
+
+  std::vector<recorded_request> requests_for(const std::string& token) {
+    std::vector<recorded_request> out;
+    for (auto& r : apns_->requests())
+      if (r.device_token == token) out.push_back(r);
+    return out;
+  }
+
+  redis_server redis_;
+  std::string dir_;
+  std::unique_ptr<mock_apns_server> apns_;
+};
+
+TEST_F(broker_test, AlarmFiresOnItsTimerWithin100ms) {
+  auto d = start_daemon();  // sweep interval 30 s: only the timer can fire it in time
+  register_device(d, 919, 1, "nb-NO", 261);
+  auto due = whole_second_after(milliseconds(1200));
+  put_appointment(d, "A1", {919}, due);
+  ASSERT_TRUE(wait_token(hex_token(1), 1, seconds(10))) << d.proc->output();
+  auto reqs = requests_for(hex_token(1));
+  ASSERT_EQ(reqs.size(), 1u);
+  auto lag = duration_cast<milliseconds>(reqs[0].received_at - due).count();
+  EXPECT_GE(lag, 0);
+  EXPECT_LT(lag, 100) << "received " << lag << " ms after due";
+  EXPECT_EQ(reqs[0].status, 200);
+  // The payload (CONTRACT section 5), localized for nb-NO in Oslo.
+  auto payload = json::parse(reqs[0].body);
+  EXPECT_EQ(payload.at("aps").at("alert").at("title").as_string(), "Board meeting");
+  std::string body(payload.at("aps").at("alert").at("body").as_string());
+  EXPECT_NE(body.find("om 15 minutter"), std::string::npos) << body;
+  EXPECT_NE(body.find("Room 4"), std::string::npos) << body;
+  EXPECT_EQ(payload.at("aps").at("sound").as_string(), "default");
+  EXPECT_EQ(payload.at("herald").at("appointment_id").as_string(), "A1");
+  EXPECT_EQ(payload.at("herald").at("event").as_string(), "AppointmentAlarm");
+}
+
+TEST_F(broker_test, MovedAppointmentFiresAtTheNewTimeOnlyAndDeletedNever) {
+  auto d = start_daemon();
+  register_device(d, 919, 1);
+  register_device(d, 920, 2);
+  register_device(d, 921, 3);
+  auto now = whole_second_after(milliseconds(800));
+  put_appointment(d, "MOVE", {919}, now);
+  put_appointment(d, "MOVE", {919}, now + milliseconds(2000));  // moved later
+  put_appointment(d, "GONE", {920}, now);
+  ASSERT_EQ(d.client->request("DELETE", "/api/v1/appointments/GONE", "", auth()).status, 204);
+  put_appointment(d, "SENTINEL", {921}, now + milliseconds(3000));
+
+  ASSERT_TRUE(wait_token(hex_token(3), 1, seconds(10)));  // the sentinel fired, so everything before it did too
+  auto moved = requests_for(hex_token(1));
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_GE(duration_cast<milliseconds>(moved[0].received_at - (now + milliseconds(2000))).count(), 0);
+  EXPECT_EQ(apns_->count_for_token(hex_token(2)), 0u);  // deleted: never fired
+
+  // GET shows the current revision; DELETE again is 404.
+  auto got = d.client->request("GET", "/api/v1/appointments/MOVE", "", auth());
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(json::parse(got.body).at("Revision").as_int64(), 2);
+  EXPECT_EQ(d.client->request("DELETE", "/api/v1/appointments/GONE", "", auth()).status, 404);
+}
+
+TEST_F(broker_test, TwoDaemonsDeliverEachAlarmOncePerDevice) {
+  auto a = start_daemon();
+  auto b = start_daemon();
+  for (int i = 0; i < 20; ++i) {
+    register_device(a, 1000 + i, 2 * i);
+    register_device(a, 1000 + i, 2 * i + 1);
+  }
+  register_device(a, 2000, 999);
+  auto due = system_clock::now() + milliseconds(1200);
+  for (int i = 0; i < 20; ++i) put_appointment(i % 2 ? a : b, "TWO-" + std::to_string(i), {1000 + i}, due);
+  put_appointment(b, "TWO-SENTINEL", {2000}, due + milliseconds(700));
+  ASSERT_TRUE(wait_token(hex_token(999), 1, seconds(10)));
+  for (int n = 0; n < 40; ++n) EXPECT_EQ(apns_->count_for_token(hex_token(n)), 1u) << "device " << n;
+  EXPECT_TRUE(apns_->tokens_delivered_twice().empty());
+}
+
+TEST_F(broker_test, KilledDaemonsAlarmIsFinishedByAnotherWithoutDoubles) {
+  const std::string fast = "  interval: 1s\n  max_lateness: 5m\n  takeover_after: 1s\n";
+  auto a = start_daemon(fast);
+  for (int n = 0; n < 30; ++n) register_device(a, 3000, n);
+  apns_->set_response_delay(milliseconds(3000));  // a's sends hang in flight
+  put_appointment(a, "KILL", {3000}, system_clock::now() + milliseconds(300));
+  ASSERT_TRUE(apns_->wait_for_requests(1, seconds(10)));
+  a.proc->signal(SIGKILL);
+  a.proc->wait(seconds(5));
+  auto seen_before_kill = apns_->request_count();
+  apns_->set_response_delay(milliseconds(0));
+
+  auto b = start_daemon(fast);  // takes over a's pending work after takeover_after
+  for (int n = 0; n < 30; ++n) ASSERT_TRUE(wait_token(hex_token(n), 1, seconds(15))) << "device " << n << " missed\n" << b.proc->output();
+  for (int n = 0; n < 30; ++n) {
+    auto reqs = requests_for(hex_token(n));
+    ASSERT_GE(reqs.size(), 1u);
+    // A repeat is only possible for a request a sent and never got an answer
+    // for (the mock recorded it on arrival); it then carries the same apns-id.
+    std::set<std::string> ids;
+    for (auto& r : reqs) ids.insert(r.apns_id);
+    EXPECT_EQ(ids.size(), 1u) << "device " << n << " got two different deliveries";
+    EXPECT_LE(reqs.size(), 2u);
+  }
+  EXPECT_GE(seen_before_kill, 1u);
+}
+
+TEST_F(broker_test, GoneDeviceIsRemoved) {
+  auto d = start_daemon();
+  register_device(d, 4000, 1);
+  register_device(d, 4000, 2);
+  auto ts = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() + 1000;
+  apns_->fail_token(hex_token(1), mock_fault::apns_unregistered(ts));
+  put_appointment(d, "G1", {4000}, system_clock::now() + milliseconds(300));
+  ASSERT_TRUE(wait_token(hex_token(1), 1, seconds(10)));
+  ASSERT_TRUE(wait_token(hex_token(2), 1, seconds(10)));
+  bool removed = false;
+  for (int i = 0; i < 300 && !removed; ++i) {
+    auto list = d.client->request("POST", "/api/v1/Agents/Pocket/GetRegisteredDevices", R"({"AssociateId":4000})", auth());
+    removed = json::parse(list.body).as_array().size() == 1;
+    if (!removed) std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(removed) << d.proc->output();
+}
+
+TEST_F(broker_test, ServiceUnavailableThenSuccessIsDeliveredOnceAfterBackoff) {
+  auto d = start_daemon();
+  register_device(d, 5000, 1);
+  apns_->fail_token(hex_token(1), mock_fault::apns_service_unavailable(1));
+  put_appointment(d, "R1", {5000}, system_clock::now() + milliseconds(300));
+  ASSERT_TRUE(wait_token(hex_token(1), 2, seconds(15))) << d.proc->output();
+  auto reqs = requests_for(hex_token(1));
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].status, 503);
+  EXPECT_EQ(reqs[1].status, 200);
+  EXPECT_EQ(reqs[0].apns_id, reqs[1].apns_id);
+  EXPECT_GE(duration_cast<milliseconds>(reqs[1].received_at - reqs[0].received_at).count(), 1000);
+  EXPECT_EQ(apns_->delivered_count_for_token(hex_token(1)), 1u);
+}
+
+TEST_F(broker_test, RetryWaitingAcrossARestartIsRetried) {
+  auto d = start_daemon();
+  register_device(d, 6000, 1);
+  apns_->fail_token(hex_token(1), mock_fault::apns_service_unavailable(3));
+  put_appointment(d, "R2", {6000}, system_clock::now() + milliseconds(300));
+  ASSERT_TRUE(wait_token(hex_token(1), 1, seconds(10)));
+  d.proc->signal(SIGTERM);
+  ASSERT_EQ(d.proc->wait(seconds(10)), 0) << d.proc->output();
+  auto d2 = start_daemon();
+  ASSERT_TRUE(wait_token(hex_token(1), 2, seconds(15))) << d2.proc->output();
+  EXPECT_EQ(apns_->delivered_count_for_token(hex_token(1)), 1u);
+}
+
+TEST_F(broker_test, RunAppointmentAlarmBrokerAndSendPushNotification) {
+  auto d = start_daemon();
+  register_device(d, 7000, 1);
+  // Due a moment ago: the on-demand pass sends it before answering.
+  put_appointment(d, "NOW", {7000}, system_clock::now() - seconds(1));
+  auto r = d.client->request("POST", "/api/v1/Agents/Pocket/RunAppointmentAlarmBroker", "", auth());
+  EXPECT_EQ(r.status, 204) << r.body;
+  EXPECT_TRUE(wait_token(hex_token(1), 1, seconds(5)));
+}
+
+TEST_F(broker_test, AlarmLaterThanMaxLatenessIsDroppedAndCounted) {
+  auto d = start_daemon("  interval: 30s\n  max_lateness: 2s\n");
+  register_device(d, 8000, 1);
+  put_appointment(d, "LATE", {8000}, system_clock::now() - seconds(10));
+  bool counted = false;
+  for (int i = 0; i < 500 && !counted; ++i) {
+    auto m = d.client->request("GET", "/metrics");
+    counted = m.body.find("herald_broker_alarms_late_dropped_total 1") != std::string::npos;
+    if (!counted) std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(counted) << d.proc->output();
+  EXPECT_EQ(apns_->count_for_token(hex_token(1)), 0u);
+}
+
+}  // namespace
+}  // namespace herald::test
