@@ -6,7 +6,8 @@
 # (bounded counts, `timeout`); the temp dir is removed on exit.
 #
 # Usage: bench/provider_bench.sh [count]     (default 200000; prints Markdown)
-# Env:   BUILD_DIR (default build), PROVIDER_BENCH_NO_BUILD=1 to skip the build.
+# Env:   BUILD_DIR (default build), PROVIDER_BENCH_NO_BUILD=1 to skip the build,
+#        PROVIDER_BENCH=path to measure another provider_bench binary (e.g. an older build).
 # On a shared machine run it alone, e.g. `flock /tmp/herald-build.lock bench/provider_bench.sh`.
 #
 # The server: nghttpd serving a docroot that holds an empty file for every
@@ -20,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-200000}
 build=${BUILD_DIR:-build}
-bench=$build/bench/provider_bench
+bench=${PROVIDER_BENCH:-$build/bench/provider_bench}
 
 for tool in nghttpd h2load openssl python3; do
   command -v "$tool" >/dev/null || { echo "provider_bench.sh: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }

@@ -20,7 +20,7 @@ using namespace herald;
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: seed_devices REDIS_PORT KEY_PREFIX ASSOCIATES DEVICES_PER_ASSOCIATE\n");
+    std::fprintf(stderr, "usage: seed_devices REDIS_PORT KEY_PREFIX ASSOCIATES DEVICES_PER_ASSOCIATE [apple]\n");
     return 2;
   }
   redis_settings rs;
@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   std::string prefix = argv[2];
   int associates = std::atoi(argv[3]);
   int per = std::atoi(argv[4]);
+  bool apple_only = argc > 5 && std::string(argv[5]) == "apple";  // broker bench: every device reaches the mock APNs
   asio::io_context ioc;
   logger log(log_level::warning);
   auto redis = redis_client::create(ioc.get_executor(), rs, log);
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
             d.pocket_version = "10.2.1";
             d.language = (n % 2) ? "nb-NO" : "en-US";
             d.pns_handle = "00fc13adff785122b4ad28809a3420982341241421348097878e577c991de8f" + std::to_string(n % 10);
-            d.platform = (n % 3 == 2) ? notification_platform::google : notification_platform::apple;
+            d.platform = (!apple_only && n % 3 == 2) ? notification_platform::google : notification_platform::apple;
             d.os_version = "iOS 17.1";
             d.time_zone_id = 261;
             auto r = co_await registry.upsert(d);

@@ -143,11 +143,18 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
   histogram& due_to_sent;
   metrics_registry& metrics;
 
+  std::map<std::string, counter*, std::less<>> outcome_counters;  // strand-confined cache of the labelled counters
+
   void count_outcome(std::string_view kind, std::string_view outcome, std::string_view reason) {
-    metrics
-        .get_counter("herald_broker_notifications_total", "Notifications handed to the providers, by job kind and outcome",
-                     {{"kind", std::string(kind)}, {"outcome", std::string(outcome)}})
-        .inc();
+    std::string key = std::string(kind) + "/" + std::string(outcome);
+    auto it = outcome_counters.find(key);
+    if (it == outcome_counters.end())
+      it = outcome_counters
+               .emplace(key, &metrics.get_counter("herald_broker_notifications_total",
+                                                  "Notifications handed to the providers, by job kind and outcome",
+                                                  {{"kind", std::string(kind)}, {"outcome", std::string(outcome)}}))
+               .first;
+    it->second->inc();
     if (outcome == "dead_letter")
       metrics.get_counter("herald_broker_dead_letters_total", "Deliveries written to the dead-letter stream", {{"reason", std::string(reason)}}).inc();
   }

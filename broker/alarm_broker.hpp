@@ -33,8 +33,8 @@ struct broker_options {
   std::string key_prefix = "herald";
   std::string consumer;                 // unique per daemon; default hostname:pid
   int claim_batch = 500;                // alarms moved into the stream per claim
-  int read_batch = 64;                  // stream entries read per XREADGROUP
-  int max_entries_in_flight = 64;       // stream entries processed concurrently
+  int read_batch = 256;                 // stream entries read per XREADGROUP
+  int max_entries_in_flight = 256;      // stream entries processed concurrently
   int max_sends_per_entry = 256;        // devices of one entry sent concurrently
   std::chrono::milliseconds takeover_idle{30'000};  // a pending entry idle this long belongs to a dead daemon
   std::chrono::milliseconds watch_block{2'000};     // XREAD BLOCK on the schedule-change stream

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <unordered_map>
 
 namespace herald {
 
@@ -400,9 +401,24 @@ std::string format(const catalog& cat, message m, const std::string& device_tag,
     return l10n_error(msg.file, std::string(spec(m).key) + ": " + step + " failed for catalog " + cat.name + ": " + explain(status));
   };
   UErrorCode status = U_ZERO_ERROR;
-  UParseError pe{};
-  icu::MessageFormat mf(msg.pattern, formatting_locale(device_tag, msg.language), pe, status);
-  if (U_FAILURE(status)) throw fail("building the formatter", status);
+  // Building a MessageFormat (and its DateFormat) costs far more than
+  // formatting with it: keep built formatters per thread (ICU formatters are
+  // not thread-safe), keyed by pattern and formatting locale. Bounded.
+  thread_local std::unordered_map<std::string, std::unique_ptr<icu::MessageFormat>> formatters;
+  const std::string& locale_tag =
+      primary_language(device_tag) == primary_language(msg.language) ? device_tag : msg.language;
+  std::string cache_key = utf8(msg.pattern);
+  cache_key.push_back('\x1f');
+  cache_key += locale_tag;
+  auto cached = formatters.find(cache_key);
+  if (cached == formatters.end()) {
+    if (formatters.size() >= 4096) formatters.clear();
+    UParseError pe{};
+    auto built = std::make_unique<icu::MessageFormat>(msg.pattern, formatting_locale(device_tag, msg.language), pe, status);
+    if (U_FAILURE(status)) throw fail("building the formatter", status);
+    cached = formatters.emplace(std::move(cache_key), std::move(built)).first;
+  }
+  icu::MessageFormat& mf = *cached->second;
   if (zone != nullptr) {
     // check_pattern guaranteed exactly one top-level {start, date|time}.
     auto* df = dynamic_cast<icu::DateFormat*>(mf.getFormat(u"start", status));
@@ -459,6 +475,17 @@ rendered render(const catalog& cat, const std::string& device_tag, const icu::Ti
 
 std::unique_ptr<icu::TimeZone> make_zone(const std::string& name) {
   return std::unique_ptr<icu::TimeZone>(icu::TimeZone::createTimeZone(ustr(name)));
+}
+
+// A zone for formatting on this thread, created once per name (bounded).
+const icu::TimeZone& cached_zone(const std::string& name) {
+  thread_local std::unordered_map<std::string, std::unique_ptr<icu::TimeZone>> zones;
+  auto it = zones.find(name);
+  if (it == zones.end()) {
+    if (zones.size() >= 1024) zones.clear();
+    it = zones.emplace(name, make_zone(name)).first;
+  }
+  return *it->second;
 }
 
 // Every pattern of a resolved catalog, through every branch the code can
@@ -584,10 +611,10 @@ localized_message localizer::alarm(const alarm_message_input& input, std::string
     out.zone_used = impl_->default_zone;
     out.zone_fallback = true;
   }
-  const auto zone = make_zone(out.zone_used);
+  const icu::TimeZone& zone = cached_zone(out.zone_used);
   std::string device_tag = normalize_tag(device_language);
   if (!is_tag(device_tag)) device_tag = out.language_used;
-  rendered r = render(impl_->catalogs.find(out.language_used)->second, device_tag, *zone, input, now);
+  rendered r = render(impl_->catalogs.find(out.language_used)->second, device_tag, zone, input, now);
   out.title = std::move(r.title);
   out.body = std::move(r.body);
   return out;

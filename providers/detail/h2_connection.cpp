@@ -1,34 +1,37 @@
 #include "providers/detail/h2_connection.hpp"
 
 #include <nghttp2/nghttp2.h>
-#include <openssl/pkcs12.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/pkcs12.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/asio/connect.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
+
+#include <sys/socket.h>
 
 #include "runtime/log.hpp"
 
@@ -171,6 +174,45 @@ std::string tls_error_text(SSL* ssl, int ssl_error) {
   }
   if (ssl_error == SSL_ERROR_SYSCALL && errno != 0) return std::strerror(errno);
   return ssl_error == SSL_ERROR_SYSCALL ? "unexpected eof" : "tls error " + std::to_string(ssl_error);
+}
+
+// A BIO on a non-blocking socket descriptor that never raises SIGPIPE
+// (OpenSSL's socket BIO writes with write(2); a peer that closed would kill
+// the process unless SIGPIPE is ignored, which a library cannot require).
+int socket_bio_fd(BIO* b) { return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(b))); }
+int socket_bio_write(BIO* b, const char* data, int len) {
+  BIO_clear_retry_flags(b);
+  ssize_t n = ::send(socket_bio_fd(b), data, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+  if (n >= 0) return static_cast<int>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_write(b);
+  return -1;
+}
+int socket_bio_read(BIO* b, char* buf, int len) {
+  BIO_clear_retry_flags(b);
+  ssize_t n = ::recv(socket_bio_fd(b), buf, static_cast<std::size_t>(len), 0);
+  if (n >= 0) return static_cast<int>(n);  // 0: the peer closed
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_read(b);
+  return -1;
+}
+long socket_bio_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+int socket_bio_create(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+BIO* new_socket_bio(int fd) {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "herald socket");
+    if (m) {
+      BIO_meth_set_write(m, socket_bio_write);
+      BIO_meth_set_read(m, socket_bio_read);
+      BIO_meth_set_ctrl(m, socket_bio_ctrl);
+      BIO_meth_set_create(m, socket_bio_create);
+    }
+    return m;
+  }();
+  BIO* b = method ? BIO_new(method) : nullptr;
+  if (b) BIO_set_data(b, reinterpret_cast<void*>(static_cast<std::intptr_t>(fd)));
+  return b;
 }
 
 // Transport: a TCP socket with OpenSSL on its descriptor (non-blocking), the
@@ -418,7 +460,9 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
     }
     SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_set_read_ahead(ssl_, 1);
-    bool ok = SSL_set_fd(ssl_, socket_.native_handle()) == 1;
+    BIO* bio = new_socket_bio(socket_.native_handle());
+    bool ok = bio != nullptr;
+    if (ok) SSL_set_bio(ssl_, bio, bio);  // the SSL owns it
     if (is_ip_literal(target_.host)) {
       ok = ok && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), target_.host.c_str()) == 1;
     } else {
@@ -445,47 +489,51 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
 
   bool init_session();
 
+  // Reads what TLS has now, record after record (at most one buffer), and
+  // feeds it to nghttp2. Returns the SSL error that stopped the reading
+  // (SSL_ERROR_NONE: the buffer is full, more may be there); closes the
+  // connection itself only on a protocol error.
+  int receive_available() {
+    std::size_t got = 0;
+    int err = SSL_ERROR_NONE;
+    while (got < read_capacity) {
+      ERR_clear_error();
+      errno = 0;
+      int n = SSL_read(ssl_, read_buf_.get() + got, static_cast<int>(read_capacity - got));
+      if (n > 0) {
+        got += static_cast<std::size_t>(n);
+        continue;
+      }
+      err = SSL_get_error(ssl_, n);
+      break;
+    }
+    if (got > 0) {
+      last_recv_ = steady_clock::now();
+      auto rv = nghttp2_session_mem_recv(session_, read_buf_.get(), got);
+      if (rv < 0) {
+        if (log_)
+          log_->warning("h2_protocol_error").kv("host", target_.host).kv("error", nghttp2_strerror(static_cast<int>(rv)));
+        close_with(provider_error::connection_lost, "protocol");
+        return err;
+      }
+      after_session_activity();
+    }
+    return err;
+  }
+
   asio::awaitable<void> read_loop() {
-    constexpr std::size_t capacity = 64 << 10;  // bound on one nghttp2 feed
-    auto buf = std::make_unique<std::uint8_t[]>(capacity);
+    read_buf_ = std::make_unique<std::uint8_t[]>(read_capacity);
     while (state_ != state::closed) {
-      // Drain what TLS has (record after record) before feeding nghttp2 once.
-      std::size_t got = 0;
-      int err = SSL_ERROR_NONE;
-      while (got < capacity) {
-        ERR_clear_error();
-        errno = 0;
-        int n = SSL_read(ssl_, buf.get() + got, static_cast<int>(capacity - got));
-        if (n > 0) {
-          got += static_cast<std::size_t>(n);
-          continue;
-        }
-        err = SSL_get_error(ssl_, n);
-        break;
-      }
-      std::string failure;
-      if (err != SSL_ERROR_NONE && err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE &&
-          err != SSL_ERROR_ZERO_RETURN)
-        failure = tls_error_text(nullptr, err);
-      if (got > 0) {
-        last_recv_ = steady_clock::now();
-        auto rv = nghttp2_session_mem_recv(session_, buf.get(), got);
-        if (rv < 0) {
-          if (log_)
-            log_->warning("h2_protocol_error").kv("host", target_.host).kv("error", nghttp2_strerror(static_cast<int>(rv)));
-          co_return close_with(provider_error::connection_lost, "protocol");
-        }
-        after_session_activity();
-        if (state_ == state::closed) co_return;
-      }
-      if (err == SSL_ERROR_ZERO_RETURN || !failure.empty()) {
-        bool quiet = err == SSL_ERROR_ZERO_RETURN || failure == "unexpected eof" ||
-                     failure.find("unexpected eof") != std::string::npos;
+      int err = receive_available();
+      if (state_ == state::closed) co_return;
+      if (err == SSL_ERROR_NONE) continue;  // buffer full: feed more
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+        std::string failure = err == SSL_ERROR_ZERO_RETURN ? std::string() : tls_error_text(nullptr, err);
+        bool quiet = failure.empty() || failure.find("unexpected eof") != std::string::npos;
         if (log_ && !quiet)
           log_->notice("h2_read_failed").kv("host", target_.host).kv("connection", id_).kv("error", failure);
         co_return close_with(provider_error::connection_lost, "read");
       }
-      if (err == SSL_ERROR_NONE) continue;  // buffer full: feed more
       auto [ec] = co_await socket_.async_wait(
           err == SSL_ERROR_WANT_WRITE ? tcp::socket::wait_write : tcp::socket::wait_read, use_tuple);
       if (state_ == state::closed) co_return;
@@ -508,11 +556,7 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
         continue;
       }
       int err = SSL_get_error(ssl_, n);
-      if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) {
-        if (log_)
-          log_->notice("h2_write_failed").kv("host", target_.host).kv("connection", id_).kv("error", tls_error_text(nullptr, err));
-        co_return false;
-      }
+      if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) co_return false;  // closed by the peer, mostly
       auto [ec] = co_await socket_.async_wait(
           err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write, use_tuple);
       if (ec || state_ == state::closed) co_return false;
@@ -552,7 +596,13 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
         std::size_t len = drained ? out.size() : out.size() / record * record;
         bool ok = co_await write_all(out.data(), len);
         if (state_ == state::closed) co_return;
-        if (!ok) co_return close_with(provider_error::connection_lost, "write");
+        if (!ok) {
+          // A peer that answered and closed makes writes fail before the read
+          // loop has seen its last answers: take those first, so that only
+          // the streams really left unanswered count as lost.
+          if (read_buf_) receive_available();
+          co_return close_with(provider_error::connection_lost, "write");
+        }
         out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(len));
         after_session_activity();
         continue;
@@ -807,6 +857,8 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
   asio::steady_timer write_signal_;  // cancelled to wake the write loop
   asio::steady_timer idle_timer_;
   asio::steady_timer deadline_timer_;  // earliest response deadline
+  static constexpr std::size_t read_capacity = 64 << 10;  // bound on one nghttp2 feed
+  std::unique_ptr<std::uint8_t[]> read_buf_;               // from the handshake on
   steady_clock::time_point armed_for_ = steady_clock::time_point::max();
   request_op* first_deadline_ = nullptr;  // requests not yet answered, by deadline
   request_op* last_deadline_ = nullptr;

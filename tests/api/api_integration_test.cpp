@@ -53,7 +53,9 @@ class daemon_fixture : public ::testing::Test {
                "server:\n  listen: 127.0.0.1:" + std::to_string(port_) +
                    "\n  body_limit: 8192\n  shutdown_grace: 5s\nredis:\n  url: " + redis_.url() +
                    "\n  key_prefix: t" + std::to_string(port_) +
-                   "\n  reconnect_max: 200ms\n  command_timeout: 1s\nauth:\n  tokens_file: tokens.yaml\nlog:\n  level: debug\n");
+                   "\n  reconnect_max: 200ms\n  command_timeout: 1s\nauth:\n  tokens_file: tokens.yaml\nlog:\n  level: debug\n"
+                   "locales:\n  directory: " HERALD_TEST_SOURCE_DIR "/config/locales\n"
+                   "timezones:\n  table_file: " HERALD_TEST_SOURCE_DIR "/config/timezones.yaml\n");
     start_daemon();
   }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <pugixml.hpp>
+
 #include <boost/json/parse.hpp>
 
 #include "api/foreign_system_codec.hpp"
@@ -188,7 +190,8 @@ TEST(SoapCodec, WsdlListsEveryOperation) {
   for (auto svc : {soap_service{soap_agent::pocket, 87}, soap_service{soap_agent::pocket, 88},
                    soap_service{soap_agent::foreign_system, 84}, soap_service{soap_agent::foreign_system, 88}}) {
     auto w = generate_wsdl(svc, "http://h" + svc.path());
-    EXPECT_TRUE(std::holds_alternative<std::string>(xml_request_to_json(w))) << "not well-formed";
+    pugi::xml_document doc;
+    EXPECT_TRUE(doc.load_string(w.c_str())) << "not well-formed";
     EXPECT_NE(w.find("targetNamespace=\"" + svc.ns() + "\""), std::string::npos);
     EXPECT_NE(w.find("location=\"http://h" + svc.path() + "\""), std::string::npos);
     std::vector<std::string> ops = svc.agent == soap_agent::pocket

@@ -288,6 +288,31 @@ TEST_F(broker_test, RunAppointmentAlarmBrokerAndSendPushNotification) {
   EXPECT_TRUE(wait_token(hex_token(1), 1, seconds(5)));
 }
 
+TEST_F(broker_test, HeraldSendPrintsOneResultLinePerDevice) {
+  auto d = start_daemon();
+  register_device(d, 9000, 1);
+  std::string ms = R"({"AssociateId":9000,"DeviceInfo":{"DeviceIdentifier":"win-1","PNSHandle":"wns-token","Platform":"Microsoft"}})";
+  ASSERT_EQ(d.client->request("POST", "/api/v1/Agents/Pocket/RegisterDeviceForPushNotification", ms, auth()).status, 204);
+  child_process send({HERALD_TEST_BINARY, "send", "--config", dir_ + "/herald-" + std::to_string(d.port) + ".yaml", "--associate",
+                      "9000", "--title", "Hello", "--body", "World", "--data", "k=v"},
+                     dir_ + "/send.log");
+  auto code = send.wait(seconds(20));
+  ASSERT_TRUE(code.has_value()) << send.output();
+  EXPECT_EQ(*code, 1) << send.output();  // not every device was delivered (Microsoft has no provider)
+  auto out = send.output();
+  EXPECT_NE(out.find("device=dev-1 platform=Apple outcome=delivered status=200"), std::string::npos) << out;
+  EXPECT_NE(out.find("device=win-1 platform=Microsoft outcome=no_provider"), std::string::npos) << out;
+  auto reqs = requests_for(hex_token(1));
+  ASSERT_EQ(reqs.size(), 1u);
+  auto payload = json::parse(reqs[0].body);
+  EXPECT_EQ(payload.at("aps").at("alert").at("title").as_string(), "Hello");
+  EXPECT_EQ(payload.at("k").as_string(), "v");
+
+  child_process usage({HERALD_TEST_BINARY, "send", "--config", dir_ + "/herald-" + std::to_string(d.port) + ".yaml", "--title", "x"},
+                      dir_ + "/usage.log");
+  EXPECT_EQ(usage.wait(seconds(10)), 2);
+}
+
 TEST_F(broker_test, AlarmLaterThanMaxLatenessIsDroppedAndCounted) {
   auto d = start_daemon("  interval: 30s\n  max_lateness: 2s\n");
   register_device(d, 8000, 1);
