@@ -7,7 +7,9 @@
 #
 # Usage: bench/provider_bench.sh [count]     (default 200000; prints Markdown)
 # Env:   BUILD_DIR (default build), PROVIDER_BENCH_NO_BUILD=1 to skip the build,
-#        PROVIDER_BENCH=path to measure another provider_bench binary (e.g. an older build).
+#        PROVIDER_BENCH=path to measure another provider_bench binary,
+#        PROVIDER_BENCH_BASELINE=path to also measure a second one (e.g. an older build)
+#        right after each run of the first, against the same server.
 # On a shared machine run it alone, e.g. `flock /tmp/herald-build.lock bench/provider_bench.sh`.
 #
 # The server: nghttpd serving a docroot that holds an empty file for every
@@ -111,14 +113,16 @@ run_h2load() {  # provider connections
 }
 
 # provider_bench: key=value lines.
-run_herald() {  # provider connections
+run_herald() {  # binary provider connections
+  local bin=$1
+  shift
   local extra=()
   if [ "$1" = apns ]; then
     extra=(--apns-key "$work/AuthKey_BENCHKEY01.p8" --key-id BENCHKEY01 --team-id BENCHTEAM1 --topic com.example.herald)
   else
     extra=(--fcm-access-token bench-access-token)
   fi
-  timeout 120 "$bench" --provider "$1" --endpoint "https://127.0.0.1:$port" --ca-file "$work/ca.pem" \
+  timeout 120 "$bin" --provider "$1" --endpoint "https://127.0.0.1:$port" --ca-file "$work/ca.pem" \
     --count "$count" --connections "$2" --concurrency 1000 "${extra[@]}" || echo "failed=1"
 }
 val() { sed -n "s/^$1=//p" <<<"$2" | head -1; }
@@ -130,22 +134,26 @@ fmt() {  # 12345.6 -> 12,346
 run_h2load apns 1 >/dev/null
 
 rows=()
+row() {  # label provider connections ceiling output
+  local out=$5 rate ratio=n/a
+  rate=$(val notifications_per_s "$out")
+  [ -n "$rate" ] && [ "$4" != failed ] && ratio=$(python3 -c "print(f'{$rate / $4 * 100:.0f} %')")
+  rows+=("| $2 | $3 | $1 | $(fmt "$rate") | $(val latency_p50_ms "$out") ms | $(val latency_p99_ms "$out") ms | $(fmt "$4") | $ratio | $(val outcome_delivered "$out") | $(val rss_kb_after_50000 "$out") | $(val "rss_kb_after_$count" "$out") | $(val peak_rss_kb "$out") |")
+}
 for provider in apns fcm; do
   for conns in 1 4; do
     ceiling=$(run_h2load "$provider" "$conns")
-    out=$(run_herald "$provider" "$conns")
-    rate=$(val notifications_per_s "$out")
-    delivered=$(val "outcome_delivered" "$out")
-    ratio=n/a
-    [ -n "$rate" ] && [ "$ceiling" != failed ] && ratio=$(python3 -c "print(f'{$rate / $ceiling * 100:.0f} %')")
-    rows+=("| $provider | $conns | $(fmt "$rate") | $(val latency_p50_ms "$out") ms | $(val latency_p99_ms "$out") ms | $(fmt "$ceiling") | $ratio | ${delivered:-0} | $(val rss_kb_after_50000 "$out") KiB | $(val "rss_kb_after_$count" "$out") KiB | $(val peak_rss_kb "$out") KiB |")
+    row herald "$provider" "$conns" "$ceiling" "$(run_herald "$bench" "$provider" "$conns")"
+    if [ -n "${PROVIDER_BENCH_BASELINE:-}" ]; then
+      row baseline "$provider" "$conns" "$ceiling" "$(run_herald "$PROVIDER_BENCH_BASELINE" "$provider" "$conns")"
+    fi
   done
 done
 
 echo "provider_bench.sh: $count notifications per run, concurrency 1000, nghttpd -m 100 (1 worker), build $build_type"
 echo
-echo "| provider | connections | Herald notifications/s | p50 | p99 | h2load req/s (same server) | Herald / h2load | delivered (200) | RSS after 50k | RSS after $count | peak RSS |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| provider | connections | binary | notifications/s | p50 | p99 | h2load req/s (same server) | ratio to h2load | delivered (200) | RSS KiB after 50k | RSS KiB after $count | peak RSS KiB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average before the run: $load_before"

@@ -177,14 +177,45 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
   // Sends one notification unless its record says it was already done, then
   // carries out the outcome. Returns false on a store error (the work entry
   // must stay pending so that a later pass or another daemon finishes it).
+  static std::string delivery_id_of(const delivery_job& job, const std::string& device_identifier) {
+    return job.kind + ":" + job.id + ":" + std::to_string(job.revision) + ":" + device_identifier;
+  }
+
   asio::awaitable<bool> deliver(const delivery_job& job, const device_info& device, notification n, bool retrying) {
-    n.delivery_id = job.kind + ":" + job.id + ":" + std::to_string(job.revision) + ":" + device.device_identifier;
+    n.delivery_id = delivery_id_of(job, device.device_identifier);
     auto claim = co_await store.claim_delivery(n.delivery_id, retrying);
     if (!claim) co_return false;
     if (*claim == delivery_claim::already_done) {
       duplicates.inc();
       co_return true;
     }
+    co_return co_await send_claimed(job, device, std::move(n));
+  }
+
+  // Claims the records of all `targets` in one call, then sends those that
+  // are not done yet, concurrently. Returns false on a store error.
+  template <typename Build>
+  asio::awaitable<bool> deliver_all(const delivery_job& job, const std::vector<const device_info*>& targets, Build build) {
+    std::vector<std::string> ids;
+    ids.reserve(targets.size());
+    for (const auto* d : targets) ids.push_back(delivery_id_of(job, d->device_identifier));
+    auto claims = co_await store.claim_deliveries(ids, false);
+    if (!claims) co_return false;
+    bool ok = true;
+    auto send_one = [&](std::size_t i) -> asio::awaitable<void> {
+      if (!(*claims)[i]) {
+        duplicates.inc();
+        co_return;
+      }
+      notification n = build(*targets[i]);
+      n.delivery_id = ids[i];
+      if (!co_await send_claimed(job, *targets[i], std::move(n))) ok = false;
+    };
+    co_await for_each_bounded(strand, targets.size(), static_cast<std::size_t>(opts.max_sends_per_entry), send_one, log);
+    co_return ok;
+  }
+
+  asio::awaitable<bool> send_claimed(const delivery_job& job, const device_info& device, notification n) {
     auto result = co_await providers.async_send(job.app_id, device, n);
     auto now = now_ms();
     if (job.kind == "alarm") due_to_sent.observe(std::max<double>(0, static_cast<double>(now - job.due_ms) / 1000.0));
@@ -328,16 +359,12 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     std::vector<std::string> no_devices;
     auto targets = co_await devices_of(a.associate_ids, no_devices);
     if (!targets) co_return false;
-    bool ok = true;
-    auto send_one = [&](std::size_t i) -> asio::awaitable<void> {
-      const auto& d = (*targets)[i];
-      if (!device_wants(d, alarm_event)) {
-        not_wanted.inc();
-        co_return;
-      }
-      if (!co_await deliver(job, d, alarm_notification(a, d), false)) ok = false;
-    };
-    co_await for_each_bounded(strand, targets->size(), static_cast<std::size_t>(opts.max_sends_per_entry), send_one, log);
+    std::vector<const device_info*> wanted;
+    for (const auto& d : *targets) {
+      if (device_wants(d, alarm_event)) wanted.push_back(&d);
+      else not_wanted.inc();
+    }
+    bool ok = co_await deliver_all(job, wanted, [&](const device_info& d) { return alarm_notification(a, d); });
     if (ok) {
       alarms_sent.inc();
       log.info("alarm.sent").kv("appointment", job.id).kv("revision", static_cast<long long>(job.revision)).kv("devices", static_cast<unsigned long long>(targets->size()));
@@ -374,14 +401,10 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     if (!targets) co_return false;
     // Messages go to every targeted device; tags only narrow the targets when
     // the message names tags (IBM tagNames). Opt-out tags apply to alarms.
-    bool ok = true;
-    auto send_one = [&](std::size_t i) -> asio::awaitable<void> {
-      const auto& d = (*targets)[i];
-      if (!message_targets_device(m, d)) co_return;
-      if (!co_await deliver(job, d, message_notification(m, id), false)) ok = false;
-    };
-    co_await for_each_bounded(strand, targets->size(), static_cast<std::size_t>(opts.max_sends_per_entry), send_one, log);
-    co_return ok;
+    std::vector<const device_info*> chosen;
+    for (const auto& d : *targets)
+      if (message_targets_device(m, d)) chosen.push_back(&d);
+    co_return co_await deliver_all(job, chosen, [&](const device_info&) { return message_notification(m, id); });
   }
 
   asio::awaitable<bool> process_retry(const work_item& w) {
@@ -430,15 +453,13 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
 
   asio::awaitable<error_code> process_batch(std::vector<work_item>& items) {
     error_code first_error;
+    std::vector<std::string> done;  // acknowledged together, one XACK + one XDEL per batch
     auto one = [&](std::size_t i) -> asio::awaitable<void> {
-      bool ackable = co_await process(items[i]);
-      if (ackable) {
-        if (auto ec = co_await store.ack(items[i].stream_id); ec && !first_error) first_error = ec;
-      } else if (!first_error) {
-        first_error = make_error_code(redis_error::not_connected);
-      }
+      if (co_await process(items[i])) done.push_back(items[i].stream_id);
+      else if (!first_error) first_error = make_error_code(redis_error::not_connected);
     };
     co_await for_each_bounded(strand, items.size(), static_cast<std::size_t>(opts.max_entries_in_flight), one, log);
+    if (auto ec = co_await store.ack_many(done); ec && !first_error) first_error = ec;
     co_return first_error;
   }
 

@@ -93,6 +93,28 @@ redis.call('SET', KEYS[1], 'sending:' .. ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3
 return 'go'
 )lua");
 
+// KEYS: delivery records. ARGV: consumer, now, ttl, retrying (1/0).
+// Returns one 1 (go) or 0 (final state: duplicate) per key.
+const lua_script claim_deliveries_script(R"lua(
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GET', key)
+  local go = true
+  if v then
+    local sending = string.sub(v, 1, 8) == 'sending:'
+    local retry = v == 'retry'
+    if not sending and not (retry and ARGV[4] == '1') then go = false end
+  end
+  if go then
+    redis.call('SET', key, 'sending:' .. ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+)lua");
+
 // KEYS: retries, job hash, delivery record. ARGV: delivery id, at, ttl, then field/value pairs.
 const lua_script schedule_retry_script(R"lua(
 redis.call('DEL', KEYS[2])
@@ -288,6 +310,37 @@ asio::awaitable<alarm_store::result<delivery_claim>> alarm_store::claim_delivery
   auto [ec, reply] = co_await claim_delivery_script.run(*redis_, std::move(keys), std::move(args));
   if (ec) co_return fail<delivery_claim>(ec);
   co_return reply.str == "go" ? delivery_claim::go : delivery_claim::already_done;
+}
+
+asio::awaitable<alarm_store::result<std::vector<bool>>> alarm_store::claim_deliveries(const std::vector<std::string>& delivery_ids,
+                                                                                      bool retrying) {
+  if (delivery_ids.empty()) co_return std::vector<bool>{};
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::vector<std::string> keys;
+  keys.reserve(delivery_ids.size());
+  for (const auto& id : delivery_ids) keys.push_back(key("delivery:" + id));
+  std::vector<std::string> args{consumer_, std::to_string(now), std::to_string(delivery_ttl_s), retrying ? "1" : "0"};
+  auto [ec, reply] = co_await claim_deliveries_script.run(*redis_, std::move(keys), std::move(args));
+  if (ec) co_return fail<std::vector<bool>>(ec);
+  if (reply.elements.size() != delivery_ids.size()) co_return fail<std::vector<bool>>(unexpected());
+  std::vector<bool> out;
+  out.reserve(reply.elements.size());
+  for (const auto& e : reply.elements) out.push_back(e.integer == 1);
+  co_return out;
+}
+
+asio::awaitable<error_code> alarm_store::ack_many(const std::vector<std::string>& stream_ids) {
+  if (stream_ids.empty()) co_return error_code{};
+  std::vector<std::string> ack{"XACK", key("work"), group_name};
+  std::vector<std::string> del{"XDEL", key("work")};
+  for (const auto& id : stream_ids) {
+    ack.push_back(id);
+    del.push_back(id);
+  }
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(ack));
+  if (ec) co_return ec;
+  auto [ec2, reply2] = co_await redis_command(*redis_, std::move(del));
+  co_return ec2;
 }
 
 asio::awaitable<error_code> alarm_store::finish_delivery(const std::string& delivery_id, const std::string& state) {

@@ -67,6 +67,7 @@ class alarm_store {
   // Entries idle longer than min_idle_ms in other (dead) consumers, taken over.
   boost::asio::awaitable<result<std::vector<work_item>>> take_over_stale(std::int64_t min_idle_ms, int count);
   awaitable_ec ack(const std::string& stream_id);
+  awaitable_ec ack_many(const std::vector<std::string>& stream_ids);
   // A message to fan out (SendPushNotification, IBM messages): stored, then queued.
   boost::asio::awaitable<result<std::string>> enqueue_message(const push_message& m, std::int64_t now_ms);
   boost::asio::awaitable<result<std::optional<push_message>>> get_message(const std::string& id);
@@ -74,6 +75,8 @@ class alarm_store {
   // Per-delivery records (effectively once). `retrying` allows a record in
   // state "retry" to go again (the retry job itself).
   boost::asio::awaitable<result<delivery_claim>> claim_delivery(const std::string& delivery_id, bool retrying);
+  // The same for many deliveries in one script call; true = go.
+  boost::asio::awaitable<result<std::vector<bool>>> claim_deliveries(const std::vector<std::string>& delivery_ids, bool retrying);
   awaitable_ec finish_delivery(const std::string& delivery_id, const std::string& state);
   awaitable_ec schedule_retry(const std::string& delivery_id, std::int64_t at_ms, const std::map<std::string, std::string>& job);
   awaitable_ec dead_letter(const std::map<std::string, std::string>& entry);

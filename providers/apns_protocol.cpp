@@ -7,7 +7,6 @@
 #include <boost/json.hpp>
 
 #include <array>
-#include <cstdio>
 #include <memory>
 
 namespace herald {

@@ -9,8 +9,12 @@ packages=(
   libnghttp2-dev libssl-dev libhiredis-dev libyaml-cpp-dev libicu-dev libpugixml-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools nghttp2-client nghttp2-server
-  curl ca-certificates
+  curl ca-certificates python3
+  clang libclang-rt-14-dev      # libFuzzer targets (tests/fuzz)
+  nodejs                        # the stock SOAP client test (npm "soap")
 )
+# npm may come from elsewhere on the machine (a newer one); Debian's otherwise.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 [ "${HERALD_WITH_BENCH_TOOLS:-0}" = 1 ] && packages+=(wrk)
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test with ctest (unit and
-# integration, real redis-server and TLS HTTP/2 mocks on loopback), then the
-# same tests again under ASan+UBSan. HERALD_SKIP_SANITIZE=1 skips the second pass.
+# integration, real redis-server and TLS HTTP/2 mocks on loopback), the
+# libFuzzer targets for 30 s each, then the same tests again under ASan+UBSan.
+# HERALD_SKIP_SANITIZE=1 / HERALD_SKIP_FUZZ=1 skip those passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -13,6 +14,11 @@ werror=OFF
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_WERROR=$werror >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j2 --timeout 300
+
+# libFuzzer targets (SOAP decoder, JSON request decoders, $select), 30 s each.
+if [ "${HERALD_SKIP_FUZZ:-0}" != 1 ]; then
+  ./tests/fuzz/run.sh "${HERALD_FUZZ_SECONDS:-30}"
+fi
 
 if [ "${HERALD_SKIP_SANITIZE:-0}" != 1 ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON -DHERALD_BENCH=OFF -DHERALD_WERROR=$werror >/dev/null

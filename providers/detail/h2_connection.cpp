@@ -161,7 +161,8 @@ struct request_op {
 };
 using op_ptr = std::shared_ptr<request_op>;
 
-// OpenSSL's description of the last failure on this thread (empty if none).
+// Why a TLS operation failed: certificate verification, the OpenSSL error
+// queue of this thread, or the socket error.
 std::string tls_error_text(SSL* ssl, int ssl_error) {
   if (ssl) {
     long verify = SSL_get_verify_result(ssl);
