@@ -110,7 +110,7 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
         retry_depth(m.get_gauge("herald_broker_retry_queue_depth", "Deliveries waiting for a retry")),
         tz_fallback(m.get_counter("herald_l10n_timezone_fallback_total", "Notifications formatted in the default zone because the TimeZoneId is unknown")),
         due_to_sent(m.get_histogram("herald_broker_due_to_sent_seconds", "From an alarm's due time until the provider answered",
-                                    {}, {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300})),
+                                    {}, {0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300})),
         metrics(m) {}
 
   asio::strand<asio::any_io_executor> strand;
