@@ -202,6 +202,7 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     auto claims = co_await store.claim_deliveries(ids, false);
     if (!claims) co_return false;
     bool ok = true;
+    std::vector<std::string> delivered;
     auto send_one = [&](std::size_t i) -> asio::awaitable<void> {
       if (!(*claims)[i]) {
         duplicates.inc();
@@ -209,13 +210,20 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
       }
       notification n = build(*targets[i]);
       n.delivery_id = ids[i];
-      if (!co_await send_claimed(job, *targets[i], std::move(n))) ok = false;
+      if (!co_await send_claimed(job, *targets[i], std::move(n), &delivered)) ok = false;
     };
     co_await for_each_bounded(strand, targets.size(), static_cast<std::size_t>(opts.max_sends_per_entry), send_one, log);
+    // "delivered" records of this entry are written together: one script call
+    // instead of one SET per device. A daemon dying before this line leaves
+    // them in "sending", and a takeover resends them with the same apns-id.
+    if (auto ec = co_await store.finish_deliveries(delivered, "delivered")) ok = false;
     co_return ok;
   }
 
-  asio::awaitable<bool> send_claimed(const delivery_job& job, const device_info& device, notification n) {
+  // `delivered_batch`: when set, a delivered record is appended there for the
+  // caller to write, instead of written here.
+  asio::awaitable<bool> send_claimed(const delivery_job& job, const device_info& device, notification n,
+                                     std::vector<std::string>* delivered_batch = nullptr) {
     auto result = co_await providers.async_send(job.app_id, device, n);
     auto now = now_ms();
     if (job.kind == "alarm") due_to_sent.observe(std::max<double>(0, static_cast<double>(now - job.due_ms) / 1000.0));
@@ -224,7 +232,8 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     switch (plan.action) {
       case delivery_action::record_delivered:
         count_outcome(job.kind, "delivered", "");
-        ec = co_await store.finish_delivery(n.delivery_id, "delivered");
+        if (delivered_batch) delivered_batch->push_back(n.delivery_id);
+        else ec = co_await store.finish_delivery(n.delivery_id, "delivered");
         break;
       case delivery_action::remove_device: {
         count_outcome(job.kind, "device_gone", plan.reason);

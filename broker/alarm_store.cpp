@@ -115,6 +115,12 @@ end
 return out
 )lua");
 
+// KEYS: delivery records. ARGV: state, ttl.
+const lua_script finish_deliveries_script(R"lua(
+for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'EX', ARGV[2]) end
+return #KEYS
+)lua");
+
 // KEYS: retries, job hash, delivery record. ARGV: delivery id, at, ttl, then field/value pairs.
 const lua_script schedule_retry_script(R"lua(
 redis.call('DEL', KEYS[2])
@@ -327,6 +333,16 @@ asio::awaitable<alarm_store::result<std::vector<bool>>> alarm_store::claim_deliv
   out.reserve(reply.elements.size());
   for (const auto& e : reply.elements) out.push_back(e.integer == 1);
   co_return out;
+}
+
+asio::awaitable<error_code> alarm_store::finish_deliveries(const std::vector<std::string>& delivery_ids, const std::string& state) {
+  if (delivery_ids.empty()) co_return error_code{};
+  std::vector<std::string> keys;
+  keys.reserve(delivery_ids.size());
+  for (const auto& id : delivery_ids) keys.push_back(key("delivery:" + id));
+  std::vector<std::string> args{state, std::to_string(delivery_ttl_s)};
+  auto [ec, reply] = co_await finish_deliveries_script.run(*redis_, std::move(keys), std::move(args));
+  co_return ec;
 }
 
 asio::awaitable<error_code> alarm_store::ack_many(const std::vector<std::string>& stream_ids) {

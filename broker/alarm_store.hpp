@@ -78,6 +78,8 @@ class alarm_store {
   // The same for many deliveries in one script call; true = go.
   boost::asio::awaitable<result<std::vector<bool>>> claim_deliveries(const std::vector<std::string>& delivery_ids, bool retrying);
   awaitable_ec finish_delivery(const std::string& delivery_id, const std::string& state);
+  // The same state for many records in one script call.
+  awaitable_ec finish_deliveries(const std::vector<std::string>& delivery_ids, const std::string& state);
   awaitable_ec schedule_retry(const std::string& delivery_id, std::int64_t at_ms, const std::map<std::string, std::string>& job);
   awaitable_ec dead_letter(const std::map<std::string, std::string>& entry);
 

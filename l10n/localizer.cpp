@@ -137,6 +137,7 @@ struct resolved_message {
   icu::UnicodeString pattern;  // immutable; copies share the buffer (atomic refcount)
   std::string language;        // the catalog the pattern came from: its plural rules apply
   std::string file;
+  std::string source;          // the pattern as UTF-8: the per-thread formatter cache's key
 };
 
 struct catalog {
@@ -407,7 +408,7 @@ std::string format(const catalog& cat, message m, const std::string& device_tag,
   thread_local std::unordered_map<std::string, std::unique_ptr<icu::MessageFormat>> formatters;
   const std::string& locale_tag =
       primary_language(device_tag) == primary_language(msg.language) ? device_tag : msg.language;
-  std::string cache_key = utf8(msg.pattern);
+  std::string cache_key = msg.source;
   cache_key.push_back('\x1f');
   cache_key += locale_tag;
   auto cached = formatters.find(cache_key);
@@ -593,7 +594,7 @@ localizer localizer::load(const std::string& locales_dir, const std::string& tim
         for (const auto* c : chain) searched += (searched.empty() ? "" : ", ") + c->name;
         throw l10n_error(rc.file, std::string(specs[k].key) + ": missing here and in the fallback catalogs (" + searched + ")");
       }
-      cat.messages[k] = {ustr(*(*it)->patterns[k]), (*it)->name, (*it)->file};
+      cat.messages[k] = {ustr(*(*it)->patterns[k]), (*it)->name, (*it)->file, *(*it)->patterns[k]};
     }
     trial_format(cat, d->default_zone);
     d->catalogs.emplace(name, std::move(cat));
