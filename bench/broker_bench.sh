@@ -37,6 +37,7 @@ run_case() {  # mode count rate
   cat >"$work/$mode/herald.yaml" <<YAML
 server:
   listen: 127.0.0.1:$http_port
+  threads: ${HERALD_THREADS:-1}
 redis:
   url: redis://127.0.0.1:$redis_port/0
   key_prefix: bench

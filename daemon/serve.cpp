@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/system/system_error.hpp>
 #include <systemd/sd-daemon.h>
 
@@ -184,7 +185,11 @@ int command_serve(const std::string& config_path) {
   provider_options popts;
   popts.log = &log;
   popts.metrics = make_metrics_listener(metrics);
-  provider_router providers(ioc.get_executor(), cfg.apps, popts);
+  // The providers' connections and the broker that drives them share one
+  // strand: with server.threads > 1 their state is still touched by one
+  // thread at a time (HTTP connections and Redis have their own strands).
+  auto push_strand = asio::make_strand(ioc.get_executor());
+  provider_router providers(push_strand, cfg.apps, popts);
   for (const auto& [name, state] : providers.states()) {
     if (state.ready) log.info("provider.ready").kv("provider", name);
     else log.err("provider.config_error").kv("provider", name).kv("error", state.error);
@@ -201,7 +206,7 @@ int command_serve(const std::string& config_path) {
   auto watch_settings = cfg.redis;
   watch_settings.command_timeout = std::max(cfg.redis.command_timeout, bopts.watch_block + std::chrono::seconds(2));
   auto watch_redis = redis_client::create(ioc.get_executor(), watch_settings, log, nullptr);
-  alarm_broker broker(ioc.get_executor(), bopts, redis, watch_redis, devices, providers, *l10n, log, metrics);
+  alarm_broker broker(push_strand, bopts, redis, watch_redis, devices, providers, *l10n, log, metrics);
 
   api_context api_ctx{log, metrics, auth, redis, devices, provider_readiness, cfg.redis.key_prefix,
                       [&broker](push_message m) { return broker.submit(std::move(m)); },

@@ -61,7 +61,7 @@ class broker_test : public ::testing::Test {
   std::string write_config(unsigned short port, const std::string& broker_extra) {
     const auto& pki = test_pki::shared();
     std::string path = dir_ + "/herald-" + std::to_string(port) + ".yaml";
-    std::ofstream(path) << "server:\n  listen: 127.0.0.1:" << port << "\n  shutdown_grace: 5s\n"
+    std::ofstream(path) << "server:\n  listen: 127.0.0.1:" << port << "\n  threads: 2\n  shutdown_grace: 5s\n"
                         << "redis:\n  url: " << redis_.url() << "\n  key_prefix: b\n  reconnect_max: 200ms\n"
                         << "auth:\n  tokens_file: tokens.yaml\n"
                         << "apps:\n  pocket:\n    apns:\n      team_id: " << pki.apns_team_id << "\n      key_id: " << pki.apns_key_id
