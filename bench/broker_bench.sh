@@ -89,6 +89,9 @@ YAML
   now_ms=$(date +%s%3N)
   local metrics; metrics=$(curl -s "http://127.0.0.1:$http_port/metrics")
   local rss_kb; rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$herald_pid/status)
+  local tck; tck=$(getconf CLK_TCK)
+  cpu_s() { awk -v t="$tck" '{printf "%.1f", ($14+$15)/t}' "/proc/$1/stat"; }
+  local cpu="herald_cpu_s=$(cpu_s $herald_pid) redis_cpu_s=$(cpu_s $redis_pid) mock_cpu_s=$(cpu_s ${pids[0]})"
   local pct
   pct=$(echo "$metrics" | awk -F'[{}" ]+' '
     /^herald_broker_due_to_sent_seconds_bucket/ { le=$3; n=$NF; b[++k]=le; c[k]=n }
@@ -97,7 +100,7 @@ YAML
       for (i=1;i<=k;i++) { if (p50=="" && c[i]>=total*0.5) p50=b[i]; if (p99=="" && c[i]>=total*0.99) p99=b[i] }
       printf "p50<=%ss p99<=%ss", p50, p99 }')
   local elapsed_ms=$(( now_ms - start_ms ))
-  echo "$mode: alarms=$count notifications=$got/$want elapsed_s=$(awk "BEGIN{printf \"%.2f\", $elapsed_ms/1000}") notifications_per_s=$(awk "BEGIN{printf \"%.0f\", $got*1000/$elapsed_ms}") due_to_sent $pct herald_peak_rss_kb=$rss_kb"
+  echo "$mode: alarms=$count notifications=$got/$want elapsed_s=$(awk "BEGIN{printf \"%.2f\", $elapsed_ms/1000}") notifications_per_s=$(awk "BEGIN{printf \"%.0f\", $got*1000/$elapsed_ms}") due_to_sent $pct herald_peak_rss_kb=$rss_kb $cpu"
   kill "$herald_pid" "$redis_pid" 2>/dev/null || true
   wait "$herald_pid" 2>/dev/null || true
 }
