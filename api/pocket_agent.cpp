@@ -51,6 +51,17 @@ asio::awaitable<decoded<done>> pocket_agent::register_device(const principal& p,
   }
   r.device.registered_at_ms = unix_ms_now();
   r.device.tags.reset();  // a re-registration keeps the stored tags (device_registry::upsert)
+  // A re-registration also keeps what the Pocket API does not carry: the IBM
+  // registration fields and the first registration time. (Read, then write:
+  // a concurrent IBM update of the same device in between can be lost.)
+  if (auto existing = co_await ctx_.devices.get(r.device.device_identifier); existing && *existing) {
+    const device_info& old = **existing;
+    r.device.user_id = old.user_id;
+    r.device.phone_number = old.phone_number;
+    r.device.app_id = old.app_id;
+    r.device.user_agent = old.user_agent;
+    r.device.created_at_ms = old.created_at_ms ? old.created_at_ms : old.registered_at_ms;
+  }
   auto res = co_await ctx_.devices.upsert(r.device);
   if (!res) {
     ctx_.log.warning("device.register_failed").kv("device", shorten_token(r.device.device_identifier)).kv("error", res.error().message());

@@ -22,16 +22,6 @@ using boost::system::error_code;
 // Upsert, atomically: move the device out of its previous owner's index,
 // then write the record, the new owner's index and the set of all devices.
 // KEYS: device key, new associate hash, set of all devices.
-// ARGV: device identifier, JSON record, new associate id, key prefix.
-// Returns the previous owner's id as a string, or nil.
-//
-// The previous owner is read with a pattern rather than cjson: cjson turns
-// numbers into doubles (ids above 2^53 would be rounded), and the pattern
-// cannot match inside a JSON string value, where every quote is escaped.
-// The old owner's hash key is built in the script (it is only known after
-// the GET), which is fine on a single Redis; on a cluster every key would
-// need a common hash tag in the prefix.
-// KEYS: device key, new associate hash, set of all devices.
 // ARGV: device identifier, JSON record, new associate id, key prefix,
 // "1" when the record carries no Tags and the stored ones are to be kept.
 // Returns the previous owner's id as a string, or nil.

@@ -349,6 +349,14 @@ TEST_F(ibm_test, PocketAndIbmRegistrationsAreOneDevice) {
   EXPECT_EQ(ibm.at("userId").as_string(), "919");
   EXPECT_EQ(ibm.at("token").as_string(), "tok-phone-1");
 
+  // A Pocket re-registration keeps the IBM registration fields.
+  ASSERT_EQ(pocket("RegisterDeviceForPushNotification", pocket_device("phone-1", "AppleDeveloper")).status, 204);
+  auto again = json::parse(call("GET", app_path("/devices/phone-1")).body).as_object();
+  EXPECT_EQ(again.at("userId").as_string(), "919");
+  EXPECT_TRUE(record("phone-1").as_object().contains("AppId"));
+  EXPECT_EQ(record("phone-1").at("UserId").as_string(), "919");
+  ASSERT_EQ(register_ibm("phone-1", "A", "919").status, 201);
+
   // A userId that is no associate id does not take the device from its owner.
   ASSERT_EQ(call("PUT", app_path("/devices/phone-1"), R"({"userId":"anna"})").status, 200);
   EXPECT_EQ(json::parse(pocket("GetRegisteredDevices", R"({"AssociateId":919})").body).as_array().size(), 1u);
