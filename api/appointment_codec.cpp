@@ -1,5 +1,7 @@
 #include "api/appointment_codec.hpp"
 
+#include "api/json_lookup.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -14,18 +16,6 @@ namespace json = boost::json;
 
 namespace {
 api_error bad(std::string m) { return api_error{400, "ArgumentException", std::move(m)}; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-const json::value* find_ci(const json::object& o, std::string_view name) {
-  for (const auto& kv : o)
-    if (iequals(kv.key(), name)) return &kv.value();
-  return nullptr;
-}
 
 std::optional<api_error> text(const json::object& o, std::string_view name, std::string& out) {
   const auto* v = find_ci(o, name);

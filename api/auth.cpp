@@ -1,7 +1,8 @@
 #include "api/auth.hpp"
 
+#include "model/text.hpp"
+
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
@@ -10,19 +11,6 @@
 namespace herald {
 
 namespace {
-std::array<std::uint8_t, 32> sha256(std::string_view text) {
-  std::array<std::uint8_t, 32> out{};
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), out.data(), &len, EVP_sha256(), nullptr);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -55,7 +43,7 @@ auth_outcome authenticator::authenticate(std::string_view authorization) const {
 
 auth_outcome authenticator::authenticate_token(std::string_view token) const {
   if (token.empty()) return {auth_status::missing, {}};
-  auto digest = sha256(token);
+  auto digest = sha256_digest(token);  // the config module's SHA-256, as the configured hashes were made
   auto current = settings_.load();
   const token_credential* match = nullptr;
   // Compare against every credential (no early exit) in constant time per entry.

@@ -1,5 +1,7 @@
 #include "api/foreign_system_codec.hpp"
 
+#include "api/json_lookup.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -18,18 +20,6 @@ namespace json = boost::json;
 namespace {
 
 api_error bad_request(std::string message) { return api_error{400, "ArgumentException", std::move(message)}; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-const json::value* find_ci(const json::object& obj, std::string_view name) {
-  for (const auto& kv : obj)
-    if (iequals(kv.key(), name)) return &kv.value();
-  return nullptr;
-}
 
 decoded<json::object> parse_object(std::string_view text) {
   bool blank = std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c); });

@@ -1,5 +1,7 @@
 #include "api/pocket_codec.hpp"
 
+#include "api/json_lookup.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -19,19 +21,6 @@ namespace {
 constexpr std::size_t max_json_depth = 16;
 
 api_error bad_request(std::string message) { return api_error{400, "ArgumentException", std::move(message)}; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-// Case-insensitive property lookup (WebAPI model binding is case-insensitive).
-const json::value* find_ci(const json::object& obj, std::string_view name) {
-  for (const auto& kv : obj)
-    if (iequals(kv.key(), name)) return &kv.value();
-  return nullptr;
-}
 
 decoded<json::value> parse_json(std::string_view text) {
   json::parse_options opts;

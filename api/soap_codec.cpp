@@ -1,5 +1,7 @@
 #include "api/soap_codec.hpp"
 
+#include "model/text.hpp"
+
 #include <pugixml.hpp>
 
 #include <boost/json/serialize.hpp>
@@ -21,12 +23,6 @@ namespace {
 constexpr std::string_view soap11_ns = "http://schemas.xmlsoap.org/soap/envelope/";
 constexpr std::string_view soap12_ns = "http://www.w3.org/2003/05/soap-envelope";
 constexpr std::string_view xsi_ns = "http://www.w3.org/2001/XMLSchema-instance";
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool icontains(std::string_view hay, std::string_view needle) {
   return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char x, char y) {

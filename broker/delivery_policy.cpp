@@ -1,17 +1,11 @@
 #include "broker/delivery_policy.hpp"
 
+#include "model/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 
 namespace herald {
-
-namespace {
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-}  // namespace
 
 bool device_wants(const device_info& device, std::string_view event) {
   if (!device.tags) return true;

@@ -1,5 +1,7 @@
 #include "model/device.hpp"
 
+#include "model/text.hpp"
+
 #include <array>
 #include <cctype>
 
@@ -19,12 +21,6 @@ constexpr std::array<platform_name, 6> platform_names{{
     {notification_platform::google_developer, "GoogleDeveloper"},
 }};
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
 }  // namespace
 
 std::string_view to_string(notification_platform platform) {
