@@ -1,6 +1,7 @@
 #include "store/device_registry.hpp"
 
-#include <openssl/evp.h>
+#include "store/lua_script.hpp"
+
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -92,54 +93,15 @@ redis.call('DEL', KEYS[1])
 return 1
 )lua";
 
-std::string sha1_hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr) != 1) return {};
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (unsigned i = 0; i < size; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 0xf]);
-  }
-  return out;
-}
-
-const std::string& upsert_sha() {
-  static const std::string sha = sha1_hex(upsert_script);
-  return sha;
-}
-const std::string& replace_sha() {
-  static const std::string sha = sha1_hex(replace_script);
-  return sha;
-}
-const std::string& remove_sha() {
-  static const std::string sha = sha1_hex(remove_script);
-  return sha;
-}
+// Sent with EVALSHA, falling back to EVAL after a restart or SCRIPT FLUSH.
+const lua_script upsert_lua{std::string(upsert_script)};
+const lua_script replace_lua{std::string(replace_script)};
+const lua_script remove_lua{std::string(remove_script)};
 
 using exec_result = std::tuple<error_code, redis_reply>;
 
 boost::asio::awaitable<exec_result> run(redis_client& redis, std::vector<std::string> args) {
   co_return co_await redis.async_exec(std::move(args), boost::asio::as_tuple(boost::asio::use_awaitable));
-}
-
-// EVALSHA, falling back to EVAL when Redis does not have the script cached
-// (after a restart or SCRIPT FLUSH); EVAL caches it again.
-boost::asio::awaitable<exec_result> run_script(redis_client& redis, std::string_view script, const std::string& sha,
-                                               std::vector<std::string> keys, std::vector<std::string> args) {
-  std::vector<std::string> cmd{"EVALSHA", sha, std::to_string(keys.size())};
-  cmd.insert(cmd.end(), keys.begin(), keys.end());
-  cmd.insert(cmd.end(), args.begin(), args.end());
-  auto result = co_await run(redis, cmd);
-  const auto& [ec, reply] = result;
-  if (ec == redis_error::server_error && reply.str.starts_with("NOSCRIPT")) {
-    cmd[0] = "EVAL";
-    cmd[1] = std::string(script);
-    co_return co_await run(redis, std::move(cmd));
-  }
-  co_return result;
 }
 
 // Explicit, as result<bool> cannot tell an error_code from a bool.
@@ -293,7 +255,7 @@ boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> devic
                                 devices_key()};
   std::vector<std::string> args{device.device_identifier, encode_device_record(device),
                                 std::to_string(device.associate_id), prefix_, device.tags ? "0" : "1"};
-  auto [ec, reply] = co_await run_script(*redis_, upsert_script, upsert_sha(), std::move(keys), std::move(args));
+  auto [ec, reply] = co_await upsert_lua.run(*redis_, std::move(keys), std::move(args));
   if (ec) co_return failure<std::optional<std::int64_t>>(ec);
   if (reply.type == redis_reply::kind::nil) co_return std::optional<std::int64_t>{};
   std::int64_t previous = 0;
@@ -350,7 +312,7 @@ boost::asio::awaitable<boost::system::result<set_tags_outcome>> device_registry:
     d->tags = tags;
     std::vector<std::string> keys{device_key(device_identifier), associate_key(d->associate_id)};
     std::vector<std::string> args{device_identifier, reply.str, encode_device_record(*d)};
-    auto [ec2, r2] = co_await run_script(*redis_, replace_script, replace_sha(), std::move(keys), std::move(args));
+    auto [ec2, r2] = co_await replace_lua.run(*redis_, std::move(keys), std::move(args));
     if (ec2) co_return failure<set_tags_outcome>(ec2);
     if (r2.type != redis_reply::kind::integer) co_return failure<set_tags_outcome>(redis_error::unexpected_reply);
     if (r2.integer == 1) co_return set_tags_outcome::updated;
@@ -362,7 +324,7 @@ boost::asio::awaitable<boost::system::result<set_tags_outcome>> device_registry:
 boost::asio::awaitable<boost::system::result<bool>> device_registry::remove(const std::string& device_identifier) {
   std::vector<std::string> keys{device_key(device_identifier), devices_key()};
   std::vector<std::string> args{device_identifier, prefix_};
-  auto [ec, reply] = co_await run_script(*redis_, remove_script, remove_sha(), std::move(keys), std::move(args));
+  auto [ec, reply] = co_await remove_lua.run(*redis_, std::move(keys), std::move(args));
   if (ec) co_return failure<bool>(ec);
   if (reply.type != redis_reply::kind::integer) co_return failure<bool>(redis_error::unexpected_reply);
   co_return reply.integer == 1;

@@ -271,6 +271,14 @@ TEST_F(broker_test, RetryWaitingAcrossARestartIsRetried) {
   apns_->fail_token(hex_token(1), mock_fault::apns_service_unavailable(3));
   put_appointment(d, "R2", {6000}, system_clock::now() + milliseconds(300));
   ASSERT_TRUE(wait_token(hex_token(1), 1, seconds(10)));
+  // The mock records the request when it arrives; wait until herald has
+  // persisted the retry (else the stop would leave the entry to a takeover).
+  bool persisted = false;
+  for (int i = 0; i < 1000 && !persisted; ++i) {
+    persisted = redis_.cli("ZCARD b:retries").find('1') != std::string::npos;
+    if (!persisted) std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_TRUE(persisted) << d.proc->output();
   d.proc->signal(SIGTERM);
   ASSERT_EQ(d.proc->wait(seconds(10)), 0) << d.proc->output();
   auto d2 = start_daemon();
