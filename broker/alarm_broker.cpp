@@ -320,15 +320,19 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     return n;
   }
 
-  // Every device of the associates (each once), or a store error.
+  // Every device of the associates and of `device_ids` (each once), or a store error.
   asio::awaitable<std::optional<std::vector<device_info>>> devices_of(const std::vector<std::int64_t>& associates,
                                                                       const std::vector<std::string>& device_ids) {
     std::vector<device_info> out;
     std::set<std::string> seen;
+    std::vector<std::int64_t> listed = associates;
+    std::sort(listed.begin(), listed.end());
+    listed.erase(std::unique(listed.begin(), listed.end()), listed.end());
+    auto lists = co_await devices.list_by_associates(listed);
+    if (!lists) co_return std::nullopt;
     for (auto a : associates) {
-      auto list = co_await devices.list_by_associate(a);
-      if (!list) co_return std::nullopt;
-      for (auto& d : *list)
+      auto at = static_cast<std::size_t>(std::lower_bound(listed.begin(), listed.end(), a) - listed.begin());
+      for (auto& d : (*lists)[at])
         if (seen.insert(d.device_identifier).second) out.push_back(std::move(d));
     }
     for (const auto& id : device_ids) {
@@ -340,45 +344,101 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     co_return out;
   }
 
-  // --- one work entry -----------------------------------------------------
+  // --- one work batch -----------------------------------------------------
 
-  // Returns whether the entry may be acknowledged.
-  asio::awaitable<bool> process(const work_item& w) {
-    if (w.kind == "alarm") co_return co_await process_alarm(w);
-    if (w.kind == "message") co_return co_await process_message(w);
-    if (w.kind == "retry") co_return co_await process_retry(w);
-    log.warning("broker.unknown_entry").kv("kind", w.kind).kv("stream_id", w.stream_id);
-    co_return true;
-  }
+  // The alarm entries of one batch (`which` indexes `items`), together: one
+  // script reads their appointments, one their associates' devices, one
+  // claims every delivery record and one writes the "delivered" records —
+  // four round trips per batch instead of four per alarm. Sets `ackable[i]`
+  // for each entry that is finished (sent, stale or dropped late); an entry
+  // left unset stays pending for a later pass or another daemon.
+  asio::awaitable<void> process_alarms(const std::vector<work_item>& items, const std::vector<std::size_t>& which,
+                                       std::vector<char>& ackable) {
+    std::vector<std::string> ids;
+    ids.reserve(which.size());
+    for (auto i : which) ids.push_back(items[i].field("id"));
+    auto appts = co_await store.get_many(ids);
+    if (!appts) co_return;
 
-  asio::awaitable<bool> process_alarm(const work_item& w) {
-    delivery_job job{"alarm", w.field("id"), to_int(w.field("rev")), to_int(w.field("due")), ""};
-    auto appt = co_await store.get(job.id);
-    if (!appt) co_return false;
-    if (!*appt || (*appt)->revision != job.revision || !(*appt)->has_alarm) {
-      stale.inc();
-      co_return true;
+    struct live_alarm {
+      std::size_t item;
+      delivery_job job;
+      const appointment* appt;
+      std::size_t devices = 0;
+      bool ok = true;
+    };
+    std::vector<live_alarm> live;
+    std::vector<std::int64_t> listed;
+    const auto now = now_ms();
+    for (std::size_t k = 0; k < which.size(); ++k) {
+      const work_item& w = items[which[k]];
+      delivery_job job{"alarm", std::move(ids[k]), to_int(w.field("rev")), to_int(w.field("due")), ""};
+      const auto& stored = (*appts)[k];
+      switch (judge_alarm(stored, job.revision, job.due_ms, now, opts.settings.max_lateness.count())) {
+        case alarm_verdict::stale:
+          stale.inc();
+          ackable[which[k]] = 1;
+          continue;
+        case alarm_verdict::late:
+          late_dropped.inc();
+          log.warning("alarm.late_dropped").kv("appointment", job.id).kv("late_ms", static_cast<long long>(now - job.due_ms));
+          ackable[which[k]] = 1;
+          continue;
+        case alarm_verdict::fan_out:
+          break;
+      }
+      listed.insert(listed.end(), stored->associate_ids.begin(), stored->associate_ids.end());
+      live.push_back(live_alarm{which[k], std::move(job), &*stored});
     }
-    if (is_late(job.due_ms, now_ms(), opts.settings.max_lateness.count())) {
-      late_dropped.inc();
-      log.warning("alarm.late_dropped").kv("appointment", job.id).kv("late_ms", static_cast<long long>(now_ms() - job.due_ms));
-      co_return true;
+    std::sort(listed.begin(), listed.end());
+    listed.erase(std::unique(listed.begin(), listed.end()), listed.end());
+    auto lists = co_await devices.list_by_associates(listed);
+    if (!lists) co_return;
+
+    struct target {
+      std::size_t alarm;  // index into live
+      const device_info* device;
+    };
+    std::vector<target> targets;
+    std::vector<std::string> delivery_ids;
+    for (std::size_t k = 0; k < live.size(); ++k) {
+      auto t = targets_of(live[k].appt->associate_ids, listed, *lists, alarm_event);
+      not_wanted.inc(t.not_wanted);
+      live[k].devices = t.wanted.size() + t.not_wanted;
+      for (const auto* d : t.wanted) {
+        targets.push_back(target{k, d});
+        delivery_ids.push_back(delivery_id_of(live[k].job, d->device_identifier));
+      }
     }
-    const appointment& a = **appt;
-    std::vector<std::string> no_devices;
-    auto targets = co_await devices_of(a.associate_ids, no_devices);
-    if (!targets) co_return false;
-    std::vector<const device_info*> wanted;
-    for (const auto& d : *targets) {
-      if (device_wants(d, alarm_event)) wanted.push_back(&d);
-      else not_wanted.inc();
-    }
-    bool ok = co_await deliver_all(job, wanted, [&](const device_info& d) { return alarm_notification(a, d); });
-    if (ok) {
+    auto claims = co_await store.claim_deliveries(delivery_ids, false);
+    if (!claims) co_return;
+
+    std::vector<std::string> delivered;
+    delivered.reserve(targets.size());
+    auto send_one = [&](std::size_t i) -> asio::awaitable<void> {
+      if (!(*claims)[i]) {
+        duplicates.inc();
+        co_return;
+      }
+      live_alarm& alarm = live[targets[i].alarm];
+      notification n = alarm_notification(*alarm.appt, *targets[i].device);
+      n.delivery_id = std::move(delivery_ids[i]);
+      if (!co_await send_claimed(alarm.job, *targets[i].device, std::move(n), &delivered)) alarm.ok = false;
+    };
+    co_await for_each_bounded(strand, targets.size(), static_cast<std::size_t>(opts.max_sends_per_batch), send_one, log);
+    // The "delivered" records of the batch are written together. A daemon
+    // dying before this line leaves them in "sending", and a takeover
+    // resends them with the same apns-id (docs/DATA-MODEL.md).
+    const bool recorded = !co_await store.finish_deliveries(delivered, "delivered");
+    for (const auto& alarm : live) {
+      if (!alarm.ok || !recorded) continue;
+      ackable[alarm.item] = 1;
       alarms_sent.inc();
-      log.info("alarm.sent").kv("appointment", job.id).kv("revision", static_cast<long long>(job.revision)).kv("devices", static_cast<unsigned long long>(targets->size()));
+      log.info("alarm.sent")
+          .kv("appointment", alarm.job.id)
+          .kv("revision", static_cast<long long>(alarm.job.revision))
+          .kv("devices", static_cast<unsigned long long>(alarm.devices));
     }
-    co_return ok;
   }
 
   bool message_targets_device(const push_message& m, const device_info& d) {
@@ -460,35 +520,56 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
 
   // --- passes -------------------------------------------------------------
 
-  asio::awaitable<error_code> process_batch(std::vector<work_item>& items) {
-    error_code first_error;
-    std::vector<std::string> done;  // acknowledged together, one XACK + one XDEL per batch
-    auto one = [&](std::size_t i) -> asio::awaitable<void> {
-      if (co_await process(items[i])) done.push_back(items[i].stream_id);
-      else if (!first_error) first_error = make_error_code(redis_error::not_connected);
-    };
-    co_await for_each_bounded(strand, items.size(), static_cast<std::size_t>(opts.max_entries_in_flight), one, log);
-    if (auto ec = co_await store.ack_many(done); ec && !first_error) first_error = ec;
-    co_return first_error;
+  // Returns whether the entry may be acknowledged (messages, retries).
+  asio::awaitable<bool> process_one(const work_item& w) {
+    if (w.kind == "message") co_return co_await process_message(w);
+    if (w.kind == "retry") co_return co_await process_retry(w);
+    log.warning("broker.unknown_entry").kv("kind", w.kind).kv("stream_id", w.stream_id);
+    co_return true;
   }
 
-  asio::awaitable<error_code> claim_all(std::int64_t now) {
-    for (;;) {
-      auto n = co_await store.claim_due_alarms(now, opts.claim_batch);
-      if (!n) co_return n.error();
-      claimed.inc(static_cast<std::uint64_t>(*n));
-      if (*n < opts.claim_batch) break;
-    }
-    for (;;) {
-      auto n = co_await store.claim_due_retries(now, opts.claim_batch);
-      if (!n) co_return n.error();
-      if (*n < opts.claim_batch) break;
-    }
-    co_return error_code{};
+  // Processes one batch of work entries: the alarms together, the other
+  // entries one by one (concurrently); then acknowledges the finished ones
+  // in one XACK + XDEL. Returns an error when an entry could not be finished.
+  asio::awaitable<error_code> process_batch(const std::vector<work_item>& items) {
+    std::vector<char> ackable(items.size(), 0);
+    std::vector<std::size_t> alarms, others;
+    for (std::size_t i = 0; i < items.size(); ++i) (items[i].kind == "alarm" ? alarms : others).push_back(i);
+    // Task 0 is the alarm group, task k > 0 the (k-1)th other entry.
+    auto task = [&](std::size_t t) -> asio::awaitable<void> {
+      if (t == 0) {
+        if (!alarms.empty()) co_await process_alarms(items, alarms, ackable);
+      } else if (co_await process_one(items[others[t - 1]])) {
+        ackable[others[t - 1]] = 1;
+      }
+    };
+    co_await for_each_bounded(strand, others.size() + 1, static_cast<std::size_t>(opts.max_sends_per_entry), task, log);
+    std::vector<std::string> done;
+    done.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i)
+      if (ackable[i]) done.push_back(items[i].stream_id);
+    error_code ec;
+    if (done.size() != items.size()) ec = make_error_code(redis_error::not_connected);
+    if (auto ack_ec = co_await store.ack_many(done); ack_ec && !ec) ec = ack_ec;
+    co_return ec;
+  }
+
+  // Moves up to one claim_batch of due alarms and of due retries into the
+  // work stream; returns whether more may be due (a full batch was claimed).
+  asio::awaitable<boost::system::result<bool>> claim_some(std::int64_t now) {
+    auto alarms = co_await store.claim_due_alarms(now, opts.claim_batch);
+    if (!alarms) co_return boost::system::result<bool>(boost::system::in_place_error, alarms.error());
+    claimed.inc(static_cast<std::uint64_t>(*alarms));
+    auto retries = co_await store.claim_due_retries(now, opts.claim_batch);
+    if (!retries) co_return boost::system::result<bool>(boost::system::in_place_error, retries.error());
+    co_return *alarms >= opts.claim_batch || *retries >= opts.claim_batch;
   }
 
   // Claims what is due and processes the work stream until it is empty.
-  // `takeover`: also take over entries of dead daemons.
+  // Batches run as a pipeline: up to max_batches_in_flight at once, the
+  // next one read (and more alarms claimed) while earlier ones still wait
+  // for Redis or the providers. `takeover`: first take over the entries of
+  // dead daemons.
   asio::awaitable<error_code> pass(bool takeover) {
     if (takeover) {
       for (;;) {
@@ -500,13 +581,56 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
         if (auto ec = co_await process_batch(*stale_items)) co_return ec;
       }
     }
-    for (;;) {
-      if (auto ec = co_await claim_all(now_ms())) co_return ec;
+    struct pipeline {
+      explicit pipeline(asio::any_io_executor ex) : slot_freed(ex, steady_clock::time_point::max()) {}
+      std::size_t active = 0;
+      error_code first_error;
+      asio::steady_timer slot_freed;  // cancelled whenever a batch finishes
+    };
+    auto p = std::make_shared<pipeline>(strand);
+    auto self = shared_from_this();
+    const auto max_batches = static_cast<std::size_t>(std::max(opts.max_batches_in_flight, 1));
+    bool more_due = true;
+    while (!p->first_error) {
+      if (p->active >= max_batches) {
+        co_await p->slot_freed.async_wait(tuple_awaitable);
+        continue;
+      }
       auto items = co_await store.read_work(opts.read_batch);
-      if (!items) co_return items.error();
+      if (!items) {
+        p->first_error = items.error();
+        break;
+      }
+      if (static_cast<int>(items->size()) < opts.read_batch && more_due) {
+        // The stream is running dry: claim what is due next.
+        auto more = co_await claim_some(now_ms());
+        if (!more) {
+          p->first_error = more.error();
+          break;
+        }
+        more_due = *more;
+        if (items->empty()) continue;
+      }
       if (items->empty()) break;
-      if (auto ec = co_await process_batch(*items)) co_return ec;
+      ++p->active;
+      asio::co_spawn(
+          strand,
+          [self, p, batch = std::move(*items)]() -> asio::awaitable<void> {
+            error_code ec;
+            try {
+              ec = co_await self->process_batch(batch);
+            } catch (const std::exception& e) {
+              self->log.err("broker.batch_failed").kv("error", e.what());
+              ec = make_error_code(redis_error::unexpected_reply);
+            }
+            if (ec && !p->first_error) p->first_error = ec;
+            --p->active;
+            p->slot_freed.cancel();
+          },
+          asio::detached);
     }
+    while (p->active > 0) co_await p->slot_freed.async_wait(tuple_awaitable);
+    if (p->first_error) co_return p->first_error;
     if (auto due = co_await store.alarms_due_count(now_ms())) due_gauge.set(static_cast<double>(*due));
     if (auto depth = co_await store.retry_depth()) retry_depth.set(static_cast<double>(*depth));
     co_return error_code{};

@@ -33,9 +33,10 @@ struct broker_options {
   std::string key_prefix = "herald";
   std::string consumer;                 // unique per daemon; default hostname:pid
   int claim_batch = 500;                // alarms moved into the stream per claim
-  int read_batch = 256;                 // stream entries read per XREADGROUP
-  int max_entries_in_flight = 256;      // stream entries processed concurrently
-  int max_sends_per_entry = 256;        // devices of one entry sent concurrently
+  int read_batch = 256;                 // stream entries read per XREADGROUP (one batch)
+  int max_batches_in_flight = 3;        // batches processed at once (a pipeline)
+  int max_sends_per_batch = 512;        // notifications of one batch's alarms sent concurrently
+  int max_sends_per_entry = 256;        // devices of one message or retry sent concurrently; entries of a batch processed at once
   std::chrono::milliseconds takeover_idle{30'000};  // a pending entry idle this long belongs to a dead daemon
   std::chrono::milliseconds watch_block{2'000};     // XREAD BLOCK on the schedule-change stream
 };

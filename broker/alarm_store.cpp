@@ -42,6 +42,13 @@ if not old then created = 1 end
 return {rev, changed and 1 or 0, created}
 )lua");
 
+// KEYS: appts. Returns {json, rev} per key (nils for a missing one).
+const lua_script get_many_script(R"lua(
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HMGET', key, 'json', 'rev') end
+return out
+)lua");
+
 // KEYS: appt, alarms. ARGV: id.
 const lua_script remove_script(R"lua(
 local existed = redis.call('DEL', KEYS[1])
@@ -165,6 +172,16 @@ std::vector<work_item> parse_stream_entries(const redis_reply& entries) {
 
 error_code unexpected() { return make_error_code(redis_error::unexpected_reply); }
 
+// One HMGET json rev reply: the appointment, nullopt when missing, or an error.
+boost::system::result<std::optional<appointment>> appointment_from(const redis_reply& reply) {
+  if (reply.type != redis_reply::kind::array || reply.elements.size() != 2) return fail<std::optional<appointment>>(unexpected());
+  if (reply.elements[0].type != redis_reply::kind::string) return std::optional<appointment>{};
+  auto a = decode_appointment_record(reply.elements[0].str);
+  if (!a) return fail<std::optional<appointment>>(unexpected());
+  a->revision = to_int(reply.elements[1].str).value_or(0);
+  return std::optional<appointment>{std::move(*a)};
+}
+
 }  // namespace
 
 alarm_store::alarm_store(std::shared_ptr<redis_client> redis, std::string key_prefix, std::string consumer)
@@ -184,12 +201,26 @@ asio::awaitable<alarm_store::result<std::optional<appointment>>> alarm_store::ge
   std::vector<std::string> cmd{"HMGET", key("appt:" + id), "json", "rev"};
   auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
   if (ec) co_return fail<std::optional<appointment>>(ec);
-  if (reply.type != redis_reply::kind::array || reply.elements.size() != 2) co_return fail<std::optional<appointment>>(unexpected());
-  if (reply.elements[0].type != redis_reply::kind::string) co_return std::optional<appointment>{};
-  auto a = decode_appointment_record(reply.elements[0].str);
-  if (!a) co_return fail<std::optional<appointment>>(unexpected());
-  a->revision = to_int(reply.elements[1].str).value_or(0);
-  co_return a;
+  co_return appointment_from(reply);
+}
+
+asio::awaitable<alarm_store::result<std::vector<std::optional<appointment>>>> alarm_store::get_many(const std::vector<std::string>& ids) {
+  using list = std::vector<std::optional<appointment>>;
+  if (ids.empty()) co_return list{};
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const auto& id : ids) keys.push_back(key("appt:" + id));
+  std::vector<std::string> no_args;
+  auto [ec, reply] = co_await get_many_script.run(*redis_, std::move(keys), std::move(no_args));
+  if (ec) co_return fail<list>(ec);
+  if (reply.type != redis_reply::kind::array || reply.elements.size() != ids.size()) co_return fail<list>(unexpected());
+  list out;
+  out.reserve(ids.size());
+  for (const auto& e : reply.elements) {
+    auto a = appointment_from(e);
+    out.push_back(a ? std::move(*a) : std::nullopt);
+  }
+  co_return out;
 }
 
 asio::awaitable<alarm_store::result<bool>> alarm_store::remove(const std::string& id) {

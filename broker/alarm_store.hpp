@@ -50,6 +50,10 @@ class alarm_store {
   // Appointments
   boost::asio::awaitable<result<put_outcome>> put(const appointment& a);
   boost::asio::awaitable<result<std::optional<appointment>>> get(const std::string& id);
+  // Many appointments in one round trip (one script), in the order of `ids`;
+  // nullopt for one that does not exist or whose record does not decode
+  // (one bad record must not hold up the alarms batched with it).
+  boost::asio::awaitable<result<std::vector<std::optional<appointment>>>> get_many(const std::vector<std::string>& ids);
   boost::asio::awaitable<result<bool>> remove(const std::string& id);
 
   // Schedule: earliest due alarm and retry (ms), or nullopt.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_set>
 
 namespace herald {
 
@@ -15,6 +16,33 @@ bool device_wants(const device_info& device, std::string_view event) {
 
 bool is_late(std::int64_t due_ms, std::int64_t now_ms, std::int64_t max_lateness_ms) {
   return now_ms - due_ms > max_lateness_ms;
+}
+
+alarm_verdict judge_alarm(const std::optional<appointment>& stored, std::int64_t revision, std::int64_t due_ms,
+                          std::int64_t now_ms, std::int64_t max_lateness_ms) {
+  if (!stored || stored->revision != revision || !stored->has_alarm) return alarm_verdict::stale;
+  if (is_late(due_ms, now_ms, max_lateness_ms)) return alarm_verdict::late;
+  return alarm_verdict::fan_out;
+}
+
+fan_out_targets targets_of(const std::vector<std::int64_t>& associates, const std::vector<std::int64_t>& listed,
+                           const std::vector<std::vector<device_info>>& lists, std::string_view event) {
+  fan_out_targets out;
+  // One associate's hash holds each identifier once; across associates a
+  // device may be listed twice (a re-registration racing the read).
+  const bool dedupe = associates.size() > 1;
+  std::unordered_set<std::string_view> seen;
+  for (auto a : associates) {
+    auto it = std::lower_bound(listed.begin(), listed.end(), a);
+    if (it == listed.end() || *it != a) continue;
+    const auto& devices = lists[static_cast<std::size_t>(it - listed.begin())];
+    for (const auto& d : devices) {
+      if (dedupe && !seen.insert(d.device_identifier).second) continue;
+      if (device_wants(d, event)) out.wanted.push_back(&d);
+      else ++out.not_wanted;
+    }
+  }
+  return out;
 }
 
 delivery_plan plan_delivery(const delivery_result& result, const device_info& device, std::int64_t now_ms,

@@ -6,7 +6,10 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <optional>
+#include <vector>
 
+#include "broker/appointment.hpp"
 #include "model/device.hpp"
 #include "providers/provider.hpp"
 
@@ -20,6 +23,27 @@ bool device_wants(const device_info& device, std::string_view event);
 
 // Later than max_lateness after its due time: dropped and counted, not sent.
 bool is_late(std::int64_t due_ms, std::int64_t now_ms, std::int64_t max_lateness_ms);
+
+// What to do with a claimed alarm (revision `revision`, due at `due_ms`)
+// given the appointment as stored now.
+enum class alarm_verdict {
+  fan_out,  // send it
+  stale,    // deleted, re-armed (other revision) or alarm switched off: skip
+  late,     // later than max_lateness: drop and count
+};
+alarm_verdict judge_alarm(const std::optional<appointment>& stored, std::int64_t revision, std::int64_t due_ms,
+                          std::int64_t now_ms, std::int64_t max_lateness_ms);
+
+// The targets of one notification: every device of `associates`, each once
+// (an identifier listed under two associates counts once), split by whether
+// it wants `event`. `lists[i]` holds the devices of `listed[i]`; `listed` is
+// sorted. Pointers point into `lists`.
+struct fan_out_targets {
+  std::vector<const device_info*> wanted;
+  std::size_t not_wanted = 0;
+};
+fan_out_targets targets_of(const std::vector<std::int64_t>& associates, const std::vector<std::int64_t>& listed,
+                           const std::vector<std::vector<device_info>>& lists, std::string_view event);
 
 enum class delivery_action {
   record_delivered,  // provider accepted it

@@ -98,6 +98,13 @@ const lua_script upsert_lua{std::string(upsert_script)};
 const lua_script replace_lua{std::string(replace_script)};
 const lua_script remove_lua{std::string(remove_script)};
 
+// KEYS: associate hashes. Returns one array of device records per key.
+const lua_script list_many_lua{R"lua(
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HVALS', key) end
+return out
+)lua"};
+
 using exec_result = std::tuple<error_code, redis_reply>;
 
 boost::asio::awaitable<exec_result> run(redis_client& redis, std::vector<std::string> args) {
@@ -264,21 +271,49 @@ boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> devic
   co_return failure<std::optional<std::int64_t>>(redis_error::unexpected_reply);
 }
 
+namespace {
+
+// An associate's hash values (device records), decoded and sorted by identifier;
+// records that do not decode are skipped.
+std::vector<device_info> decode_device_list(const redis_reply& values) {
+  std::vector<device_info> devices;
+  devices.reserve(values.elements.size());
+  for (const auto& e : values.elements) {
+    if (e.type != redis_reply::kind::string) continue;
+    if (auto d = decode_device_record(e.str)) devices.push_back(std::move(*d));
+  }
+  std::sort(devices.begin(), devices.end(),
+            [](const device_info& a, const device_info& b) { return a.device_identifier < b.device_identifier; });
+  return devices;
+}
+
+}  // namespace
+
 boost::asio::awaitable<boost::system::result<std::vector<device_info>>> device_registry::list_by_associate(
     std::int64_t associate_id) {
   std::vector<std::string> cmd{"HVALS", associate_key(associate_id)};
   auto [ec, reply] = co_await run(*redis_, std::move(cmd));
   if (ec) co_return failure<std::vector<device_info>>(ec);
   if (reply.type != redis_reply::kind::array) co_return failure<std::vector<device_info>>(redis_error::unexpected_reply);
-  std::vector<device_info> devices;
-  devices.reserve(reply.elements.size());
-  for (const auto& e : reply.elements) {
-    if (e.type != redis_reply::kind::string) continue;
-    if (auto d = decode_device_record(e.str)) devices.push_back(std::move(*d));
-  }
-  std::sort(devices.begin(), devices.end(),
-            [](const device_info& a, const device_info& b) { return a.device_identifier < b.device_identifier; });
-  co_return std::move(devices);
+  co_return decode_device_list(reply);
+}
+
+boost::asio::awaitable<boost::system::result<std::vector<std::vector<device_info>>>> device_registry::list_by_associates(
+    const std::vector<std::int64_t>& associate_ids) {
+  using lists = std::vector<std::vector<device_info>>;
+  if (associate_ids.empty()) co_return lists{};
+  std::vector<std::string> keys;
+  keys.reserve(associate_ids.size());
+  for (auto id : associate_ids) keys.push_back(associate_key(id));
+  std::vector<std::string> no_args;
+  auto [ec, reply] = co_await list_many_lua.run(*redis_, std::move(keys), std::move(no_args));
+  if (ec) co_return failure<lists>(ec);
+  if (reply.type != redis_reply::kind::array || reply.elements.size() != associate_ids.size())
+    co_return failure<lists>(redis_error::unexpected_reply);
+  lists out;
+  out.reserve(reply.elements.size());
+  for (const auto& values : reply.elements) out.push_back(decode_device_list(values));
+  co_return out;
 }
 
 boost::asio::awaitable<boost::system::result<std::optional<device_info>>> device_registry::get(

@@ -31,6 +31,10 @@ class device_registry {
   // empty identifier) is refused with errc::invalid_argument.
   boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> upsert(const device_info& device);
   boost::asio::awaitable<boost::system::result<std::vector<device_info>>> list_by_associate(std::int64_t associate_id);
+  // The devices of many associates in one round trip (one script): one list
+  // per id, in the order of `associate_ids`, each sorted as list_by_associate.
+  boost::asio::awaitable<boost::system::result<std::vector<std::vector<device_info>>>> list_by_associates(
+      const std::vector<std::int64_t>& associate_ids);
   boost::asio::awaitable<boost::system::result<std::optional<device_info>>> get(const std::string& device_identifier);
   // Replaces the device's tags, atomically with respect to concurrent
   // upserts (compare-and-set of the record in the device key and the owner's

@@ -143,5 +143,47 @@ TEST(DeliveryPolicy, Lateness) {
   EXPECT_TRUE(is_late(1000, 1001 + 60'000, 60'000));
 }
 
+TEST(DeliveryPolicy, JudgeAlarm) {
+  appointment a;
+  a.has_alarm = true;
+  a.revision = 3;
+  const std::int64_t due = 10'000, lateness = 60'000;
+  EXPECT_EQ(judge_alarm(a, 3, due, due + 5, lateness), alarm_verdict::fan_out);
+  EXPECT_EQ(judge_alarm(std::nullopt, 3, due, due, lateness), alarm_verdict::stale);  // deleted
+  EXPECT_EQ(judge_alarm(a, 2, due, due, lateness), alarm_verdict::stale);             // re-armed meanwhile
+  a.has_alarm = false;
+  EXPECT_EQ(judge_alarm(a, 3, due, due, lateness), alarm_verdict::stale);  // alarm switched off
+  a.has_alarm = true;
+  EXPECT_EQ(judge_alarm(a, 3, due, due + lateness + 1, lateness), alarm_verdict::late);
+  a.revision = 4;  // stale wins over late: a re-armed alarm has its own due time
+  EXPECT_EQ(judge_alarm(a, 3, due, due + lateness + 1, lateness), alarm_verdict::stale);
+}
+
+device_info device_of(std::string id, std::int64_t owner, std::optional<std::vector<std::string>> tags = std::nullopt) {
+  device_info d = device_with_tags(std::move(tags));
+  d.device_identifier = std::move(id);
+  d.associate_id = owner;
+  return d;
+}
+
+TEST(DeliveryPolicy, TargetsOfAssociates) {
+  const std::vector<std::int64_t> listed{5, 7, 9};
+  const std::vector<std::vector<device_info>> lists{
+      {device_of("a", 5), device_of("b", 5, std::vector<std::string>{"NewTicket"})},
+      {device_of("a", 7), device_of("c", 7, std::vector<std::string>{"All"})},  // "a" also listed under 7 (racing move)
+      {}};
+  auto t = targets_of({7, 5, 9, 11}, listed, lists, alarm_event);  // 11 was not listed: no devices
+  ASSERT_EQ(t.wanted.size(), 2u);
+  EXPECT_EQ(t.wanted[0]->device_identifier, "a");
+  EXPECT_EQ(t.wanted[0]->associate_id, 7);  // first associate wins
+  EXPECT_EQ(t.wanted[1]->device_identifier, "c");
+  EXPECT_EQ(t.not_wanted, 1u);  // "b" opted out of alarms
+
+  auto one = targets_of({5}, listed, lists, alarm_event);
+  ASSERT_EQ(one.wanted.size(), 1u);
+  EXPECT_EQ(one.wanted[0], &lists[0][0]);
+  EXPECT_TRUE(targets_of({}, listed, lists, alarm_event).wanted.empty());
+}
+
 }  // namespace
 }  // namespace herald

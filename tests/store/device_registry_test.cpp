@@ -177,6 +177,23 @@ TEST_F(device_registry_test, list_is_sorted_and_skips_undecodable_records) {
   EXPECT_TRUE(await(registry_.list_by_associate(6)).value().empty());
 }
 
+TEST_F(device_registry_test, many_associates_in_one_call_keep_order_and_sorting) {
+  for (const char* id : {"c", "a"}) ASSERT_TRUE(await(registry_.upsert(make_device(id, 5))).has_value());
+  ASSERT_TRUE(await(registry_.upsert(make_device("x", 7))).has_value());
+  server_.cli("HSET t:associate:7:devices zzz not-json");
+  auto lists = await(registry_.list_by_associates({7, 6, 5}));
+  ASSERT_TRUE(lists.has_value()) << lists.error().message();
+  ASSERT_EQ(lists->size(), 3u);
+  ASSERT_EQ((*lists)[0].size(), 1u);  // the undecodable record is skipped
+  EXPECT_EQ((*lists)[0][0].device_identifier, "x");
+  EXPECT_TRUE((*lists)[1].empty());
+  ASSERT_EQ((*lists)[2].size(), 2u);
+  EXPECT_EQ((*lists)[2][0].device_identifier, "a");
+  EXPECT_EQ((*lists)[2][1].device_identifier, "c");
+  EXPECT_EQ((*lists)[2][1], make_device("c", 5));
+  EXPECT_TRUE(await(registry_.list_by_associates({})).value().empty());
+}
+
 TEST_F(device_registry_test, scripts_survive_script_flush) {
   ASSERT_TRUE(await(registry_.upsert(make_device("dev-1", 1))).has_value());
   server_.cli("SCRIPT FLUSH");
@@ -215,6 +232,7 @@ TEST_F(device_registry_test, errors_come_back_as_results_while_redis_is_down) {
   auto list = await(registry_.list_by_associate(1));
   ASSERT_FALSE(list.has_value());
   EXPECT_EQ(list.error(), redis_error::not_connected);
+  EXPECT_EQ(await(registry_.list_by_associates({1, 2})).error(), redis_error::not_connected);
   EXPECT_EQ(await(registry_.count()).error(), redis_error::not_connected);
 }
 
