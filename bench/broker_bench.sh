@@ -76,7 +76,7 @@ YAML
     for i = 1, #ids, 2 do redis.call('ZADD', KEYS[1], tonumber(ids[i+1]) - tonumber(ARGV[1]) + tonumber(ARGV[2]), ids[i]) end
     return #ids / 2" 1 bench:alarms "$t0_ms" "$start_ms" >/dev/null
   redis-cli -p "$redis_port" xadd bench:alarms:changes '*' due "$start_ms" >/dev/null  # wake the timer
-  [ -n "${PERF_OUT:-}" ] && [ "$mode" = burst ] && { perf record -g -o "$PERF_OUT" -p "$herald_pid" -- sleep 8 >/dev/null 2>&1 & }
+  [ -n "${PERF_OUT:-}" ] && [ "$mode" = burst ] && { perf record ${PERF_ARGS:--g} -o "$PERF_OUT" -p "$herald_pid" -- sleep 8 >/dev/null 2>&1 & }
   local want=$(( count * 2 )) got=0 now_ms
   local deadline=$(( $(date +%s) + ${BENCH_TIMEOUT:-300} ))
   while :; do

@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -137,13 +139,20 @@ struct resolved_message {
   icu::UnicodeString pattern;  // immutable; copies share the buffer (atomic refcount)
   std::string language;        // the catalog the pattern came from: its plural rules apply
   std::string file;
-  std::string source;          // the pattern as UTF-8: the per-thread formatter cache's key
 };
 
 struct catalog {
   std::string name;
   std::array<resolved_message, message_count> messages;
+  // Unique per loaded catalog, never reused: keys the per-thread caches, so
+  // that a reloaded catalog never meets a formatter or text of an old one.
+  std::uint64_t uid = 0;
 };
+
+std::uint64_t next_catalog_uid() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
 
 std::string known_keys() {
   std::string out;
@@ -390,13 +399,24 @@ icu::Locale formatting_locale(const std::string& device_tag, const std::string& 
   return icu::Locale::forLanguageTag(pattern_language, status);
 }
 
-struct argument {
-  icu::UnicodeString name;
-  icu::Formattable value;
+// Argument names and values of one format call.
+template <std::size_t N>
+struct arguments {
+  std::array<icu::UnicodeString, N> names;
+  std::array<icu::Formattable, N> values;
 };
 
-std::string format(const catalog& cat, message m, const std::string& device_tag, const icu::TimeZone* zone,
-                   const std::vector<argument>& args) {
+// Appends `v`'s bytes to a cache key.
+template <typename T>
+void append_raw(std::string& key, const T& v) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &v, sizeof(T));
+  key.append(bytes, sizeof(T));
+}
+
+template <std::size_t N>
+icu::UnicodeString format(const catalog& cat, message m, const std::string& device_tag, const icu::TimeZone* zone,
+                          const arguments<N>& args) {
   const resolved_message& msg = cat.messages[static_cast<std::size_t>(m)];
   const auto fail = [&](const char* step, UErrorCode status) {
     return l10n_error(msg.file, std::string(spec(m).key) + ": " + step + " failed for catalog " + cat.name + ": " + explain(status));
@@ -404,12 +424,13 @@ std::string format(const catalog& cat, message m, const std::string& device_tag,
   UErrorCode status = U_ZERO_ERROR;
   // Building a MessageFormat (and its DateFormat) costs far more than
   // formatting with it: keep built formatters per thread (ICU formatters are
-  // not thread-safe), keyed by pattern and formatting locale. Bounded.
+  // not thread-safe), keyed by catalog, message and formatting locale. Bounded.
   thread_local std::unordered_map<std::string, std::unique_ptr<icu::MessageFormat>> formatters;
   const std::string& locale_tag =
       primary_language(device_tag) == primary_language(msg.language) ? device_tag : msg.language;
-  std::string cache_key = msg.source;
-  cache_key.push_back('\x1f');
+  std::string cache_key;
+  append_raw(cache_key, cat.uid);
+  cache_key.push_back(static_cast<char>(m));
   cache_key += locale_tag;
   auto cached = formatters.find(cache_key);
   if (cached == formatters.end()) {
@@ -426,16 +447,11 @@ std::string format(const catalog& cat, message m, const std::string& device_tag,
     if (U_FAILURE(status) || df == nullptr) throw fail("setting the time zone", U_FAILURE(status) ? status : U_INTERNAL_PROGRAM_ERROR);
     df->setTimeZone(*zone);
   }
-  std::vector<icu::UnicodeString> names;
-  std::vector<icu::Formattable> values;
-  for (const auto& a : args) {
-    names.push_back(a.name);
-    values.push_back(a.value);
-  }
   icu::UnicodeString out;
-  mf.format(names.data(), values.data(), static_cast<std::int32_t>(args.size()), out, status);
+  mf.format(args.names.data(), args.values.data(), static_cast<std::int32_t>(N), out, status);
   if (U_FAILURE(status)) throw fail("formatting", status);
-  return utf8(out.trim());  // a pattern's stray edge spaces never reach a lock screen
+  out.trim();  // a pattern's stray edge spaces never reach a lock screen
+  return out;
 }
 
 struct rendered {
@@ -446,31 +462,70 @@ struct rendered {
 
 icu::UnicodeString yes_no(bool b) { return b ? u"yes" : u"no"; }
 
-rendered render(const catalog& cat, const std::string& device_tag, const icu::TimeZone& zone, const alarm_message_input& in,
-                std::chrono::sys_seconds now) {
+// The parts of an alarm text that depend on neither title nor location: the
+// lead time, the start's time and date in the zone, and its local day.
+struct alarm_parts {
+  icu::UnicodeString lead;
+  icu::UnicodeString time;
+  icu::UnicodeString date;
+  std::int64_t start_day = 0;
+};
+
+alarm_parts format_parts(const catalog& cat, const std::string& device_tag, const icu::TimeZone& zone, std::chrono::sys_seconds start,
+                         std::chrono::seconds lead_time) {
+  const lead_parts lead = split_lead(lead_time);
+  alarm_parts out;
+  out.lead = format(cat, message::lead, device_tag, nullptr,
+                    arguments<4>{{u"kind", u"days", u"hours", u"minutes"},
+                                 {icu::Formattable(icu::UnicodeString(lead.kind)), icu::Formattable(lead.days),
+                                  icu::Formattable(lead.hours), icu::Formattable(lead.minutes)}});
+  const UDate at = to_udate(start);
+  const arguments<1> start_arg{{u"start"}, {icu::Formattable(at, icu::Formattable::kIsDate)}};
+  out.time = format(cat, message::time, device_tag, &zone, start_arg);
+  out.date = format(cat, message::date, device_tag, &zone, start_arg);
+  out.start_day = local_day(zone, at);
+  return out;
+}
+
+// Many alarms share a start time and lead time (meetings start on the hour):
+// their parts are formatted once per thread and catalog, device language and
+// zone. Bounded.
+const alarm_parts& cached_parts(const catalog& cat, const std::string& device_tag, const std::string& zone_name,
+                                const icu::TimeZone& zone, std::chrono::sys_seconds start, std::chrono::seconds lead_time) {
+  thread_local std::unordered_map<std::string, alarm_parts> parts;
+  std::string key;
+  key.reserve(24 + zone_name.size() + 1 + device_tag.size());
+  append_raw(key, cat.uid);
+  append_raw(key, start.time_since_epoch().count());
+  append_raw(key, lead_time.count());
+  key += zone_name;
+  key.push_back('\x1f');
+  key += device_tag;
+  auto it = parts.find(key);
+  if (it == parts.end()) {
+    if (parts.size() >= 4096) parts.clear();
+    it = parts.emplace(std::move(key), format_parts(cat, device_tag, zone, start, lead_time)).first;
+  }
+  return it->second;
+}
+
+rendered render(const catalog& cat, const std::string& device_tag, const std::string& zone_name, const icu::TimeZone& zone,
+                const alarm_message_input& in, std::chrono::sys_seconds now) {
   const std::string_view title = trim(in.title);
   const std::string_view location = in.is_private ? std::string_view() : trim(in.location);
-  const UDate start = to_udate(in.start);
-  const lead_parts lead = split_lead(in.lead_time);
+  const alarm_parts& parts = cached_parts(cat, device_tag, zone_name, zone, in.start, in.lead_time);
 
   rendered out;
-  out.title = format(cat, message::title, device_tag, nullptr,
-                     {{u"title", ustr(title)}, {u"private", yes_no(in.is_private || title.empty())}});
-  out.lead = format(cat, message::lead, device_tag, nullptr,
-                    {{u"kind", icu::UnicodeString(lead.kind)},
-                     {u"days", lead.days},
-                     {u"hours", lead.hours},
-                     {u"minutes", lead.minutes}});
-  const icu::Formattable start_arg(start, icu::Formattable::kIsDate);
-  const std::string time = format(cat, message::time, device_tag, &zone, {{u"start", start_arg}});
-  const std::string date = format(cat, message::date, device_tag, &zone, {{u"start", start_arg}});
-  out.body = format(cat, message::body, device_tag, nullptr,
-                    {{u"time", ustr(time)},
-                     {u"date", ustr(date)},
-                     {u"today", yes_no(local_day(zone, start) == local_day(zone, to_udate(now)))},
-                     {u"lead", ustr(out.lead)},
-                     {u"location", ustr(location)},
-                     {u"has_location", yes_no(!location.empty())}});
+  out.title = utf8(format(cat, message::title, device_tag, nullptr,
+                          arguments<2>{{u"title", u"private"},
+                                       {icu::Formattable(ustr(title)), icu::Formattable(yes_no(in.is_private || title.empty()))}}));
+  out.lead = utf8(parts.lead);
+  out.body = utf8(format(cat, message::body, device_tag, nullptr,
+                         arguments<6>{{u"time", u"date", u"today", u"lead", u"location", u"has_location"},
+                                      {icu::Formattable(parts.time), icu::Formattable(parts.date),
+                                       icu::Formattable(yes_no(parts.start_day == local_day(zone, to_udate(now)))),
+                                       icu::Formattable(parts.lead), icu::Formattable(ustr(location)),
+                                       icu::Formattable(yes_no(!location.empty()))}}));
   return out;
 }
 
@@ -499,7 +554,7 @@ void trial_format(const catalog& cat, const std::string& zone_name) {
   for (std::size_t i = 0; i < leads.size(); ++i) {
     const bool odd = i % 2 == 1;
     const alarm_message_input in{odd ? "Review" : "", odd ? "Room 4" : "", start, leads[i], i == 3};
-    const rendered r = render(cat, cat.name, *zone, in, odd ? start : start - hours(48));
+    const rendered r = render(cat, cat.name, zone_name, *zone, in, odd ? start : start - hours(48));
     const auto pick = [&](message m) -> const std::string& { return cat.messages[static_cast<std::size_t>(m)].file; };
     if (r.lead.empty()) throw l10n_error(pick(message::lead), "alarm.lead: empty for {kind} " + utf8(icu::UnicodeString(split_lead(leads[i]).kind)));
     if (r.title.empty()) throw l10n_error(pick(message::title), "alarm.title: formats to an empty title");
@@ -587,6 +642,7 @@ localizer localizer::load(const std::string& locales_dir, const std::string& tim
     }
     catalog cat;
     cat.name = name;
+    cat.uid = next_catalog_uid();
     for (std::size_t k = 0; k < message_count; ++k) {
       const auto it = std::find_if(chain.begin(), chain.end(), [&](const raw_catalog* c) { return c->patterns[k].has_value(); });
       if (it == chain.end()) {
@@ -594,7 +650,7 @@ localizer localizer::load(const std::string& locales_dir, const std::string& tim
         for (const auto* c : chain) searched += (searched.empty() ? "" : ", ") + c->name;
         throw l10n_error(rc.file, std::string(specs[k].key) + ": missing here and in the fallback catalogs (" + searched + ")");
       }
-      cat.messages[k] = {ustr(*(*it)->patterns[k]), (*it)->name, (*it)->file, *(*it)->patterns[k]};
+      cat.messages[k] = {ustr(*(*it)->patterns[k]), (*it)->name, (*it)->file};
     }
     trial_format(cat, d->default_zone);
     d->catalogs.emplace(name, std::move(cat));
@@ -615,7 +671,7 @@ localized_message localizer::alarm(const alarm_message_input& input, std::string
   const icu::TimeZone& zone = cached_zone(out.zone_used);
   std::string device_tag = normalize_tag(device_language);
   if (!is_tag(device_tag)) device_tag = out.language_used;
-  rendered r = render(impl_->catalogs.find(out.language_used)->second, device_tag, zone, input, now);
+  rendered r = render(impl_->catalogs.find(out.language_used)->second, device_tag, out.zone_used, zone, input, now);
   out.title = std::move(r.title);
   out.body = std::move(r.body);
   return out;

@@ -462,7 +462,7 @@ TEST_F(l10n_load, fallback_problems) {
 }
 
 TEST_F(l10n_load, incomplete_default_catalog) {
-  write("locales/en.yaml", "alarm:\n  title: \"{title}\"\n");
+  write("locales/en.yaml", "alarm:\n  title: \"{private, select, yes {Appt} other {{title}}}\"\n");
   const auto e = load_error();
   EXPECT_EQ(e.file(), path("locales/en.yaml"));
   EXPECT_NE(e.problem().find("alarm.lead: missing"), std::string::npos) << e.what();
@@ -503,6 +503,22 @@ TEST_F(l10n_load, operator_adds_a_row) {
   EXPECT_EQ(l.zone_for(900), "Europe/Stockholm");
   EXPECT_EQ(l.zone_for(261), std::nullopt);
   EXPECT_EQ(l.alarm(meeting(), "en-GB", 900, start).body, "Starts at 14:00 (in 15 minutes) · Meeting room 4");
+}
+
+// Texts are cached per thread by catalog, start, lead time, zone and device
+// language: a catalog loaded anew (edited patterns) never gets an old text,
+// and a cached start still decides "today" by the current time.
+TEST_F(l10n_load, reloaded_catalog_does_not_reuse_cached_texts) {
+  const auto before = load();
+  EXPECT_EQ(before.alarm(meeting(), "en-GB", oslo_id, start).body, "Starts at 14:00 (in 15 minutes) · Meeting room 4");
+  write("locales/en.yaml", "alarm:\n  title: \"{private, select, yes {Appt} other {{title}}}\"\n  lead: \"{minutes} min\"\n  time: \"{start, time, ::HHmm}\"\n"
+                           "  date: \"{start, date, ::yMd}\"\n  body: \"{time}/{date}/{today}/{lead}\"\n");
+  const auto after = load();
+  EXPECT_EQ(after.alarm(meeting(), "en-GB", oslo_id, start).body, "14:00/24/11/2026/yes/15 min");
+  EXPECT_EQ(after.alarm(meeting(), "en-GB", oslo_id, start - hours(24)).body, "14:00/24/11/2026/no/15 min");
+  EXPECT_EQ(after.alarm(meeting(), "en-GB", new_york_id, start).body, "08:00/24/11/2026/yes/15 min");
+  // The first localizer still formats with its own catalog.
+  EXPECT_EQ(before.alarm(meeting(), "en-GB", oslo_id, start).body, "Starts at 14:00 (in 15 minutes) · Meeting room 4");
 }
 
 }  // namespace
