@@ -25,6 +25,9 @@ apns_port=$(free_port)
 ./build/tests/mocks/mock_push_server --apns --pki "$work/pki" --port "$apns_port" --max-streams 1000 >"$work/mock.log" 2>&1 &
 pids+=($!)
 
+tck=$(getconf CLK_TCK)
+cpu_s() { awk -v t="$tck" '{printf "%.1f", ($14+$15)/t}' "/proc/$1/stat"; }
+
 run_case() {  # mode count rate
   local mode=$1 count=$2 r=$3
   local redis_port http_port
@@ -65,6 +68,8 @@ YAML
   ./build/bench/seed_devices "$redis_port" bench 10000 2 apple >/dev/null
   local t0_ms=$(( $(date +%s%3N) + 600000 ))  # far ahead while seeding; moved below
   ./build/bench/seed_alarms "$redis_port" bench "$count" 10000 "$t0_ms" "$mode" "$r" >/dev/null
+  local redis_cpu_seeding mock_cpu0
+  redis_cpu_seeding=$(cpu_s "$redis_pid"); mock_cpu0=$(cpu_s "${pids[0]}")
   ./build/herald serve --config "$work/$mode/herald.yaml" 2>"$work/$mode/herald.log" &
   local herald_pid=$!
   pids+=($herald_pid)
@@ -89,9 +94,7 @@ YAML
   now_ms=$(date +%s%3N)
   local metrics; metrics=$(curl -s "http://127.0.0.1:$http_port/metrics")
   local rss_kb; rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$herald_pid/status)
-  local tck; tck=$(getconf CLK_TCK)
-  cpu_s() { awk -v t="$tck" '{printf "%.1f", ($14+$15)/t}' "/proc/$1/stat"; }
-  local cpu="herald_cpu_s=$(cpu_s $herald_pid) redis_cpu_s=$(cpu_s $redis_pid) mock_cpu_s=$(cpu_s ${pids[0]})"
+  local cpu="herald_cpu_s=$(cpu_s $herald_pid) redis_cpu_s=$(awk "BEGIN{printf \"%.1f\", $(cpu_s $redis_pid) - $redis_cpu_seeding}") mock_cpu_s=$(awk "BEGIN{printf \"%.1f\", $(cpu_s ${pids[0]}) - $mock_cpu0}")"
   local pct
   pct=$(echo "$metrics" | awk -F'[{}" ]+' '
     /^herald_broker_due_to_sent_seconds_bucket/ { le=$3; n=$NF; b[++k]=le; c[k]=n }
