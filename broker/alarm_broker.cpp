@@ -96,6 +96,7 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
         l10n(l),
         log(lg),
         wake(strand),
+        pass_ended(strand, steady_clock::time_point::max()),
         scheduled(m.get_counter("herald_broker_alarms_scheduled_total", "Appointment PUTs that armed or re-armed an alarm")),
         cancelled(m.get_counter("herald_broker_alarms_cancelled_total", "Alarms cancelled by DELETE or HasAlarm=false")),
         claimed(m.get_counter("herald_broker_alarms_claimed_total", "Due alarms claimed into the work stream by this daemon")),
@@ -123,7 +124,9 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
   localizer l10n;
   logger& log;
   asio::steady_timer wake;
-  bool stopped = false;
+  asio::steady_timer pass_ended;  // cancelled whenever a pass ends (drain waits on it)
+  std::size_t passes_running = 0;
+  bool stopped = false;  // stop claiming and reading new work
   bool dirty = false;  // the schedule changed while a pass ran: re-evaluate before sleeping
   std::int64_t last_sweep_ms = 0;
 
@@ -237,9 +240,18 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
         break;
       case delivery_action::remove_device: {
         count_outcome(job.kind, "device_gone", plan.reason);
-        auto removed = co_await devices.remove(device.device_identifier);
-        log.info("device.removed").kv("device", shorten_token(device.device_identifier)).kv("reason", plan.reason).kv("removed", removed && *removed);
-        ec = co_await store.finish_delivery(n.delivery_id, "gone");
+        // Only while the device still has the token the provider called
+        // gone: a re-registration with a new token that raced this send wins.
+        auto removed = co_await devices.remove_if_token(device.device_identifier, device.pns_handle);
+        if (!removed) ec = removed.error();
+        else
+          log.info("device.removed")
+              .kv("device", shorten_token(device.device_identifier))
+              .kv("reason", plan.reason)
+              .kv("outcome", *removed == remove_outcome::removed      ? "removed"
+                             : *removed == remove_outcome::not_found ? "already_gone"
+                                                                     : "kept_new_token");
+        if (!ec) ec = co_await store.finish_delivery(n.delivery_id, "gone");
         break;
       }
       case delivery_action::keep_device:
@@ -571,8 +583,18 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
   // for Redis or the providers. `takeover`: first take over the entries of
   // dead daemons.
   asio::awaitable<error_code> pass(bool takeover) {
+    struct running_pass {
+      impl& broker;
+      explicit running_pass(impl& b) : broker(b) { ++broker.passes_running; }
+      ~running_pass() {
+        --broker.passes_running;
+        broker.pass_ended.cancel();
+      }
+      running_pass(const running_pass&) = delete;
+      running_pass& operator=(const running_pass&) = delete;
+    } running(*this);
     if (takeover) {
-      for (;;) {
+      while (!stopped) {
         auto stale_items = co_await store.take_over_stale(opts.takeover_idle.count(), opts.read_batch);
         if (!stale_items) co_return stale_items.error();
         if (stale_items->empty()) break;
@@ -591,7 +613,7 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     auto self = shared_from_this();
     const auto max_batches = static_cast<std::size_t>(std::max(opts.max_batches_in_flight, 1));
     bool more_due = true;
-    while (!p->first_error) {
+    while (!p->first_error && !stopped) {
       if (p->active >= max_batches) {
         co_await p->slot_freed.async_wait(tuple_awaitable);
         continue;
@@ -735,6 +757,30 @@ void alarm_broker::stop() {
     self->stopped = true;
     self->wake.cancel();
   });
+}
+
+void alarm_broker::async_drain(std::chrono::milliseconds grace, std::function<void(bool clean)> done) {
+  auto self = impl_;
+  asio::co_spawn(
+      self->strand,
+      [self, grace, done = std::move(done)]() -> asio::awaitable<void> {
+        self->stopped = true;
+        self->wake.cancel();
+        const auto deadline = steady_clock::now() + grace;
+        asio::steady_timer limit(self->strand);
+        limit.expires_at(deadline);
+        limit.async_wait([self](error_code ec) {
+          if (!ec) self->pass_ended.cancel();  // wakes the wait below at the deadline
+        });
+        if (self->passes_running > 0)
+          self->log.notice("broker.draining").kv("passes", static_cast<unsigned long long>(self->passes_running));
+        while (self->passes_running > 0 && steady_clock::now() < deadline) co_await self->pass_ended.async_wait(tuple_awaitable);
+        limit.cancel();
+        const bool clean = self->passes_running == 0;
+        self->log.notice("broker.drained").kv("clean", clean);
+        done(clean);
+      },
+      asio::detached);
 }
 
 asio::awaitable<boost::system::result<put_outcome>> alarm_broker::put_appointment(const appointment& a) {

@@ -11,6 +11,7 @@
 #include <boost/system/result.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -54,6 +55,12 @@ class alarm_broker {
   // Starts the timer loop, the change watcher and the sweep.
   void start();
   void stop();
+  // Graceful stop: claims and reads no new work, lets the batches in flight
+  // finish (their sends answered, their records written, their entries
+  // acknowledged), then calls done(true) — or done(false) once `grace` has
+  // passed with batches still running (their entries stay pending and are
+  // taken over after broker.takeover_after). `done` runs on the broker's strand.
+  void async_drain(std::chrono::milliseconds grace, std::function<void(bool clean)> done);
 
   // Appointments API.
   boost::asio::awaitable<boost::system::result<put_outcome>> put_appointment(const appointment& a);

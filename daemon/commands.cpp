@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "config/config.hpp"
+#include "l10n/localizer.hpp"
 
 #ifndef HERALD_VERSION
 #define HERALD_VERSION "0.0.0"
@@ -45,11 +46,19 @@ int command_version() {
 int command_check_config(const std::string& config_path) {
   try {
     auto cfg = load_config_file(config_path);
+    // The catalogs and the time-zone table are part of the configuration:
+    // checked as `serve` loads them (every pattern, every zone).
+    auto l10n = localizer::load(cfg.locales.directory, cfg.timezones.table_file, cfg.locales.default_language, cfg.timezones.default_zone);
     std::fputs(describe_effective(cfg).c_str(), stdout);
-    std::fprintf(stderr, "configuration OK: %s\n", config_path.c_str());
+    std::string languages;
+    for (const auto& l : l10n.languages()) languages += (languages.empty() ? "" : ", ") + l;
+    std::fprintf(stderr, "configuration OK: %s (catalogs: %s)\n", config_path.c_str(), languages.c_str());
     return exit_ok;
   } catch (const config_error& e) {
     std::fprintf(stderr, "herald: bad configuration: %s\n", e.what());
+    return exit_bad_config;
+  } catch (const l10n_error& e) {
+    std::fprintf(stderr, "herald: bad configuration: locales/timezones: %s\n", e.what());
     return exit_bad_config;
   }
 }

@@ -41,6 +41,7 @@ class daemon_supervisor {
  public:
   daemon_supervisor(asio::io_context& ioc, std::string config_path, logger& log, authenticator& auth,
                     std::shared_ptr<redis_client> redis, http_server& server, std::chrono::milliseconds grace,
+                    std::function<void(std::chrono::milliseconds, std::function<void(bool)>)> drain_broker,
                     std::function<void()> on_stop)
       : ioc_(ioc),
         config_path_(std::move(config_path)),
@@ -49,6 +50,7 @@ class daemon_supervisor {
         redis_(std::move(redis)),
         server_(server),
         grace_(grace),
+        drain_broker_(std::move(drain_broker)),
         on_stop_(std::move(on_stop)),
         signals_(ioc, SIGTERM, SIGINT, SIGHUP),
         ready_timer_(ioc),
@@ -128,16 +130,28 @@ class daemon_supervisor {
     sd_notify(0, "STOPPING=1\nSTATUS=draining");
     log_.notice("daemon.stopping").kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT").kv("open_connections", static_cast<unsigned long long>(server_.open_connections()));
     ready_timer_.cancel();
-    server_.async_drain(grace_, [this](bool clean) {
-      asio::post(ioc_, [this, clean] {
-        log_.notice("daemon.stopped").kv("clean", clean);
-        watchdog_timer_.cancel();
-        signals_.cancel();
-        if (on_stop_) on_stop_();
-        redis_->stop();
-        ioc_.stop();
+    // The HTTP server and the broker drain side by side (both within the
+    // grace period); Redis and the providers stay up until both are done.
+    auto pending = std::make_shared<int>(2);
+    auto all_clean = std::make_shared<bool>(true);
+    auto one_done = [this, pending, all_clean](bool clean) {
+      asio::post(ioc_, [this, pending, all_clean, clean] {
+        *all_clean = *all_clean && clean;
+        if (--*pending == 0) finish(*all_clean);
       });
-    });
+    };
+    server_.async_drain(grace_, one_done);
+    if (drain_broker_) drain_broker_(grace_, one_done);
+    else one_done(true);
+  }
+
+  void finish(bool clean) {
+    log_.notice("daemon.stopped").kv("clean", clean);
+    watchdog_timer_.cancel();
+    signals_.cancel();
+    if (on_stop_) on_stop_();
+    redis_->stop();
+    ioc_.stop();
   }
 
   asio::io_context& ioc_;
@@ -147,6 +161,7 @@ class daemon_supervisor {
   std::shared_ptr<redis_client> redis_;
   http_server& server_;
   std::chrono::milliseconds grace_;
+  std::function<void(std::chrono::milliseconds, std::function<void(bool)>)> drain_broker_;
   std::function<void()> on_stop_;  // stops the other components (providers, broker)
   asio::signal_set signals_;
   asio::steady_timer ready_timer_;
@@ -224,6 +239,9 @@ int command_serve(const std::string& config_path) {
   watch_redis->start();
   broker.start();
   daemon_supervisor supervisor(ioc, config_path, log, auth, redis, server, cfg.server.shutdown_grace,
+                               [&broker](std::chrono::milliseconds grace, std::function<void(bool)> done) {
+                                 broker.async_drain(grace, std::move(done));
+                               },
                                [&] {
                                  broker.stop();
                                  providers.shutdown();

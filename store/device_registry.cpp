@@ -78,13 +78,22 @@ return 1
 )lua";
 
 // Remove, atomically. KEYS: device key, set of all devices.
-// ARGV: device identifier, key prefix. Returns 1 if the device existed.
+// ARGV: device identifier, key prefix, expected PNSHandle ("" = any).
+// Returns 1 if the device existed and was removed, 0 if it did not exist,
+// -1 if its PNSHandle is no longer the expected one (kept).
 constexpr std::string_view remove_script = R"lua(
 local old = redis.call('GET', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[1])
 if not old then
+  redis.call('SREM', KEYS[2], ARGV[1])
   return 0
 end
+if ARGV[3] ~= '' then
+  local ok, rec = pcall(cjson.decode, old)
+  if ok and type(rec) == 'table' and rec['PNSHandle'] ~= ARGV[3] then
+    return -1
+  end
+end
+redis.call('SREM', KEYS[2], ARGV[1])
 local owner = string.match(old, '"AssociateId":(%-?%d+)')
 if owner then
   redis.call('HDEL', ARGV[2] .. ':associate:' .. owner .. ':devices', ARGV[1])
@@ -358,11 +367,23 @@ boost::asio::awaitable<boost::system::result<set_tags_outcome>> device_registry:
 
 boost::asio::awaitable<boost::system::result<bool>> device_registry::remove(const std::string& device_identifier) {
   std::vector<std::string> keys{device_key(device_identifier), devices_key()};
-  std::vector<std::string> args{device_identifier, prefix_};
+  std::vector<std::string> args{device_identifier, prefix_, ""};
   auto [ec, reply] = co_await remove_lua.run(*redis_, std::move(keys), std::move(args));
   if (ec) co_return failure<bool>(ec);
   if (reply.type != redis_reply::kind::integer) co_return failure<bool>(redis_error::unexpected_reply);
   co_return reply.integer == 1;
+}
+
+boost::asio::awaitable<boost::system::result<remove_outcome>> device_registry::remove_if_token(const std::string& device_identifier,
+                                                                                                const std::string& pns_handle) {
+  std::vector<std::string> keys{device_key(device_identifier), devices_key()};
+  std::vector<std::string> args{device_identifier, prefix_, pns_handle};
+  auto [ec, reply] = co_await remove_lua.run(*redis_, std::move(keys), std::move(args));
+  if (ec) co_return failure<remove_outcome>(ec);
+  if (reply.type != redis_reply::kind::integer) co_return failure<remove_outcome>(redis_error::unexpected_reply);
+  if (reply.integer == 1) co_return remove_outcome::removed;
+  if (reply.integer == 0) co_return remove_outcome::not_found;
+  co_return remove_outcome::token_changed;
 }
 
 boost::asio::awaitable<boost::system::result<std::int64_t>> device_registry::count() {

@@ -17,6 +17,7 @@
 namespace herald {
 
 enum class set_tags_outcome { updated, not_found, not_owner };
+enum class remove_outcome { removed, not_found, token_changed };
 
 class device_registry {
  public:
@@ -46,6 +47,11 @@ class device_registry {
                                                                            std::optional<std::int64_t> required_owner = std::nullopt);
   // Returns whether it existed.
   boost::asio::awaitable<boost::system::result<bool>> remove(const std::string& device_identifier);
+  // Removes the device only while its stored PNSHandle is still `pns_handle`
+  // (atomically): a provider said that token is gone, and a registration
+  // with a new token that raced the send must survive (token_changed).
+  boost::asio::awaitable<boost::system::result<remove_outcome>> remove_if_token(const std::string& device_identifier,
+                                                                                const std::string& pns_handle);
   // Number of registered devices.
   boost::asio::awaitable<boost::system::result<std::int64_t>> count();
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -328,11 +330,23 @@ TEST(cli_test, CheckConfigExitCodes) {
   child_process serve_bad({bin, "serve", "--config", dir + "/bad.yaml"}, dir + "/serve.log");
   EXPECT_EQ(serve_bad.wait(std::chrono::seconds(10)), 2);
 
-  write_file(dir + "/good.yaml", "redis:\n  url: redis://:s3cret-pass@127.0.0.1:6379/0\n");
+  const std::string l10n = std::string("locales:\n  directory: ") + HERALD_TEST_SOURCE_DIR + "/config/locales\ntimezones:\n  table_file: " +
+                           HERALD_TEST_SOURCE_DIR + "/config/timezones.yaml\n";
+  write_file(dir + "/good.yaml", "redis:\n  url: redis://:s3cret-pass@127.0.0.1:6379/0\n" + l10n);
   child_process good({bin, "check-config", "--config", dir + "/good.yaml"}, dir + "/good.log");
-  EXPECT_EQ(good.wait(std::chrono::seconds(10)), 0);
+  EXPECT_EQ(good.wait(std::chrono::seconds(10)), 0) << good.output();
   EXPECT_EQ(good.output().find("s3cret-pass"), std::string::npos) << good.output();
   EXPECT_NE(good.output().find("listen"), std::string::npos);
+  EXPECT_NE(good.output().find("catalogs: da, de, en"), std::string::npos) << good.output();
+
+  // The catalogs are checked too: a broken pattern is a bad configuration.
+  std::filesystem::create_directories(dir + "/locales");
+  write_file(dir + "/locales/en.yaml", "alarm:\n  body: \"Starts at {time\"\n");
+  write_file(dir + "/bad-l10n.yaml", "locales:\n  directory: " + dir + "/locales\ntimezones:\n  table_file: " + HERALD_TEST_SOURCE_DIR +
+                                         "/config/timezones.yaml\n");
+  child_process bad_l10n({bin, "check-config", "--config", dir + "/bad-l10n.yaml"}, dir + "/bad-l10n.log");
+  EXPECT_EQ(bad_l10n.wait(std::chrono::seconds(10)), 2);
+  EXPECT_NE(bad_l10n.output().find("alarm.body"), std::string::npos) << bad_l10n.output();
 
   child_process version({bin, "version"}, dir + "/version.log");
   EXPECT_EQ(version.wait(std::chrono::seconds(10)), 0);

@@ -232,6 +232,24 @@ TEST_F(broker_test, KilledDaemonsAlarmIsFinishedByAnotherWithoutDoubles) {
   EXPECT_GE(seen_before_kill, 1u);
 }
 
+TEST_F(broker_test, SigtermLetsTheBatchInFlightFinish) {
+  auto d = start_daemon();
+  for (int n = 0; n < 20; ++n) register_device(d, 3500, 100 + n);
+  apns_->set_response_delay(milliseconds(1500));  // the sends are in flight when SIGTERM arrives
+  put_appointment(d, "TERM", {3500}, system_clock::now() + milliseconds(300));
+  ASSERT_TRUE(apns_->wait_for_requests(1, seconds(10)));
+  d.proc->signal(SIGTERM);
+  ASSERT_EQ(d.proc->wait(seconds(10)), 0) << d.proc->output();
+  // Every device was answered and recorded by this daemon, and its work
+  // entry acknowledged: nothing is left for a takeover.
+  for (int n = 0; n < 20; ++n) {
+    EXPECT_EQ(apns_->delivered_count_for_token(hex_token(100 + n)), 1u) << "device " << n;
+    EXPECT_EQ(redis_.cli("GET b:delivery:alarm:TERM:1:dev-" + std::to_string(100 + n)), "delivered\n") << "device " << n;
+  }
+  EXPECT_EQ(redis_.cli("XLEN b:work"), "0\n");
+  EXPECT_NE(d.proc->output().find("broker.drained"), std::string::npos) << d.proc->output();
+}
+
 TEST_F(broker_test, GoneDeviceIsRemoved) {
   auto d = start_daemon();
   register_device(d, 4000, 1);

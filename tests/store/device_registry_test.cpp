@@ -194,6 +194,26 @@ TEST_F(device_registry_test, many_associates_in_one_call_keep_order_and_sorting)
   EXPECT_TRUE(await(registry_.list_by_associates({})).value().empty());
 }
 
+TEST_F(device_registry_test, remove_if_token_keeps_a_device_registered_again_with_a_new_token) {
+  auto dev = make_device("dev-1", 919);
+  ASSERT_TRUE(await(registry_.upsert(dev)).has_value());
+  auto renewed = dev;
+  renewed.pns_handle = "ffee";  // re-registered with a new token while a send to the old one was answered "gone"
+  ASSERT_TRUE(await(registry_.upsert(renewed)).has_value());
+  auto kept = await(registry_.remove_if_token("dev-1", dev.pns_handle));
+  ASSERT_TRUE(kept.has_value()) << kept.error().message();
+  EXPECT_EQ(*kept, remove_outcome::token_changed);
+  EXPECT_EQ(await(registry_.get("dev-1")).value(), std::optional<device_info>(renewed));
+  EXPECT_EQ(await(registry_.list_by_associate(919)).value().size(), 1u);
+  EXPECT_EQ(await(registry_.count()).value(), 1);
+
+  EXPECT_EQ(await(registry_.remove_if_token("dev-1", "ffee")).value(), remove_outcome::removed);
+  EXPECT_FALSE(await(registry_.get("dev-1")).value().has_value());
+  EXPECT_TRUE(await(registry_.list_by_associate(919)).value().empty());
+  EXPECT_EQ(await(registry_.count()).value(), 0);
+  EXPECT_EQ(await(registry_.remove_if_token("dev-1", "ffee")).value(), remove_outcome::not_found);
+}
+
 TEST_F(device_registry_test, scripts_survive_script_flush) {
   ASSERT_TRUE(await(registry_.upsert(make_device("dev-1", 1))).has_value());
   server_.cli("SCRIPT FLUSH");
