@@ -10,6 +10,7 @@
 
 #include "api/http_helpers.hpp"
 #include "api/route_module.hpp"
+#include "model/text.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 #include "store/device_registry.hpp"
@@ -71,7 +72,7 @@ struct api_service::impl {
   }
 
   asio::awaitable<http_response> dispatch(http_request& req, std::string& route_name) {
-    auto path = lowercase(target_path(req.target()));
+    auto path = to_lower(target_path(req.target()));
     if (path.size() > 1 && path.back() == '/') path.pop_back();
     if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
       route_name = path.substr(1);

@@ -11,7 +11,8 @@
 namespace herald {
 
 namespace {
-std::string_view trim(std::string_view s) {
+// HTTP optional whitespace (RFC 9110 OWS: spaces and tabs only).
+std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
@@ -30,12 +31,12 @@ void authenticator::replace(auth_settings settings) {
 }
 
 auth_outcome authenticator::authenticate(std::string_view authorization) const {
-  auto value = trim(authorization);
+  auto value = trim_ows(authorization);
   if (value.empty()) return {auth_status::missing, {}};
   auto space = value.find(' ');
   if (space == std::string_view::npos) return {auth_status::malformed, {}};
   auto scheme = value.substr(0, space);
-  auto token = trim(value.substr(space + 1));
+  auto token = trim_ows(value.substr(space + 1));
   if (!iequals(scheme, "Bearer") && !iequals(scheme, "SOTicket")) return {auth_status::malformed, {}};
   if (token.empty()) return {auth_status::malformed, {}};
   return authenticate_token(token);

@@ -3,8 +3,6 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/system/error_code.hpp>
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 
 #include "api/pocket_codec.hpp"
@@ -76,12 +74,6 @@ decoded<std::string> agent_body_json(const http_request& req, bool body_required
   if (*m == media_type::json) return req.body();
   if (!body_required && req.body().find_first_not_of(" \t\r\n") == std::string::npos) return std::string();
   return xml_request_to_json(req.body());
-}
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
 }
 
 std::int64_t unix_ms_now() {

@@ -31,7 +31,6 @@ std::optional<api_error> check_json_body(const http_request& req, bool body_requ
 // named after the request, one child per property) is converted with
 // xml_request_to_json. 415 for other types; an empty body gives "" when not required.
 decoded<std::string> agent_body_json(const http_request& req, bool body_required);
-std::string lowercase(std::string_view s);
 std::int64_t unix_ms_now();
 
 }  // namespace herald

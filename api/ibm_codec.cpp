@@ -11,6 +11,8 @@
 #include <ctime>
 #include <limits>
 
+#include "model/text.hpp"
+
 namespace herald {
 
 namespace {
@@ -18,18 +20,6 @@ namespace {
 namespace json = boost::json;
 
 api_error bad_request(std::string message) { return api_error{400, "BadRequest", std::move(message)}; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // Trailing commas are accepted: IBM's published examples (seed 002) have them.
 decoded<json::object> parse_object(std::string_view text) {
@@ -176,10 +166,10 @@ bool ibm_accepts_json(std::string_view accept) {
     auto item = accept.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     pos = comma == std::string_view::npos ? accept.size() + 1 : comma + 1;
     auto semi = item.find(';');
-    auto type = lower(trim(item.substr(0, semi)));
+    auto type = to_lower(trim(item.substr(0, semi)));
     double q = 1.0;
     if (semi != std::string_view::npos) {
-      auto params = lower(item.substr(semi + 1));
+      auto params = to_lower(item.substr(semi + 1));
       if (auto qpos = params.find("q="); qpos != std::string::npos) {
         auto value = trim(std::string_view(params).substr(qpos + 2));
         value = value.substr(0, value.find(';'));
@@ -194,7 +184,7 @@ bool ibm_accepts_json(std::string_view accept) {
 }
 
 bool ibm_is_json_content_type(std::string_view content_type) {
-  return lower(trim(content_type.substr(0, content_type.find(';')))) == "application/json";
+  return to_lower(trim(content_type.substr(0, content_type.find(';')))) == "application/json";
 }
 
 std::optional<api_error> check_ibm_device_id(std::string_view device_id) {

@@ -15,6 +15,7 @@
 #include "api/http_helpers.hpp"
 #include "api/ibm_codec.hpp"
 #include "api/route_module.hpp"
+#include "model/text.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 #include "store/device_registry.hpp"
@@ -67,7 +68,7 @@ std::optional<ibm_target> parse_target(std::string_view target) {
   if (segs.size() < 5 || segs.size() > 6) return std::nullopt;
   ibm_target t;
   t.app = segs[3];
-  auto resource = lowercase(segs[4]);
+  auto resource = to_lower(segs[4]);
   if (resource == "devices") {
     t.resource = segs.size() == 6 ? ibm_resource::device : ibm_resource::devices;
     if (segs.size() == 6) t.device_id = segs[5];

@@ -4,24 +4,13 @@
 #include <boost/url/url_view.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
+
+#include "model/text.hpp"
 
 namespace herald {
 
 namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 std::optional<media_type> media_of(std::string_view type) {
   if (type == "application/json" || type == "text/json" || type == "application/json-patch+json" ||
       type == "application/merge-patch+json")
@@ -41,7 +30,7 @@ std::optional<media_type> negotiate_accept(std::string_view accept) {
     auto item = accept.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     pos = comma == std::string_view::npos ? accept.size() + 1 : comma + 1;
     auto semi = item.find(';');
-    auto type = lower(trim(item.substr(0, semi)));
+    auto type = to_lower(trim(item.substr(0, semi)));
     double q = 1.0;
     if (semi != std::string_view::npos) {
       auto params = item.substr(semi + 1);
@@ -61,13 +50,13 @@ std::optional<media_type> negotiate_accept(std::string_view accept) {
 }
 
 std::optional<media_type> request_media_type(std::string_view content_type) {
-  auto type = lower(trim(content_type.substr(0, content_type.find(';'))));
+  auto type = to_lower(trim(content_type.substr(0, content_type.find(';'))));
   return media_of(type);
 }
 
 bool field_selection::includes(std::string_view property) const {
   if (all()) return true;
-  auto p = lower(property);
+  auto p = to_lower(property);
   return std::find(names.begin(), names.end(), p) != names.end();
 }
 
@@ -81,7 +70,7 @@ field_selection parse_select(std::string_view value) {
     // "category/id" selects inside "category": the top-level property is kept.
     item = item.substr(0, item.find('/'));
     if (item.empty()) continue;
-    auto name = lower(item);
+    auto name = to_lower(item);
     if (std::find(sel.names.begin(), sel.names.end(), name) == sel.names.end()) sel.names.push_back(std::move(name));
     if (sel.names.size() >= 64) break;  // bound: a select list longer than any result type
   }

@@ -225,10 +225,8 @@ decoded<std::vector<std::string>> parse_tags(std::string_view text) {
   std::size_t pos = 0;
   while (pos <= text.size()) {
     auto comma = text.find(',', pos);
-    auto item = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    auto item = trim(text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
     pos = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
     if (item.empty()) continue;
     if (item.size() > max_tag_size)
       return bad_request("Tags: a tag is longer than " + std::to_string(max_tag_size) + " characters");

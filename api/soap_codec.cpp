@@ -81,12 +81,6 @@ std::string text_of(const pugi::xml_node& n) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 // Properties whose XML text is a number/boolean in the JSON the decoders see.
 constexpr std::array<std::string_view, 6> integer_properties{"AssociateId", "TimeZoneId", "RecordId",
                                                              "TimeToLive", "ForeignDeviceId", "ForeignAppId"};

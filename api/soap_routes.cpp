@@ -15,6 +15,7 @@
 #include "api/pocket_agent.hpp"
 #include "api/route_module.hpp"
 #include "api/soap_codec.hpp"
+#include "model/text.hpp"
 #include "runtime/log.hpp"
 
 namespace herald {
@@ -32,7 +33,7 @@ class soap_routes final : public route_module {
     auto svc = soap_service_for_path(path);
     if (!svc) co_return std::nullopt;
     std::string agent = svc->agent == soap_agent::pocket ? "Pocket" : "ForeignSystem";
-    auto query = lowercase(req.target().substr(std::min(req.target().size(), req.target().find('?'))));
+    auto query = to_lower(req.target().substr(std::min(req.target().size(), req.target().find('?'))));
     if (req.method() == http::verb::get || req.method() == http::verb::head) {
       if (query == "?wsdl" || query == "?singlewsdl" || query.rfind("?wsdl&", 0) == 0) {
         route_name = "soap." + agent + ".wsdl";
@@ -53,7 +54,7 @@ class soap_routes final : public route_module {
       co_return res;
     }
     route_name = "soap." + agent + ".invalid";
-    auto content_type = lowercase(req[http::field::content_type]);
+    auto content_type = to_lower(req[http::field::content_type]);
     auto fault_version = content_type.find("application/soap+xml") != std::string::npos ? soap_version::soap12 : soap_version::soap11;
     auto media = content_type.substr(0, content_type.find(';'));
     while (!media.empty() && media.back() == ' ') media.pop_back();

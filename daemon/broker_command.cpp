@@ -2,8 +2,6 @@
 // Redis (the same pass as RunAppointmentAlarmBroker), then exit.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <cstdio>
 #include <optional>
@@ -60,12 +58,7 @@ int command_broker(const std::vector<std::string>& args) {
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
-        redis->start();
-        asio::steady_timer t(ioc);
-        for (int i = 0; i < 250 && !redis->connected(); ++i) {
-          t.expires_after(std::chrono::milliseconds(20));
-          co_await t.async_wait(asio::use_awaitable);
-        }
+        co_await async_start_redis(*redis);
         auto ec = co_await broker.run_once();
         if (ec) {
           std::fprintf(stderr, "herald broker run-once: %s\n", ec.message().c_str());

@@ -2,8 +2,6 @@
 // through the configured providers, one result line per device.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -102,12 +100,7 @@ int command_send(const std::vector<std::string>& args) {
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
-        redis->start();
-        asio::steady_timer t(ioc);
-        for (int i = 0; i < 250 && !redis->connected(); ++i) {
-          t.expires_after(std::chrono::milliseconds(20));
-          co_await t.async_wait(asio::use_awaitable);
-        }
+        co_await async_start_redis(*redis);
         std::vector<device_info> targets;
         if (!redis->connected()) {
           std::fprintf(stderr, "herald send: Redis unavailable: %s\n", redis->last_error().c_str());

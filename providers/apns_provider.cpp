@@ -71,19 +71,8 @@ class apns_provider final : public push_provider {
     auto ctx = detail::make_tls_context(tls, error);
     if (!ctx) return fail(error);
 
-    detail::h2_pool_options po;
-    po.connections = std::max(1, settings_.connections);
-    po.connection.connect_timeout = settings_.connect_timeout;
-    po.connection.idle_ping_after = options_.idle_ping_after;
-    po.connection.ping_timeout = options_.ping_timeout;
-    po.connection.queue_limit = options_.queue_limit;
-    po.connection.max_response_body = options_.max_response_body;
-    po.reconnect_backoff = options_.reconnect_backoff;
-    auto metrics = options_.metrics;
-    std::string app = app_id_, name = name_;
-    detail::h2_hooks hooks{[metrics, app, name] { metrics->on_connection_opened(app, name); },
-                           [metrics, app, name] { metrics->on_connection_closed(app, name); },
-                           [metrics, app, name](int d) { metrics->on_streams_changed(app, name, d); }};
+    auto po = detail::make_pool_options(settings_.connections, settings_.connect_timeout, options_);
+    auto hooks = detail::metrics_hooks(options_.metrics, app_id_, name_);
     pool_ = std::make_unique<detail::h2_pool>(ex_, *url, ctx, po, std::move(hooks), options_.random, options_.log);
     state_.ready = true;
   }

@@ -64,20 +64,9 @@ class fcm_provider final : public push_provider {
     auto ctx = detail::make_tls_context({settings_.ca_file, {}, {}}, error);
     if (!ctx) return fail(error);
 
-    detail::h2_pool_options po;
-    po.connections = std::max(1, settings_.connections);
-    po.connection.connect_timeout = settings_.connect_timeout;
-    po.connection.idle_ping_after = options_.idle_ping_after;
-    po.connection.ping_timeout = options_.ping_timeout;
-    po.connection.queue_limit = options_.queue_limit;
-    po.connection.max_response_body = options_.max_response_body;
-    po.reconnect_backoff = options_.reconnect_backoff;
-    auto metrics = options_.metrics;
-    std::string app = app_id_;
-    detail::h2_hooks hooks{[metrics, app] { metrics->on_connection_opened(app, "fcm"); },
-                           [metrics, app] { metrics->on_connection_closed(app, "fcm"); },
-                           [metrics, app](int d) { metrics->on_streams_changed(app, "fcm", d); }};
-    pool_ = std::make_unique<detail::h2_pool>(ex_, *url, ctx, po, hooks, options_.random, options_.log);
+    auto po = detail::make_pool_options(settings_.connections, settings_.connect_timeout, options_);
+    auto hooks = detail::metrics_hooks(options_.metrics, app_id_, "fcm");
+    pool_ = std::make_unique<detail::h2_pool>(ex_, *url, ctx, po, std::move(hooks), options_.random, options_.log);
     po.connections = 1;
     token_pool_ = std::make_unique<detail::h2_pool>(ex_, *token_url, ctx, po, detail::h2_hooks{}, options_.random,
                                                     options_.log);

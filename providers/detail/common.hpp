@@ -4,9 +4,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 #include <string>
 
+#include "providers/detail/h2_connection.hpp"
 #include "providers/errors.hpp"
 #include "providers/provider.hpp"
 
@@ -47,6 +50,30 @@ inline delivery_result config_failure(std::string reason) {
   r.kind = delivery_result::outcome::config_error;
   r.reason = std::move(reason);
   return r;
+}
+
+// Pool settings of one adapter: its own pool size and connect timeout, the
+// per-connection bounds and reconnect backoff from `options`.
+inline h2_pool_options make_pool_options(int connections, std::chrono::milliseconds connect_timeout,
+                                         const provider_options& options) {
+  h2_pool_options po;
+  po.connections = std::max(1, connections);
+  po.connection.connect_timeout = connect_timeout;
+  po.connection.idle_ping_after = options.idle_ping_after;
+  po.connection.ping_timeout = options.ping_timeout;
+  po.connection.queue_limit = options.queue_limit;
+  po.connection.max_response_body = options.max_response_body;
+  po.reconnect_backoff = options.reconnect_backoff;
+  return po;
+}
+
+// Hooks reporting a pool's connections and streams to `metrics` under
+// (app, provider).
+inline h2_hooks metrics_hooks(std::shared_ptr<provider_metrics_listener> metrics, std::string app,
+                              std::string provider) {
+  return h2_hooks{[metrics, app, provider] { metrics->on_connection_opened(app, provider); },
+                  [metrics, app, provider] { metrics->on_connection_closed(app, provider); },
+                  [metrics, app, provider](int d) { metrics->on_streams_changed(app, provider, d); }};
 }
 
 // Runs `make()` (returning awaitable<T>) on `target`, hopping there from the
