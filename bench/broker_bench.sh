@@ -70,7 +70,7 @@ YAML
   ./build/bench/seed_alarms "$redis_port" bench "$count" 10000 "$t0_ms" "$mode" "$r" >/dev/null
   local redis_cpu_seeding mock_cpu0
   redis_cpu_seeding=$(cpu_s "$redis_pid"); mock_cpu0=$(cpu_s "${pids[0]}")
-  ./build/herald serve --config "$work/$mode/herald.yaml" 2>"$work/$mode/herald.log" &
+  env ${HERALD_ENV:-} ./build/herald serve --config "$work/$mode/herald.yaml" 2>"$work/$mode/herald.log" &
   local herald_pid=$!
   pids+=($herald_pid)
   for _ in $(seq 200); do curl -sf "http://127.0.0.1:$http_port/readyz" >/dev/null && break; sleep 0.05; done
