@@ -453,20 +453,6 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  bool message_targets_device(const push_message& m, const device_info& d) {
-    if (!m.platforms.empty() &&
-        std::none_of(m.platforms.begin(), m.platforms.end(), [&](const std::string& p) { return parse_platform(p) == d.platform; }))
-      return false;
-    if (!m.tags.empty()) {
-      if (!d.tags) return false;
-      bool any = std::any_of(m.tags.begin(), m.tags.end(), [&](const std::string& t) {
-        return std::find(d.tags->begin(), d.tags->end(), t) != d.tags->end();
-      });
-      if (!any) return false;
-    }
-    return true;
-  }
-
   asio::awaitable<bool> process_message(const work_item& w) {
     auto id = w.field("id");
     auto msg = co_await store.get_message(id);
@@ -480,11 +466,11 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     }
     auto targets = co_await devices_of(m.associate_ids, m.device_identifiers);
     if (!targets) co_return false;
-    // Messages go to every targeted device; tags only narrow the targets when
-    // the message names tags (IBM tagNames). Opt-out tags apply to alarms.
+    // Messages go to every targeted device; IBM tagNames narrow the targets
+    // to the devices subscribed to one of them. Pocket tags apply to alarms.
     std::vector<const device_info*> chosen;
     for (const auto& d : *targets)
-      if (message_targets_device(m, d)) chosen.push_back(&d);
+      if (message_targets(m, d)) chosen.push_back(&d);
     co_return co_await deliver_all(job, chosen, [&](const device_info&) { return message_notification(m, id); });
   }
 

@@ -14,6 +14,16 @@ bool device_wants(const device_info& device, std::string_view event) {
                      [&](const std::string& t) { return iequals(t, event) || iequals(t, "All"); });
 }
 
+bool message_targets(const push_message& m, const device_info& d) {
+  if (!m.platforms.empty() &&
+      std::none_of(m.platforms.begin(), m.platforms.end(), [&](const std::string& p) { return parse_platform(p) == d.platform; }))
+    return false;
+  if (m.tags.empty()) return true;
+  return std::any_of(m.tags.begin(), m.tags.end(), [&](const std::string& t) {
+    return std::find(d.subscriptions.begin(), d.subscriptions.end(), t) != d.subscriptions.end();
+  });
+}
+
 bool is_late(std::int64_t due_ms, std::int64_t now_ms, std::int64_t max_lateness_ms) {
   return now_ms - due_ms > max_lateness_ms;
 }

@@ -11,6 +11,7 @@
 
 #include "broker/appointment.hpp"
 #include "model/device.hpp"
+#include "model/push_message.hpp"
 #include "providers/provider.hpp"
 
 namespace herald {
@@ -20,6 +21,12 @@ inline constexpr std::string_view alarm_event = "AppointmentAlarm";
 // A device wants `event` when it never set tags (defaults: alarms on), or
 // when its tags name the event (case-insensitive) or "All".
 bool device_wants(const device_info& device, std::string_view event);
+
+// Whether a message (SendPushNotification, IBM) goes to a device it
+// addresses: its platform is among `platforms` (when given), and it is
+// subscribed to one of the IBM `tags` (when given). Pocket tags are not
+// consulted: they opt in and out of Pocket events such as alarms.
+bool message_targets(const push_message& m, const device_info& d);
 
 // Later than max_lateness after its due time: dropped and counted, not sent.
 bool is_late(std::int64_t due_ms, std::int64_t now_ms, std::int64_t max_lateness_ms);

@@ -35,9 +35,8 @@ struct device_info {
   std::int64_t registered_at_ms = 0;  // last registration, ms since epoch (UTC)
   std::int64_t created_at_ms = 0;     // first registration (0 = same as registered_at_ms)
 
-  // Event names the device wants (Pocket SetPushNotificationTagsFor*, IBM
-  // subscriptions' tagName). nullopt = never set: the defaults apply
-  // (appointment alarms on).
+  // Event names the device wants (Pocket SetPushNotificationTagsFor*).
+  // nullopt = never set: the defaults apply (appointment alarms on).
   std::optional<std::vector<std::string>> tags;
 
   // IBM MobileFirst registration fields (empty for Pocket-only devices).
@@ -45,6 +44,10 @@ struct device_info {
   std::string phone_number;
   std::string app_id;  // applicationId it was registered through ("" = the default app)
   std::string user_agent;
+  // IBM subscriptions (tagName): topics for IBM messages sent to tagNames.
+  // Kept apart from the Pocket tags, so that subscribing to a topic never
+  // turns the device's appointment alarms off. At most max_device_tags.
+  std::vector<std::string> subscriptions;
 
   bool operator==(const device_info&) const = default;
 };

@@ -13,7 +13,7 @@ struct push_message {
   std::vector<std::int64_t> associate_ids;
   std::vector<std::string> device_identifiers;
   std::vector<std::string> platforms;  // NotificationPlatform names: restricts the targets above
-  std::vector<std::string> tags;       // only devices having one of these tags (empty: no restriction)
+  std::vector<std::string> tags;       // IBM tagNames: only devices subscribed to one of them (empty: no restriction)
   std::string app_id;                  // "" = the default (first) app
 
   std::string title;

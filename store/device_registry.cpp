@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <limits>
 
 namespace herald {
@@ -34,19 +35,24 @@ using boost::system::error_code;
 // the GET), which is fine on a single Redis; on a cluster every key would
 // need a common hash tag in the prefix.
 // Tags are carried over with cjson, which only re-encodes the array of
-// strings (an empty Lua table encodes as {}, hence the explicit "[]").
+// strings (an empty Lua table encodes as {}, hence the explicit "[]"). IBM
+// Subscriptions are always carried over: upsert never changes them (the
+// record it writes has none), update() does.
 constexpr std::string_view upsert_script = R"lua(
 local old = redis.call('GET', KEYS[1])
 local prev = false
 local record = ARGV[2]
 if old then
   prev = string.match(old, '"AssociateId":(%-?%d+)') or false
-  if ARGV[5] == '1' then
-    local ok, decoded = pcall(cjson.decode, old)
-    if ok and type(decoded) == 'table' and type(decoded.Tags) == 'table' then
+  local ok, decoded = pcall(cjson.decode, old)
+  if ok and type(decoded) == 'table' then
+    if ARGV[5] == '1' and type(decoded.Tags) == 'table' then
       local tags = '[]'
       if #decoded.Tags > 0 then tags = cjson.encode(decoded.Tags) end
       record = string.sub(record, 1, -2) .. ',"Tags":' .. tags .. '}'
+    end
+    if type(decoded.Subscriptions) == 'table' and #decoded.Subscriptions > 0 then
+      record = string.sub(record, 1, -2) .. ',"Subscriptions":' .. cjson.encode(decoded.Subscriptions) .. '}'
     end
   end
 end
@@ -136,7 +142,8 @@ bool storable(const device_info& d) {
   return !d.device_identifier.empty() && d.device_identifier.size() <= max_device_identifier_size &&
          d.pns_handle.size() <= max_pns_handle_size && d.device_name.size() <= max_device_text_size &&
          d.pocket_version.size() <= max_device_text_size && d.language.size() <= max_device_text_size &&
-         d.os_version.size() <= max_device_text_size;
+         d.os_version.size() <= max_device_text_size && d.subscriptions.size() <= max_device_tags &&
+         std::none_of(d.subscriptions.begin(), d.subscriptions.end(), [](const std::string& t) { return t.size() > max_tag_size; });
 }
 
 bool parse_int64(std::string_view text, std::int64_t& out) {
@@ -187,6 +194,11 @@ std::string encode_device_record(const device_info& device) {
   if (!device.phone_number.empty()) o["PhoneNumber"] = device.phone_number;
   if (!device.app_id.empty()) o["AppId"] = device.app_id;
   if (!device.user_agent.empty()) o["UserAgent"] = device.user_agent;
+  if (!device.subscriptions.empty()) {
+    json::array subs;
+    for (const auto& t : device.subscriptions) subs.emplace_back(t);
+    o["Subscriptions"] = std::move(subs);
+  }
   return json::serialize(o);
 }
 
@@ -244,6 +256,9 @@ std::optional<device_info> decode_device_record(const std::string& text) {
   text_field("PhoneNumber", max_device_text_size, d.phone_number);
   text_field("AppId", max_device_text_size, d.app_id);
   text_field("UserAgent", max_device_text_size, d.user_agent);
+  if (const auto* subs = o.if_contains("Subscriptions"); subs && subs->is_array())
+    for (const auto& t : subs->get_array())
+      if (t.is_string() && d.subscriptions.size() < max_device_tags) d.subscriptions.emplace_back(t.get_string());
   if (!ok) return std::nullopt;
   return d;
 }
@@ -269,7 +284,11 @@ boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> devic
   // initializer_list temporaries inside them).
   std::vector<std::string> keys{device_key(device.device_identifier), associate_key(device.associate_id),
                                 devices_key()};
-  std::vector<std::string> args{device.device_identifier, encode_device_record(device),
+  // The stored IBM subscriptions are kept by the script; the record written
+  // carries none (they change only through update()).
+  device_info record = device;
+  record.subscriptions.clear();
+  std::vector<std::string> args{device.device_identifier, encode_device_record(record),
                                 std::to_string(device.associate_id), prefix_, device.tags ? "0" : "1"};
   auto [ec, reply] = co_await upsert_lua.run(*redis_, std::move(keys), std::move(args));
   if (ec) co_return failure<std::optional<std::int64_t>>(ec);
@@ -337,32 +356,51 @@ boost::asio::awaitable<boost::system::result<std::optional<device_info>>> device
   co_return std::optional<device_info>{std::move(*d)};
 }
 
+boost::asio::awaitable<boost::system::result<device_update>> device_registry::update(
+    const std::string& device_identifier, std::function<update_step(device_info&)> change) {
+  // Optimistic: read, change, compare-and-set; a record that changed in
+  // between (a re-registration, another update) is read and changed again.
+  // Bounded retries.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    std::vector<std::string> get{"GET", device_key(device_identifier)};
+    auto [ec, reply] = co_await run(*redis_, std::move(get));
+    if (ec) co_return failure<device_update>(ec);
+    if (reply.type == redis_reply::kind::nil) co_return device_update{};
+    if (reply.type != redis_reply::kind::string) co_return failure<device_update>(redis_error::unexpected_reply);
+    auto before = decode_device_record(reply.str);
+    if (!before) co_return failure<device_update>(redis_error::unexpected_reply);
+    device_info after = *before;
+    const update_step step = change(after);
+    if (step != update_step::write) co_return device_update{std::move(before), std::move(after), step};
+    after.device_identifier = before->device_identifier;
+    after.associate_id = before->associate_id;  // moving a device is upsert's job (it keeps the indexes)
+    if (!storable(after)) co_return failure<device_update>(boost::system::errc::invalid_argument);
+    std::vector<std::string> keys{device_key(device_identifier), associate_key(before->associate_id)};
+    std::vector<std::string> args{device_identifier, reply.str, encode_device_record(after)};
+    auto [ec2, r2] = co_await replace_lua.run(*redis_, std::move(keys), std::move(args));
+    if (ec2) co_return failure<device_update>(ec2);
+    if (r2.type != redis_reply::kind::integer) co_return failure<device_update>(redis_error::unexpected_reply);
+    if (r2.integer == 1) co_return device_update{std::move(before), std::move(after), update_step::write};
+    if (r2.integer == 0) co_return device_update{};
+  }
+  co_return failure<device_update>(boost::system::errc::resource_unavailable_try_again);
+}
+
 boost::asio::awaitable<boost::system::result<set_tags_outcome>> device_registry::set_tags(
     const std::string& device_identifier, std::vector<std::string> tags, std::optional<std::int64_t> required_owner) {
   if (tags.size() > max_device_tags ||
       std::any_of(tags.begin(), tags.end(), [](const std::string& t) { return t.size() > max_tag_size; }))
     co_return failure<set_tags_outcome>(boost::system::errc::invalid_argument);
-  // Optimistic: read, rewrite, compare-and-set; a record that changed in
-  // between (a re-registration) is read again. Bounded retries.
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    std::vector<std::string> get{"GET", device_key(device_identifier)};
-    auto [ec, reply] = co_await run(*redis_, std::move(get));
-    if (ec) co_return failure<set_tags_outcome>(ec);
-    if (reply.type == redis_reply::kind::nil) co_return set_tags_outcome::not_found;
-    if (reply.type != redis_reply::kind::string) co_return failure<set_tags_outcome>(redis_error::unexpected_reply);
-    auto d = decode_device_record(reply.str);
-    if (!d) co_return failure<set_tags_outcome>(redis_error::unexpected_reply);
-    if (required_owner && d->associate_id != *required_owner) co_return set_tags_outcome::not_owner;
-    d->tags = tags;
-    std::vector<std::string> keys{device_key(device_identifier), associate_key(d->associate_id)};
-    std::vector<std::string> args{device_identifier, reply.str, encode_device_record(*d)};
-    auto [ec2, r2] = co_await replace_lua.run(*redis_, std::move(keys), std::move(args));
-    if (ec2) co_return failure<set_tags_outcome>(ec2);
-    if (r2.type != redis_reply::kind::integer) co_return failure<set_tags_outcome>(redis_error::unexpected_reply);
-    if (r2.integer == 1) co_return set_tags_outcome::updated;
-    if (r2.integer == 0) co_return set_tags_outcome::not_found;
-  }
-  co_return failure<set_tags_outcome>(boost::system::errc::resource_unavailable_try_again);
+  auto change = [&](device_info& d) {
+    if (required_owner && d.associate_id != *required_owner) return update_step::abort;
+    d.tags = tags;
+    return update_step::write;
+  };
+  auto r = co_await update(device_identifier, change);
+  if (!r) co_return failure<set_tags_outcome>(r.error());
+  if (!r->before) co_return set_tags_outcome::not_found;
+  if (r->step == update_step::abort) co_return set_tags_outcome::not_owner;
+  co_return set_tags_outcome::updated;
 }
 
 boost::asio::awaitable<boost::system::result<bool>> device_registry::remove(const std::string& device_identifier) {

@@ -6,6 +6,7 @@
 #include <boost/system/result.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,20 @@ namespace herald {
 enum class set_tags_outcome { updated, not_found, not_owner };
 enum class remove_outcome { removed, not_found, token_changed };
 
+// What an update callback decides for the record it was given.
+enum class update_step {
+  write,  // store the changed record
+  keep,   // nothing to change
+  abort,  // refuse (the caller knows why)
+};
+
+// The outcome of device_registry::update.
+struct device_update {
+  std::optional<device_info> before;  // nullopt: no such device
+  std::optional<device_info> after;   // the record as changed by the callback (written only when step == write)
+  update_step step = update_step::keep;
+};
+
 class device_registry {
  public:
   device_registry(std::shared_ptr<redis_client> redis, std::string key_prefix);
@@ -27,7 +42,8 @@ class device_registry {
   // device.associate_id's index. Returns the previous owner (if any).
   // A device whose `tags` is nullopt keeps the tags stored for it (a
   // re-registration does not reset the user's choices); set tags to a vector
-  // (possibly empty) to replace them.
+  // (possibly empty) to replace them. The stored IBM subscriptions are
+  // always kept (device.subscriptions is ignored; see update()).
   // A device that breaks the field bounds of model/device.hpp (or has an
   // empty identifier) is refused with errc::invalid_argument.
   boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> upsert(const device_info& device);
@@ -45,6 +61,15 @@ class device_registry {
   boost::asio::awaitable<boost::system::result<set_tags_outcome>> set_tags(const std::string& device_identifier,
                                                                            std::vector<std::string> tags,
                                                                            std::optional<std::int64_t> required_owner = std::nullopt);
+  // Changes one device record atomically with respect to concurrent upserts
+  // and updates (compare-and-set of the device key and the owner's hash
+  // together, retried on a conflict): `change` is called with the record as
+  // stored (again after a conflict) and decides. It may change anything but
+  // the identifier and the owner. A changed record that breaks the field
+  // bounds is refused with errc::invalid_argument.
+  boost::asio::awaitable<boost::system::result<device_update>> update(const std::string& device_identifier,
+                                                                      std::function<update_step(device_info&)> change);
+
   // Returns whether it existed.
   boost::asio::awaitable<boost::system::result<bool>> remove(const std::string& device_identifier);
   // Removes the device only while its stored PNSHandle is still `pns_handle`

@@ -74,8 +74,7 @@ boost::asio::awaitable<boost::system::result<void>> ibm_store::index(const devic
     add_unique(add, app_key(device.app_id));
     add_unique(add, platform_key(device.app_id, letter_of(device.platform)));
     if (!device.user_id.empty()) add_unique(add, user_key(device.app_id, device.user_id));
-    if (device.tags)
-      for (const auto& t : *device.tags) add_unique(add, tag_key(device.app_id, t));
+    for (const auto& t : device.subscriptions) add_unique(add, tag_key(device.app_id, t));
   }
   std::vector<std::string> remove;
   if (previous && !previous->app_id.empty()) {
@@ -86,8 +85,7 @@ boost::asio::awaitable<boost::system::result<void>> ibm_store::index(const devic
     drop(app_key(p.app_id));
     drop(platform_key(p.app_id, letter_of(p.platform)));
     if (!p.user_id.empty()) drop(user_key(p.app_id, p.user_id));
-    if (p.tags)
-      for (const auto& t : *p.tags) drop(tag_key(p.app_id, t));
+    for (const auto& t : p.subscriptions) drop(tag_key(p.app_id, t));
   }
   if (add.empty() && remove.empty()) co_return boost::system::result<void>{};
   std::vector<std::string> cmd{"EVAL", std::string(index_script), std::to_string(add.size() + remove.size())};

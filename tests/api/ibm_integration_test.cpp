@@ -443,7 +443,7 @@ TEST_F(ibm_test, PaginationAndFilters) {
   EXPECT_EQ(json::parse(call("GET", app_path("/devices")).body).at("pageInfo").at("totalCount").as_int64(), 3);
 }
 
-TEST_F(ibm_test, SubscriptionsAreDeviceTags) {
+TEST_F(ibm_test, SubscriptionsAreKeptApartFromPocketTags) {
   ASSERT_EQ(register_ibm("s1", "A", "ann").status, 201);
   ASSERT_EQ(register_ibm("s2", "G", "bob").status, 201);
   auto sub = [&](const std::string& d, const std::string& t) {
@@ -459,14 +459,18 @@ TEST_F(ibm_test, SubscriptionsAreDeviceTags) {
   ASSERT_EQ(sub("s2", "Gold").status, 201);
   ASSERT_EQ(sub("s2", "Gold").status, 201);  // idempotent
 
-  // The device record carries the tags (what the broker's fan-out reads).
-  auto tags = [&](const std::string& d) {
+  // The device record carries the subscriptions (what the broker's fan-out
+  // of an IBM message to tagNames reads), apart from the Pocket tags, which
+  // stay "never set": the device keeps getting its appointment alarms.
+  auto field = [&](const std::string& d, const char* name) {
     std::vector<std::string> out;
     auto r = record(d);
-    if (r.is_object() && r.as_object().contains("Tags"))
-      for (const auto& t : r.at("Tags").as_array()) out.emplace_back(t.as_string());
+    if (r.is_object() && r.as_object().contains(name))
+      for (const auto& t : r.at(name).as_array()) out.emplace_back(t.as_string());
     return out;
   };
+  auto tags = [&](const std::string& d) { return field(d, "Subscriptions"); };
+  EXPECT_FALSE(record("s1").as_object().contains("Tags"));
   EXPECT_EQ(tags("s1"), (std::vector<std::string>{"Gold", "Silver"}));
   EXPECT_EQ(tags("s2"), (std::vector<std::string>{"Gold"}));
 
@@ -501,8 +505,14 @@ TEST_F(ibm_test, SubscriptionsAreDeviceTags) {
   EXPECT_EQ(tags("s1"), (std::vector<std::string>{"Silver"}));
   // Subscribing a Pocket-only device makes it part of the app.
   ASSERT_EQ(pocket("RegisterDeviceForPushNotification", pocket_device("p1")).status, 204);
+  ASSERT_EQ(pocket("SetPushNotificationTagsForDevice", R"({"DeviceIdentifier":"p1","Tags":"AppointmentAlarm"})").status, 204);
   ASSERT_EQ(sub("p1", "Gold").status, 201);
   EXPECT_EQ(tags("p1"), (std::vector<std::string>{"Gold"}));
+  EXPECT_EQ(field("p1", "Tags"), (std::vector<std::string>{"AppointmentAlarm"}));  // Pocket's choice untouched
+  // A Pocket re-registration keeps the subscriptions too.
+  ASSERT_EQ(pocket("RegisterDeviceForPushNotification", pocket_device("p1")).status, 204);
+  EXPECT_EQ(tags("p1"), (std::vector<std::string>{"Gold"}));
+  EXPECT_EQ(field("p1", "Tags"), (std::vector<std::string>{"AppointmentAlarm"}));
   EXPECT_EQ(list("?tagName=Gold"), (std::vector<std::string>{"p1/Gold/", "s2/Gold/bob"}));
   // 64 tags at most per device.
   for (int i = 0; i < 63; ++i) ASSERT_EQ(sub("p1", "t" + std::to_string(i)).status, 201) << i;

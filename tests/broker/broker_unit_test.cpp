@@ -143,6 +143,26 @@ TEST(DeliveryPolicy, Lateness) {
   EXPECT_TRUE(is_late(1000, 1001 + 60'000, 60'000));
 }
 
+TEST(DeliveryPolicy, MessageTargets) {
+  device_info d = device_with_tags(std::vector<std::string>{"NewTicket"});  // Pocket tags: not consulted
+  d.platform = notification_platform::google;
+  d.subscriptions = {"Gold", "Silver"};
+  push_message m;
+  EXPECT_TRUE(message_targets(m, d));  // no restriction
+  m.platforms = {"Apple"};
+  EXPECT_FALSE(message_targets(m, d));
+  m.platforms = {"Apple", "Google"};
+  EXPECT_TRUE(message_targets(m, d));
+  m.tags = {"Bronze"};
+  EXPECT_FALSE(message_targets(m, d));
+  m.tags = {"Bronze", "Silver"};
+  EXPECT_TRUE(message_targets(m, d));
+  m.tags = {"NewTicket"};  // a Pocket tag is not a subscription
+  EXPECT_FALSE(message_targets(m, d));
+  EXPECT_TRUE(device_wants(d, "NewTicket"));
+  EXPECT_FALSE(device_wants(d, alarm_event));
+}
+
 TEST(DeliveryPolicy, JudgeAlarm) {
   appointment a;
   a.has_alarm = true;

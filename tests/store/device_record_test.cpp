@@ -27,6 +27,19 @@ TEST(device_record, round_trips) {
   EXPECT_EQ(*back, d);
 }
 
+TEST(device_record, round_trips_tags_and_subscriptions_apart) {
+  auto d = sample();
+  d.tags = std::vector<std::string>{"AppointmentAlarm"};
+  d.subscriptions = {"Gold", "Silver"};
+  const std::string json = encode_device_record(d);
+  EXPECT_NE(json.find("\"Tags\":[\"AppointmentAlarm\"]"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"Subscriptions\":[\"Gold\",\"Silver\"]"), std::string::npos) << json;
+  auto back = decode_device_record(json);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, d);
+  EXPECT_EQ(encode_device_record(sample()).find("Subscriptions"), std::string::npos);  // none: no key
+}
+
 TEST(device_record, uses_the_pocket_field_names) {
   const std::string json = encode_device_record(sample());
   for (const char* key : {"\"DeviceName\":", "\"DeviceIdentifier\":", "\"PocketVersion\":", "\"Language\":",

@@ -214,6 +214,59 @@ TEST_F(device_registry_test, remove_if_token_keeps_a_device_registered_again_wit
   EXPECT_EQ(await(registry_.remove_if_token("dev-1", "ffee")).value(), remove_outcome::not_found);
 }
 
+TEST_F(device_registry_test, update_changes_one_record_and_upsert_keeps_subscriptions) {
+  ASSERT_TRUE(await(registry_.upsert(make_device("dev-1", 919))).has_value());
+  auto subscribe = [](device_info& d) {
+    d.subscriptions.push_back("Gold");
+    return update_step::write;
+  };
+  auto r = await(registry_.update("dev-1", subscribe));
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  ASSERT_TRUE(r->before && r->after);
+  EXPECT_TRUE(r->before->subscriptions.empty());
+  EXPECT_EQ(r->after->subscriptions, std::vector<std::string>{"Gold"});
+  EXPECT_EQ(await(registry_.get("dev-1")).value()->subscriptions, std::vector<std::string>{"Gold"});
+  EXPECT_EQ(await(registry_.list_by_associate(919)).value().front().subscriptions, std::vector<std::string>{"Gold"});
+
+  // A re-registration (any fields, tags unset) keeps the subscriptions and the tags.
+  ASSERT_EQ(await(registry_.set_tags("dev-1", {"NewTicket"})).value(), set_tags_outcome::updated);
+  auto again = make_device("dev-1", 919);
+  again.pns_handle = "ffee";
+  again.subscriptions = {"ignored"};
+  ASSERT_TRUE(await(registry_.upsert(again)).has_value());
+  auto stored = await(registry_.get("dev-1")).value();
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->pns_handle, "ffee");
+  EXPECT_EQ(stored->subscriptions, std::vector<std::string>{"Gold"});
+  EXPECT_EQ(stored->tags, std::optional<std::vector<std::string>>(std::vector<std::string>{"NewTicket"}));
+
+  // keep and abort write nothing; the owner cannot be changed by update.
+  auto keep = [](device_info& d) {
+    d.subscriptions.clear();
+    return update_step::keep;
+  };
+  EXPECT_EQ(await(registry_.update("dev-1", keep)).value().step, update_step::keep);
+  EXPECT_EQ(await(registry_.get("dev-1")).value()->subscriptions, std::vector<std::string>{"Gold"});
+  auto move = [](device_info& d) {
+    d.associate_id = 5;
+    d.subscriptions.clear();
+    return update_step::write;
+  };
+  ASSERT_TRUE(await(registry_.update("dev-1", move)).has_value());
+  EXPECT_EQ(await(registry_.get("dev-1")).value()->associate_id, 919);
+  EXPECT_TRUE(await(registry_.get("dev-1")).value()->subscriptions.empty());
+  EXPECT_EQ(server_.cli("HEXISTS t:associate:5:devices dev-1"), "0\n");
+
+  EXPECT_FALSE(await(registry_.update("nope", subscribe)).value().before.has_value());
+  auto too_long = [](device_info& d) {
+    d.subscriptions.assign(max_device_tags + 1, "x");
+    return update_step::write;
+  };
+  auto refused = await(registry_.update("dev-1", too_long));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error(), boost::system::errc::invalid_argument);
+}
+
 TEST_F(device_registry_test, scripts_survive_script_flush) {
   ASSERT_TRUE(await(registry_.upsert(make_device("dev-1", 1))).has_value());
   server_.cli("SCRIPT FLUSH");
