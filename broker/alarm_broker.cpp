@@ -227,7 +227,11 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
   // caller to write, instead of written here.
   asio::awaitable<bool> send_claimed(const delivery_job& job, const device_info& device, notification n,
                                      std::vector<std::string>* delivered_batch = nullptr) {
-    auto result = co_await providers.async_send(job.app_id, device, n);
+    // A device registered through a configured IBM application holds a token
+    // of that application: its credentials send (alarms and Pocket messages
+    // included); else the job's app (IBM message) or the default app.
+    const std::string& app = !device.app_id.empty() && providers.has_app(device.app_id) ? device.app_id : job.app_id;
+    auto result = co_await providers.async_send(app, device, n);
     auto now = now_ms();
     if (job.kind == "alarm") due_to_sent.observe(std::max<double>(0, static_cast<double>(now - job.due_ms) / 1000.0));
     auto plan = plan_delivery(result, device, now, job.due_ms, opts.settings.max_lateness.count());

@@ -15,6 +15,7 @@ bool device_wants(const device_info& device, std::string_view event) {
 }
 
 bool message_targets(const push_message& m, const device_info& d) {
+  if (!m.app_id.empty() && !d.app_id.empty() && d.app_id != m.app_id) return false;
   if (!m.platforms.empty() &&
       std::none_of(m.platforms.begin(), m.platforms.end(), [&](const std::string& p) { return parse_platform(p) == d.platform; }))
     return false;

@@ -23,9 +23,12 @@ inline constexpr std::string_view alarm_event = "AppointmentAlarm";
 bool device_wants(const device_info& device, std::string_view event);
 
 // Whether a message (SendPushNotification, IBM) goes to a device it
-// addresses: its platform is among `platforms` (when given), and it is
-// subscribed to one of the IBM `tags` (when given). Pocket tags are not
-// consulted: they opt in and out of Pocket events such as alarms.
+// addresses: an IBM message (app_id set) only to devices of its application
+// or Pocket-only ones (a numeric userId names an associate, whose devices in
+// other applications are not the sender's); its platform is among
+// `platforms` (when given); it is subscribed to one of the IBM `tags` (when
+// given). Pocket tags are not consulted: they opt in and out of Pocket
+// events such as alarms.
 bool message_targets(const push_message& m, const device_info& d);
 
 // Later than max_lateness after its due time: dropped and counted, not sent.

@@ -152,6 +152,8 @@ class provider_router {
                                                      const notification& n);
   // The adapter for (app, platform), or null.
   push_provider* find(std::string_view app_id, notification_platform platform);
+  // Whether `app_id` is a configured app (apps.<id>).
+  bool has_app(std::string_view app_id) const;
   // Per configured provider: "pocket/apns", "pocket/fcm" -> state (for /readyz).
   std::vector<std::pair<std::string, provider_state>> states() const;
   void shutdown();

@@ -1,6 +1,8 @@
 #include <boost/asio/co_spawn.hpp>
 
 #include "providers/provider.hpp"
+
+#include <algorithm>
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 
@@ -71,6 +73,10 @@ push_provider* provider_router::find(std::string_view app_id, notification_platf
     case provider_route::none: return nullptr;
   }
   return nullptr;
+}
+
+bool provider_router::has_app(std::string_view app_id) const {
+  return std::any_of(apps_.begin(), apps_.end(), [&](const auto& a) { return a->id == app_id; });
 }
 
 boost::asio::awaitable<delivery_result> provider_router::async_send(std::string_view app_id, const device_info& device,

@@ -55,7 +55,7 @@ class broker_test : public ::testing::Test {
     const auto& pki = test_pki::shared();
     apns_ = std::make_unique<mock_apns_server>(pki);
     std::ofstream(dir_ + "/tokens.yaml") << "- name: admin\n  sha256: \"" << sha256_hex(admin_token)
-                                         << "\"\n  scopes: [devices.read, devices.write, appointments.read, appointments.write, broker.run, messages.write]\n";
+                                         << "\"\n  scopes: [devices.read, devices.write, appointments.read, appointments.write, broker.run, messages.write, push.application.crm]\n";
   }
 
   std::string write_config(unsigned short port, const std::string& broker_extra) {
@@ -67,7 +67,7 @@ class broker_test : public ::testing::Test {
                         << "apps:\n  pocket:\n    apns:\n      team_id: " << pki.apns_team_id << "\n      key_id: " << pki.apns_key_id
                         << "\n      key_file: " << pki.apns_p8_file << "\n      topic: " << pki.apns_topic
                         << "\n      environment: production\n      endpoint: " << apns_->endpoint() << "\n      ca_file: " << pki.ca_file
-                        << "\nbroker:\n" << broker_extra << "locales:\n  default_language: en\n  directory: " << HERALD_TEST_SOURCE_DIR
+                        << "\n" << extra_apps_ << "broker:\n" << broker_extra << "locales:\n  default_language: en\n  directory: " << HERALD_TEST_SOURCE_DIR
                         << "/config/locales\ntimezones:\n  default: Europe/Oslo\n  table_file: " << HERALD_TEST_SOURCE_DIR
                         << "/config/timezones.yaml\nlog:\n  level: info\n";
     return path;
@@ -139,6 +139,7 @@ class broker_test : public ::testing::Test {
   redis_server redis_;
   std::string dir_;
   std::unique_ptr<mock_apns_server> apns_;
+  std::string extra_apps_;  // more apps: entries under `apps:`
 };
 
 TEST_F(broker_test, AlarmFiresOnItsTimerWithin100ms) {
@@ -248,6 +249,28 @@ TEST_F(broker_test, SigtermLetsTheBatchInFlightFinish) {
   }
   EXPECT_EQ(redis_.cli("XLEN b:work"), "0\n");
   EXPECT_NE(d.proc->output().find("broker.drained"), std::string::npos) << d.proc->output();
+}
+
+TEST_F(broker_test, DeviceOfAnIbmApplicationGetsItsAlarmThroughThatApplication) {
+  const auto& pki = test_pki::shared();
+  auto crm_options = mock_apns_options::from(pki);
+  crm_options.topic = "com.example.crm";  // another bundle: the pocket app's topic would be refused
+  mock_apns_server crm(crm_options);
+  extra_apps_ = "  crm:\n    apns:\n      team_id: " + pki.apns_team_id + "\n      key_id: " + pki.apns_key_id + "\n      key_file: " +
+                pki.apns_p8_file + "\n      topic: com.example.crm\n      environment: production\n      endpoint: " + crm.endpoint() +
+                "\n      ca_file: " + pki.ca_file + "\n";
+  auto d = start_daemon();
+  register_device(d, 8000, 1);  // Pocket: the default app
+  auto ibm = d.client->request("POST", "/imfpush/v1/apps/crm/devices",
+                               R"({"deviceId":"dev-2","platform":"A","token":")" + hex_token(2) + R"(","userId":"8000"})", auth());
+  ASSERT_EQ(ibm.status, 201) << ibm.body;
+  put_appointment(d, "APPS", {8000}, system_clock::now() + milliseconds(300));
+  ASSERT_TRUE(wait_token(hex_token(1), 1, seconds(10))) << d.proc->output();
+  ASSERT_TRUE(crm.wait_for_requests(1, seconds(10))) << d.proc->output();
+  EXPECT_EQ(apns_->delivered_count_for_token(hex_token(1)), 1u);
+  EXPECT_EQ(apns_->count_for_token(hex_token(2)), 0u);
+  EXPECT_EQ(crm.delivered_count_for_token(hex_token(2)), 1u);
+  EXPECT_EQ(crm.count_for_token(hex_token(1)), 0u);
 }
 
 TEST_F(broker_test, GoneDeviceIsRemoved) {

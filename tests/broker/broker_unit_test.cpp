@@ -159,6 +159,16 @@ TEST(DeliveryPolicy, MessageTargets) {
   EXPECT_TRUE(message_targets(m, d));
   m.tags = {"NewTicket"};  // a Pocket tag is not a subscription
   EXPECT_FALSE(message_targets(m, d));
+  m.tags.clear();
+  m.app_id = "crm";  // an IBM message: devices of its application and Pocket-only ones
+  EXPECT_TRUE(message_targets(m, d));
+  d.app_id = "other";
+  EXPECT_FALSE(message_targets(m, d));
+  d.app_id = "crm";
+  EXPECT_TRUE(message_targets(m, d));
+  m.app_id.clear();  // a Pocket message: every device of the associate
+  d.app_id = "other";
+  EXPECT_TRUE(message_targets(m, d));
   EXPECT_TRUE(device_wants(d, "NewTicket"));
   EXPECT_FALSE(device_wants(d, alarm_event));
 }
