@@ -61,7 +61,7 @@ bool use_pkcs12(SSL_CTX* ctx, const std::string& path, const std::string& passwo
   bool ok = false;
   std::string der = read_file(path, ok);
   if (!ok) {
-    error = "cannot read " + path;
+    error = path + ": cannot read";
     return false;
   }
   auto p = reinterpret_cast<const unsigned char*>(der.data());
@@ -112,8 +112,16 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const tls_settings& setting
     const auto& f = settings.certificate_file;
     bool p12 = f.ends_with(".p12") || f.ends_with(".pfx");
     if (p12) {
-      if (!use_pkcs12(native, f, settings.certificate_password, error)) return nullptr;
+      if (!use_pkcs12(native, f, settings.certificate_password, error)) {
+        error = "certificate_file " + error;
+        return nullptr;
+      }
     } else {
+      // An encrypted key is opened with the password (OpenSSL's default would prompt on the terminal).
+      ctx->set_password_callback(
+          [password = settings.certificate_password](std::size_t, asio::ssl::context::password_purpose) {
+            return password;
+          });
       ctx->use_certificate_chain_file(f, ec);
       if (!ec) ctx->use_private_key_file(f, asio::ssl::context::pem, ec);
       if (ec) {

@@ -78,7 +78,10 @@ std::optional<std::string_view> topic_suffix(std::string_view push_type) {
 class apns_handler final : public protocol_handler {
  public:
   apns_handler(server_core& core, mock_apns_options options)
-      : core_(core), options_(std::move(options)), key_(load_private_key_file(options_.p8_file)) {}
+      : core_(core),
+        options_(std::move(options)),
+        certificate_auth_(!options_.client_ca_file.empty()),
+        key_(certificate_auth_ ? evp_key() : load_private_key_file(options_.p8_file)) {}
 
   decision handle(const incoming_request& r, connection_state& state) override {
     recorded_request rec;
@@ -141,6 +144,46 @@ class apns_handler final : public protocol_handler {
       if (r.header_count(name) > 1) return {400, "DuplicateHeaders"};
     }
 
+    if (!certificate_auth_) {
+      if (auto o = check_authorization(r, state); o.status != 200) return o;
+    }
+
+    // The app whose topics the credential may use: the certificate's bundle id with certificate auth.
+    const std::string& bundle_id = certificate_auth_ ? state.client_certificate_id : options_.topic;
+    std::string topic = r.header("apns-topic");
+    if (topic.empty() && certificate_auth_) topic = bundle_id;
+    if (topic.empty()) return {400, "MissingTopic"};
+    const std::string push_type = r.header("apns-push-type");
+    const std::optional<std::string_view> suffix =
+        push_type.empty() ? std::optional<std::string_view>("") : topic_suffix(push_type);
+    if (push_type.empty() && options_.require_push_type) return {400, "InvalidPushType"};
+    if (!suffix) return {400, "InvalidPushType"};
+    if (topic != bundle_id + std::string(*suffix)) {
+      return {400, topic.starts_with(bundle_id) ? "DeviceTokenNotForTopic" : "TopicDisallowed"};
+    }
+    if (bundle_id != options_.topic) return {400, "DeviceTokenNotForTopic"};
+
+    const std::string* priority = r.find("apns-priority");
+    if (priority && *priority != "10" && *priority != "5" && *priority != "1") return {400, "BadPriority"};
+    if (push_type == "background" && (!priority || *priority != "5")) return {400, "BadPriority"};
+    if (const std::string* id = r.find("apns-id"); id && !is_lowercase_uuid(*id)) return {400, "BadMessageId"};
+    if (const std::string* exp = r.find("apns-expiration"); exp && !is_digits(*exp)) {
+      return {400, "BadExpirationDate"};
+    }
+    if (const std::string* c = r.find("apns-collapse-id"); c && c->size() > 64) return {400, "BadCollapseId"};
+
+    if (r.body_size == 0) return {400, "PayloadEmpty"};
+    const std::size_t limit = push_type == "voip" ? 5120 : 4096;
+    if (r.body_size > limit) return {413, "PayloadTooLarge"};
+    boost::system::error_code ec;
+    auto payload = boost::json::parse(r.body, ec);
+    // Not an Apple-documented reason: APNs has none for malformed JSON.
+    if (ec || !payload.is_object()) return {400, "BadPayload"};
+    return {};
+  }
+
+  // Token auth: the bearer provider token, and how often it changes on one connection.
+  outcome check_authorization(const incoming_request& r, connection_state& state) {
     const std::string* auth = r.find("authorization");
     if (!auth || auth->empty()) return {403, "MissingProviderToken"};
     if (!iequals_prefix(*auth, "bearer ")) return {403, "InvalidProviderToken"};
@@ -159,34 +202,6 @@ class apns_handler final : public protocol_handler {
         state.provider_token_since = now;
       }
     }
-
-    const std::string topic = r.header("apns-topic");
-    if (topic.empty()) return {400, "MissingTopic"};
-    const std::string push_type = r.header("apns-push-type");
-    const std::optional<std::string_view> suffix =
-        push_type.empty() ? std::optional<std::string_view>("") : topic_suffix(push_type);
-    if (push_type.empty() && options_.require_push_type) return {400, "InvalidPushType"};
-    if (!suffix) return {400, "InvalidPushType"};
-    if (topic != options_.topic + std::string(*suffix)) {
-      return {400, topic.starts_with(options_.topic) ? "DeviceTokenNotForTopic" : "TopicDisallowed"};
-    }
-
-    const std::string* priority = r.find("apns-priority");
-    if (priority && *priority != "10" && *priority != "5" && *priority != "1") return {400, "BadPriority"};
-    if (push_type == "background" && (!priority || *priority != "5")) return {400, "BadPriority"};
-    if (const std::string* id = r.find("apns-id"); id && !is_lowercase_uuid(*id)) return {400, "BadMessageId"};
-    if (const std::string* exp = r.find("apns-expiration"); exp && !is_digits(*exp)) {
-      return {400, "BadExpirationDate"};
-    }
-    if (const std::string* c = r.find("apns-collapse-id"); c && c->size() > 64) return {400, "BadCollapseId"};
-
-    if (r.body_size == 0) return {400, "PayloadEmpty"};
-    const std::size_t limit = push_type == "voip" ? 5120 : 4096;
-    if (r.body_size > limit) return {413, "PayloadTooLarge"};
-    boost::system::error_code ec;
-    auto payload = boost::json::parse(r.body, ec);
-    // Not an Apple-documented reason: APNs has none for malformed JSON.
-    if (ec || !payload.is_object()) return {400, "BadPayload"};
     return {};
   }
 
@@ -224,7 +239,8 @@ class apns_handler final : public protocol_handler {
 
   server_core& core_;
   const mock_apns_options options_;
-  evp_key key_;
+  const bool certificate_auth_;
+  evp_key key_;  // verifies provider tokens (token auth only)
   // Verified tokens (server thread only): a token is checked once, like APNs.
   std::unordered_map<std::string, std::optional<std::int64_t>> token_cache_;
 };
@@ -233,6 +249,7 @@ std::unique_ptr<server_core> make_apns_core(mock_apns_options options) {
   core_settings settings;
   settings.cert_file = options.cert_file;
   settings.key_file = options.key_file;
+  settings.client_ca_file = options.client_ca_file;
   settings.port = options.port;
   settings.initial_max_concurrent_streams = options.initial_max_concurrent_streams;
   settings.max_concurrent_streams = options.max_concurrent_streams;

@@ -21,10 +21,12 @@ constexpr const char* usage =
     "usage: mock_push_server --apns|--fcm [--port P] [--pki DIR | --cert F --key F ...]\n"
     "  --pki DIR                 use the files of --generate-pki DIR (and its default ids)\n"
     "  APNs: --p8 F --key-id K --team-id T --topic BUNDLE [--initial-streams N] [--max-streams N]\n"
+    "        [--client-ca F]    certificate auth: require client certificates signed by F (no JWT)\n"
     "  FCM:  --service-account F [--token-lifetime SECONDS] [--no-write-token-uri] [--max-streams N]\n"
     "       mock_push_server --generate-pki DIR\n"
     "       mock_push_server --pki DIR --print-apns-jwt | --print-fcm-assertion   (for curl/h2load)\n"
-    "  Writes ca.pem, server.pem, server.key, AuthKey_<kid>.p8, service-account.json into DIR.\n";
+    "  Writes ca.pem, server.pem, server.key, AuthKey_<kid>.p8, apns-cert.{pem,p12,password},\n"
+    "  apns-cert-encrypted.pem, service-account.json into DIR.\n";
 
 [[noreturn]] void die(const std::string& msg) {
   std::fprintf(stderr, "mock_push_server: %s\n%s", msg.c_str(), usage);
@@ -57,10 +59,13 @@ int main(int argc, char** argv) {
     if (opt.contains("--generate-pki")) {
       auto pki = herald::test::test_pki::generate(get("--generate-pki"));
       std::printf("ca_file=%s\nserver_cert_file=%s\nserver_key_file=%s\napns_p8_file=%s\napns_key_id=%s\n"
-                  "apns_team_id=%s\napns_topic=%s\nfcm_service_account_file=%s\nfcm_project_id=%s\n",
+                  "apns_team_id=%s\napns_topic=%s\napns_cert_pem_file=%s\napns_cert_p12_file=%s\n"
+                  "apns_cert_password_file=%s\nfcm_service_account_file=%s\nfcm_project_id=%s\n",
                   pki.ca_file.c_str(), pki.server_cert_file.c_str(), pki.server_key_file.c_str(),
                   pki.apns_p8_file.c_str(), pki.apns_key_id.c_str(), pki.apns_team_id.c_str(),
-                  pki.apns_topic.c_str(), pki.fcm_service_account_file.c_str(), pki.fcm_project_id.c_str());
+                  pki.apns_topic.c_str(), pki.apns_cert_pem_file.c_str(), pki.apns_cert_p12_file.c_str(),
+                  pki.apns_cert_password_file.c_str(), pki.fcm_service_account_file.c_str(),
+                  pki.fcm_project_id.c_str());
       return 0;
     }
 
@@ -115,9 +120,10 @@ int main(int argc, char** argv) {
       o.key_id = get("--key-id", defaults.apns_key_id);
       o.team_id = get("--team-id", defaults.apns_team_id);
       o.topic = get("--topic", defaults.apns_topic);
+      o.client_ca_file = get("--client-ca");
       o.initial_max_concurrent_streams = static_cast<std::uint32_t>(std::stoul(get("--initial-streams", "1")));
       o.max_concurrent_streams = static_cast<std::uint32_t>(std::stoul(get("--max-streams", "1000")));
-      if (o.p8_file.empty()) die("--p8 is required");
+      if (o.p8_file.empty() && o.client_ca_file.empty()) die("--p8 (or --client-ca) is required");
       server = std::make_unique<herald::test::mock_apns_server>(o);
     } else {
       herald::test::mock_fcm_options o;

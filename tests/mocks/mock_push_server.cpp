@@ -101,6 +101,7 @@ bool mock_push_server::wait_for_requests(std::size_t n, std::chrono::millisecond
   return core_->wait_for_requests(n, timeout);
 }
 std::size_t mock_push_server::connection_count() const { return core_->connections_accepted.load(); }
+std::size_t mock_push_server::handshake_failures() const { return core_->handshake_failures.load(); }
 std::size_t mock_push_server::open_connection_count() const { return core_->connections_open.load(); }
 std::uint32_t mock_push_server::max_concurrent_streams_seen() const { return core_->max_concurrent_seen.load(); }
 std::size_t mock_push_server::protocol_errors() const { return core_->protocol_errors.load(); }

@@ -31,6 +31,14 @@ struct test_pki {
   std::string apns_key_id = "TESTKEY123";
   std::string apns_team_id = "TEAM123456";
   std::string apns_topic = "com.example.herald";
+  // APNs certificate auth: a client certificate signed by the CA, EC P-256,
+  // subject like Apple's (UID=<apns_topic>, CN=Apple Push Services: <topic>,
+  // OU=<apns_team_id>). Three forms of the same certificate and key:
+  std::string apns_cert_pem_file;            // certificate, then its PKCS#8 key (one PEM file)
+  std::string apns_cert_encrypted_pem_file;  // the same, key encrypted with apns_cert_password
+  std::string apns_cert_p12_file;            // PKCS#12 (.p12) with the CA as chain, apns_cert_password
+  std::string apns_cert_password_file;       // apns_cert_password and a newline
+  std::string apns_cert_password = "herald-test-p12";
   // FCM: service-account JSON with an RSA-2048 key (type, project_id,
   // private_key_id, private_key, client_email, client_id, token_uri).
   // token_uri starts as "https://127.0.0.1:1/token"; a mock_fcm_server
@@ -148,6 +156,9 @@ class mock_push_server {
   // Blocks until request_count() >= n; false on timeout.
   bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const;
   std::size_t connection_count() const;  // TCP connections accepted so far
+  // TLS handshakes the mock ended with a fatal alert (e.g. no or an untrusted
+  // client certificate), counted before the alert is sent.
+  std::size_t handshake_failures() const;
   std::size_t open_connection_count() const;
   // Highest number of streams seen open at once on one connection.
   std::uint32_t max_concurrent_streams_seen() const;
@@ -207,6 +218,15 @@ struct mock_apns_options {
   // 0 = off; else a provider-token change on one connection sooner than this
   // after the previous change -> 429 TooManyProviderTokenUpdates.
   std::chrono::seconds min_token_update_interval{0};
+  // Certificate auth, like APNs with a provider certificate: when set, every
+  // TLS client must present a certificate chaining to this CA (the handshake
+  // fails otherwise). Requests then need no provider token (one sent anyway
+  // is ignored; p8_file, key_id and team_id are unused), and the topic rules
+  // apply to the certificate's bundle id (subject UID, else CN) instead of
+  // `topic`: apns-topic may be omitted (defaults to it), another topic ->
+  // 400 TopicDisallowed. The device tokens belong to `topic`: a certificate
+  // for another bundle id -> 400 DeviceTokenNotForTopic.
+  std::string client_ca_file;
 
   static mock_apns_options from(const test_pki& pki);
 };

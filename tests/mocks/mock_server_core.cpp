@@ -2,6 +2,7 @@
 
 #include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -64,6 +65,39 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   };
   if (find("h2") || (allow_h1 && find("http/1.1"))) return SSL_TLSEXT_ERR_OK;
   return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+// The subject's UID (like Apple's provider certificates), else its CN.
+std::string certificate_id(X509* cert) {
+  X509_NAME* name = cert ? X509_get_subject_name(cert) : nullptr;
+  if (!name) return {};
+  for (int nid : {NID_userId, NID_commonName}) {
+    int i = X509_NAME_get_index_by_NID(name, nid, -1);
+    if (i < 0) continue;
+    unsigned char* text = nullptr;
+    int len = ASN1_STRING_to_UTF8(&text, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+    if (len < 0) continue;
+    std::string id(reinterpret_cast<const char*>(text), static_cast<std::size_t>(len));
+    OPENSSL_free(text);
+    return id;
+  }
+  return {};
+}
+
+// Counts handshakes that end in a fatal alert from us (the SSL_CTX holds the
+// counter). OpenSSL reports the alert before asio writes it to the socket, so
+// the count is up before the client can see the failure.
+int handshake_failures_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+void on_tls_info(const SSL* ssl, int where, int ret) {
+  if ((where & SSL_CB_WRITE_ALERT) != SSL_CB_WRITE_ALERT || (ret >> 8) != SSL3_AL_FATAL) return;
+  if (SSL_is_init_finished(ssl)) return;
+  auto* failures = static_cast<std::atomic<std::size_t>*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), handshake_failures_index()));
+  if (failures) failures->fetch_add(1);
 }
 
 nghttp2_nv make_nv(const std::string& name, const std::string& value) {
@@ -137,6 +171,7 @@ class connection : public std::enable_shared_from_this<connection> {
       close(false);
       co_return;
     }
+    state_.client_certificate_id = certificate_id(SSL_get0_peer_certificate(stream_.native_handle()));
     const unsigned char* alpn = nullptr;
     unsigned alpn_len = 0;
     SSL_get0_alpn_selected(stream_.native_handle(), &alpn, &alpn_len);
@@ -529,6 +564,13 @@ void server_core::start() {
                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
   ssl.use_certificate_chain_file(settings_.cert_file);
   ssl.use_private_key_file(settings_.key_file, asio::ssl::context::pem);
+  if (!settings_.client_ca_file.empty()) {
+    ssl.load_verify_file(settings_.client_ca_file);
+    SSL_CTX_set_client_CA_list(ssl.native_handle(), SSL_load_client_CA_file(settings_.client_ca_file.c_str()));
+    ssl.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  }
+  SSL_CTX_set_ex_data(ssl.native_handle(), handshake_failures_index(), &handshake_failures);
+  SSL_CTX_set_info_callback(ssl.native_handle(), on_tls_info);
   impl_->alpn_h1 = handler_->allow_http1();
   SSL_CTX_set_alpn_select_cb(ssl.native_handle(), select_alpn, &impl_->alpn_h1);
 

@@ -44,6 +44,9 @@ struct connection_state {
   std::uint64_t id = 0;
   std::string provider_token;  // APNs: last JWT seen
   std::chrono::steady_clock::time_point provider_token_since;
+  // The verified client certificate's subject UID, else its CN (empty
+  // without client certificates).
+  std::string client_certificate_id;
 };
 
 struct decision {
@@ -66,6 +69,7 @@ class protocol_handler {
 
 struct core_settings {
   std::string cert_file, key_file;
+  std::string client_ca_file;  // set: a client certificate signed by this CA is required
   unsigned short port = 0;
   std::uint32_t initial_max_concurrent_streams = 100;
   std::uint32_t max_concurrent_streams = 100;  // sent after the first 200 on a connection
@@ -103,6 +107,7 @@ class server_core {
   std::atomic<std::uint32_t> initial_max_concurrent_streams;
   std::atomic<std::size_t> connections_accepted{0};
   std::atomic<std::size_t> connections_open{0};
+  std::atomic<std::size_t> handshake_failures{0};
   std::atomic<std::uint32_t> max_concurrent_seen{0};
   std::atomic<std::size_t> protocol_errors{0};
   std::atomic<std::size_t> refused_streams{0};

@@ -1,10 +1,12 @@
-// test_pki: a throwaway CA, a loopback server certificate, an APNs .p8 key
-// and an FCM service account, all made with the OpenSSL C API.
+// test_pki: a throwaway CA, a loopback server certificate, an APNs .p8 key,
+// an APNs client certificate (PEM and PKCS#12) and an FCM service account,
+// all made with the OpenSSL C API.
 #include "tests/mocks/mock_push_server.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -55,8 +57,14 @@ void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
   check(ok, "X509_add_ext");
 }
 
+enum class cert_kind { ca, server, client };
+
+// Subject entries in order, e.g. {{"O", "Herald tests"}, {"CN", "..."}}.
+using subject_entries = std::vector<std::pair<const char*, std::string>>;
+
 // A certificate for `key`, signed by issuer_key (self-signed when issuer is null).
-x509_ptr make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool is_ca) {
+x509_ptr make_cert(EVP_PKEY* key, const subject_entries& subject, X509* issuer, EVP_PKEY* issuer_key,
+                   cert_kind kind) {
   x509_ptr cert(X509_new());
   if (!cert) throw std::runtime_error("test_pki: X509_new failed");
   check(X509_set_version(cert.get(), 2), "X509_set_version");
@@ -70,20 +78,26 @@ x509_ptr make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 60L * 60 * 24 * 365);
   check(X509_set_pubkey(cert.get(), key), "X509_set_pubkey");
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Herald tests"), -1, -1,
-                             0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
+  for (const auto& [field, value] : subject) {
+    check(X509_NAME_add_entry_by_txt(name, field, MBSTRING_ASC, reinterpret_cast<const unsigned char*>(value.c_str()),
+                                     -1, -1, 0),
+          "X509_NAME_add_entry_by_txt");
+  }
   X509* signer = issuer ? issuer : cert.get();
   check(X509_set_issuer_name(cert.get(), X509_get_subject_name(signer)), "X509_set_issuer_name");
-  if (is_ca) {
+  if (kind == cert_kind::ca) {
     add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:TRUE");
     add_ext(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign");
     add_ext(cert.get(), signer, NID_subject_key_identifier, "hash");
   } else {
     add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE");
     add_ext(cert.get(), signer, NID_key_usage, "critical,digitalSignature,keyEncipherment");
-    add_ext(cert.get(), signer, NID_ext_key_usage, "serverAuth");
-    add_ext(cert.get(), signer, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+    if (kind == cert_kind::server) {
+      add_ext(cert.get(), signer, NID_ext_key_usage, "serverAuth");
+      add_ext(cert.get(), signer, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+    } else {
+      add_ext(cert.get(), signer, NID_ext_key_usage, "clientAuth");
+    }
     add_ext(cert.get(), signer, NID_subject_key_identifier, "hash");
     add_ext(cert.get(), signer, NID_authority_key_identifier, "keyid:always");
   }
@@ -105,10 +119,31 @@ std::string cert_pem(X509* cert) {
   return bio_string(bio.get());
 }
 
-std::string pkcs8_pem(EVP_PKEY* key) {
+// Encrypted (AES-256-CBC, PBKDF2) when a password is given.
+std::string pkcs8_pem(EVP_PKEY* key, const std::string& password = {}) {
   std::unique_ptr<BIO, bio_free> bio(BIO_new(BIO_s_mem()));
-  check(PEM_write_bio_PKCS8PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr),
+  const EVP_CIPHER* cipher = password.empty() ? nullptr : EVP_aes_256_cbc();
+  check(PEM_write_bio_PKCS8PrivateKey(bio.get(), key, cipher, password.c_str(), static_cast<int>(password.size()),
+                                      nullptr, nullptr),
         "PEM_write_bio_PKCS8PrivateKey");
+  return bio_string(bio.get());
+}
+
+// PKCS#12 (OpenSSL 3 defaults: AES-256-CBC, PBKDF2, SHA-256 MAC) holding
+// key, certificate and the issuer as its chain.
+std::string pkcs12_der(EVP_PKEY* key, X509* cert, X509* issuer, const std::string& password) {
+  STACK_OF(X509)* chain = sk_X509_new_null();
+  if (!chain || sk_X509_push(chain, issuer) <= 0) {
+    sk_X509_free(chain);
+    throw std::runtime_error("test_pki: sk_X509_push failed");
+  }
+  PKCS12* p12 = PKCS12_create(password.c_str(), "Herald test APNs", key, cert, chain, 0, 0, 0, 0, 0);
+  sk_X509_free(chain);  // PKCS12_create encoded copies
+  if (!p12) throw std::runtime_error("test_pki: PKCS12_create failed");
+  std::unique_ptr<BIO, bio_free> bio(BIO_new(BIO_s_mem()));
+  int ok = i2d_PKCS12_bio(bio.get(), p12);
+  PKCS12_free(p12);
+  check(ok, "i2d_PKCS12_bio");
   return bio_string(bio.get());
 }
 
@@ -128,9 +163,11 @@ test_pki test_pki::generate(const std::string& dir) {
   }
 
   evp_key ca_key = make_ec_key();
-  x509_ptr ca = make_cert(ca_key.get(), "Herald test CA", nullptr, nullptr, true);
+  x509_ptr ca = make_cert(ca_key.get(), {{"O", "Herald tests"}, {"CN", "Herald test CA"}}, nullptr, nullptr,
+                          cert_kind::ca);
   evp_key server_key = make_ec_key();
-  x509_ptr server = make_cert(server_key.get(), "127.0.0.1", ca.get(), ca_key.get(), false);
+  x509_ptr server = make_cert(server_key.get(), {{"O", "Herald tests"}, {"CN", "127.0.0.1"}}, ca.get(), ca_key.get(),
+                              cert_kind::server);
 
   pki.ca_file = pki.dir + "/ca.pem";
   pki.server_cert_file = pki.dir + "/server.pem";
@@ -143,6 +180,26 @@ test_pki test_pki::generate(const std::string& dir) {
   evp_key apns_key = make_ec_key();
   pki.apns_p8_file = pki.dir + "/AuthKey_" + pki.apns_key_id + ".p8";
   detail::write_file(pki.apns_p8_file, pkcs8_pem(apns_key.get()), 0600);
+
+  // Subject like Apple's "Apple Push Services" certificates.
+  evp_key client_key = make_ec_key();
+  x509_ptr client = make_cert(client_key.get(),
+                              {{"UID", pki.apns_topic},
+                               {"CN", "Apple Push Services: " + pki.apns_topic},
+                               {"OU", pki.apns_team_id},
+                               {"O", "Herald tests"}},
+                              ca.get(), ca_key.get(), cert_kind::client);
+  pki.apns_cert_pem_file = pki.dir + "/apns-cert.pem";
+  pki.apns_cert_encrypted_pem_file = pki.dir + "/apns-cert-encrypted.pem";
+  pki.apns_cert_p12_file = pki.dir + "/apns-cert.p12";
+  pki.apns_cert_password_file = pki.dir + "/apns-cert.password";
+  const std::string client_pem = cert_pem(client.get());
+  detail::write_file(pki.apns_cert_pem_file, client_pem + pkcs8_pem(client_key.get()), 0600);
+  detail::write_file(pki.apns_cert_encrypted_pem_file,
+                     client_pem + pkcs8_pem(client_key.get(), pki.apns_cert_password), 0600);
+  detail::write_file(pki.apns_cert_p12_file,
+                     pkcs12_der(client_key.get(), client.get(), ca.get(), pki.apns_cert_password), 0600);
+  detail::write_file(pki.apns_cert_password_file, pki.apns_cert_password + "\n", 0600);
 
   evp_key fcm_key(EVP_RSA_gen(2048));
   if (!fcm_key) throw std::runtime_error("test_pki: RSA keygen failed");

@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <fstream>
 #include <future>
 #include <set>
 #include <thread>
@@ -105,7 +106,10 @@ class provider_test : public ::testing::Test {
 
 class apns_provider_test : public provider_test {
  protected:
-  test::mock_apns_server server{pki};
+  apns_provider_test() : server(pki) {}
+  explicit apns_provider_test(test::mock_apns_options server_options) : server(std::move(server_options)) {}
+
+  test::mock_apns_server server;
 
   apns_settings settings() {
     apns_settings s;
@@ -144,6 +148,21 @@ class apns_provider_test : public provider_test {
       ns.push_back(note(i));
     }
   }
+  // Sends devices 0..count-1 at once: each delivered with its apns-id, and
+  // reaching the mock once.
+  void expect_batch_delivered(push_provider& p, int count) {
+    std::vector<device_info> ds;
+    std::vector<notification> ns;
+    batch(0, count, ds, ns);
+    auto results = send_all(p, ds, ns);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      EXPECT_EQ(results[i].kind, outcome::delivered) << results[i].reason;
+      EXPECT_EQ(results[i].http_status, 200);
+      EXPECT_EQ(results[i].provider_id, apns_id_for(ns[i].delivery_id));
+      EXPECT_EQ(server.count_for_token(ds[i].pns_handle), 1u);
+    }
+    EXPECT_EQ(server.request_count(), static_cast<std::size_t>(count));
+  }
   // Nothing answered 200 twice; nothing lost.
   // Duplicates allowed only where the connection died before the answer
   // reached Herald (a reset discards answers in flight): every copy then
@@ -179,17 +198,7 @@ class apns_provider_test : public provider_test {
 TEST_F(apns_provider_test, delivers_many_concurrently_through_stream_limit_1_then_raised) {
   auto provider = make(settings());
   ASSERT_TRUE(provider->state().ready) << provider->state().error;
-  std::vector<device_info> ds;
-  std::vector<notification> ns;
-  batch(0, 200, ds, ns);
-  auto results = send_all(*provider, ds, ns);
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    EXPECT_EQ(results[i].kind, outcome::delivered) << results[i].reason;
-    EXPECT_EQ(results[i].http_status, 200);
-    EXPECT_EQ(results[i].provider_id, apns_id_for(ns[i].delivery_id));
-    EXPECT_EQ(server.count_for_token(ds[i].pns_handle), 1u);
-  }
-  EXPECT_EQ(server.request_count(), 200u);
+  expect_batch_delivered(*provider, 200);
   EXPECT_EQ(server.connection_count(), 1u);
   EXPECT_GT(server.max_concurrent_streams_seen(), 1u);  // used the raised limit
   auto reqs = server.requests();
@@ -416,6 +425,114 @@ TEST_F(apns_provider_test, untrusted_server_certificate_is_refused) {
   EXPECT_EQ(r.kind, outcome::retry_after);
   EXPECT_EQ(r.reason, "ConnectFailed");
   EXPECT_EQ(server.request_count(), 0u);
+}
+
+// ------------------------------------------------- APNs certificate auth
+
+// The mock in client-certificate mode: the TLS client must present a
+// certificate signed by the test CA; requests carry no provider token.
+class apns_certificate_test : public apns_provider_test {
+ protected:
+  apns_certificate_test() : apns_provider_test(client_certificate_mode(test::test_pki::shared())) {}
+
+  static test::mock_apns_options client_certificate_mode(const test::test_pki& pki) {
+    auto o = test::mock_apns_options::from(pki);
+    o.client_ca_file = pki.ca_file;
+    return o;
+  }
+  apns_settings certificate_settings(const std::string& certificate_file, const std::string& password_file = {}) {
+    auto s = settings();
+    s.team_id.clear();
+    s.key_id.clear();
+    s.key_file.clear();
+    s.certificate_file = certificate_file;
+    s.certificate_password_file = password_file;
+    return s;
+  }
+  // A batch through `s`: every notification delivered, without a provider token.
+  void expect_delivered_with(const apns_settings& s) {
+    auto provider = make(s);
+    ASSERT_TRUE(provider->state().ready) << provider->state().error;
+    expect_batch_delivered(*provider, 20);
+    EXPECT_EQ(server.delivered_count(), 20u);
+    EXPECT_EQ(server.connection_count(), 1u);
+    EXPECT_EQ(server.handshake_failures(), 0u);
+    for (const auto& r : server.requests()) {
+      EXPECT_EQ(r.header("authorization"), "");
+      EXPECT_EQ(r.header("apns-topic"), pki.apns_topic);
+    }
+  }
+  // A provider whose connections fail is answered quickly, not after the response timeout.
+  delivery_result send_without_resends(const apns_settings& s) {
+    auto o = options();
+    o.max_resends = 0;
+    auto provider = keep(make_apns_provider(runner.io.get_executor(), "pocket", s, apns_environment::production, o));
+    EXPECT_TRUE(provider->state().ready) << provider->state().error;
+    return send(*provider, device(1), note(1));
+  }
+};
+
+TEST_F(apns_certificate_test, pem_certificate_delivers) {
+  expect_delivered_with(certificate_settings(pki.apns_cert_pem_file));
+}
+
+TEST_F(apns_certificate_test, pkcs12_with_its_password_file_delivers) {
+  expect_delivered_with(certificate_settings(pki.apns_cert_p12_file, pki.apns_cert_password_file));
+}
+
+TEST_F(apns_certificate_test, pem_with_encrypted_key_and_password_file_delivers) {
+  expect_delivered_with(certificate_settings(pki.apns_cert_encrypted_pem_file, pki.apns_cert_password_file));
+}
+
+TEST_F(apns_certificate_test, wrong_or_missing_password_is_a_config_error) {
+  const std::string wrong_password_file = pki.dir + "/wrong.password";
+  std::ofstream(wrong_password_file) << "not-" << pki.apns_cert_password << "\n";
+  // Never a pass phrase prompt on the terminal for the encrypted PEM key.
+  for (const std::string& certificate_file : {pki.apns_cert_p12_file, pki.apns_cert_encrypted_pem_file}) {
+    for (const std::string& password_file : {wrong_password_file, std::string()}) {
+      auto provider = make(certificate_settings(certificate_file, password_file));
+      const auto state = provider->state();
+      EXPECT_FALSE(state.ready) << certificate_file << " " << password_file;
+      EXPECT_EQ(state.error.rfind("certificate_file " + certificate_file + ": ", 0), 0u) << state.error;
+      auto r = send(*provider, device(1), note(1));
+      EXPECT_EQ(r.kind, outcome::config_error);
+      EXPECT_EQ(r.reason, state.error);
+    }
+  }
+  EXPECT_EQ(server.connection_count(), 0u);
+}
+
+TEST_F(apns_certificate_test, client_without_a_certificate_is_refused) {
+  auto r = send_without_resends(settings());  // token auth: no client certificate
+  // TLS 1.3: the client's handshake completes before the server checks the
+  // certificate; its alert then closes the connection before the server's
+  // SETTINGS, so the queued request was never sent.
+  EXPECT_EQ(r.kind, outcome::retry_after);
+  EXPECT_EQ(r.reason, "NotSent");
+  EXPECT_EQ(server.request_count(), 0u);
+  EXPECT_GE(server.handshake_failures(), 1u);
+}
+
+TEST_F(apns_certificate_test, certificate_from_another_ca_is_refused) {
+  auto other = test::test_pki::generate();
+  auto r = send_without_resends(certificate_settings(other.apns_cert_pem_file));
+  other.remove_files();
+  EXPECT_EQ(r.kind, outcome::retry_after);
+  EXPECT_EQ(r.reason, "NotSent");  // as without a certificate
+  EXPECT_EQ(server.request_count(), 0u);
+  EXPECT_GE(server.handshake_failures(), 1u);
+}
+
+TEST_F(apns_certificate_test, topic_outside_the_certificate_is_refused_by_the_server) {
+  auto s = certificate_settings(pki.apns_cert_pem_file);
+  s.topic = "com.example.other";
+  auto provider = make(s);
+  auto r = send(*provider, device(1), note(1));
+  EXPECT_EQ(r.kind, outcome::rejected);
+  EXPECT_EQ(r.reason, "TopicDisallowed");
+  EXPECT_EQ(r.http_status, 400);
+  ASSERT_EQ(server.request_count(), 1u);
+  EXPECT_EQ(server.requests().front().reason, "TopicDisallowed");
 }
 
 // ---------------------------------------------------------------- FCM
