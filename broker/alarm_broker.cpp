@@ -556,6 +556,26 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     co_return ec;
   }
 
+  // Work entries whose processing failed max_deliveries times (a record
+  // that never decodes, say): written to the dead-letter stream with what
+  // they were, then acknowledged, so that they stop coming back.
+  asio::awaitable<error_code> bury(const std::vector<work_item>& entries) {
+    if (entries.empty()) co_return error_code{};
+    std::vector<std::string> ids;
+    for (const auto& w : entries) {
+      log.warning("broker.entry_dead_lettered").kv("stream_id", w.stream_id).kv("kind", w.kind).kv("id", w.field("id"));
+      count_outcome(w.kind == "retry" ? w.field("job_kind") : w.kind, "dead_letter", "processing_failed");
+      std::map<std::string, std::string> entry{{"stream_id", w.stream_id},
+                                               {"kind", w.kind},
+                                               {"id", w.field("id")},
+                                               {"device", w.field("device")},
+                                               {"reason", "processing failed " + std::to_string(opts.max_deliveries) + " times"}};
+      if (auto ec = co_await store.dead_letter(entry)) co_return ec;
+      ids.push_back(w.stream_id);
+    }
+    co_return co_await store.ack_many(ids);
+  }
+
   // Moves up to one claim_batch of due alarms and of due retries into the
   // work stream; returns whether more may be due (a full batch was claimed).
   asio::awaitable<boost::system::result<bool>> claim_some(std::int64_t now) {
@@ -585,12 +605,14 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     } running(*this);
     if (takeover) {
       while (!stopped) {
-        auto stale_items = co_await store.take_over_stale(opts.takeover_idle.count(), opts.read_batch);
+        auto stale_items = co_await store.take_over_stale(opts.takeover_idle.count(), opts.read_batch, opts.max_deliveries);
         if (!stale_items) co_return stale_items.error();
-        if (stale_items->empty()) break;
-        taken_over.inc(stale_items->size());
-        log.notice("broker.takeover").kv("entries", static_cast<unsigned long long>(stale_items->size()));
-        if (auto ec = co_await process_batch(*stale_items)) co_return ec;
+        if (stale_items->items.empty() && stale_items->poisoned.empty()) break;
+        if (auto ec = co_await bury(stale_items->poisoned)) co_return ec;
+        if (stale_items->items.empty()) continue;
+        taken_over.inc(stale_items->items.size());
+        log.notice("broker.takeover").kv("entries", static_cast<unsigned long long>(stale_items->items.size()));
+        if (auto ec = co_await process_batch(stale_items->items)) co_return ec;
       }
     }
     struct pipeline {

@@ -39,6 +39,7 @@ struct broker_options {
   int max_sends_per_batch = 512;        // notifications of one batch's alarms sent concurrently
   int max_sends_per_entry = 256;        // devices of one message or retry sent concurrently; entries of a batch processed at once
   std::chrono::milliseconds takeover_idle{30'000};  // a pending entry idle this long belongs to a dead daemon
+  std::int64_t max_deliveries = 10;                 // a work entry that failed this often is dead-lettered
   std::chrono::milliseconds watch_block{2'000};     // XREAD BLOCK on the schedule-change stream
 };
 

@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <random>
 
@@ -299,14 +300,30 @@ asio::awaitable<alarm_store::result<std::vector<work_item>>> alarm_store::read_w
   co_return parse_stream_entries(stream.elements[1]);
 }
 
-asio::awaitable<alarm_store::result<std::vector<work_item>>> alarm_store::take_over_stale(std::int64_t min_idle_ms, int count) {
-  std::vector<std::string> cmd{"XAUTOCLAIM", key("work"), group_name, consumer_, std::to_string(min_idle_ms), "0-0", "COUNT",
-                               std::to_string(count)};
-  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
-  if (ec == redis_error::server_error && reply.str.starts_with("NOGROUP")) co_return std::vector<work_item>{};
-  if (ec) co_return fail<std::vector<work_item>>(ec);
-  if (reply.type != redis_reply::kind::array || reply.elements.size() < 2) co_return std::vector<work_item>{};
-  co_return parse_stream_entries(reply.elements[1]);
+asio::awaitable<alarm_store::result<alarm_store::takeover>> alarm_store::take_over_stale(std::int64_t min_idle_ms, int count,
+                                                                                        std::int64_t max_deliveries) {
+  // XPENDING tells how often each entry was delivered; XCLAIM takes them.
+  std::vector<std::string> pending{"XPENDING", key("work"), group_name, "IDLE", std::to_string(min_idle_ms), "-", "+", std::to_string(count)};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(pending));
+  if (ec == redis_error::server_error && reply.str.starts_with("NOGROUP")) co_return takeover{};
+  if (ec) co_return fail<takeover>(ec);
+  if (reply.type != redis_reply::kind::array || reply.elements.empty()) co_return takeover{};
+  std::vector<std::string> claim{"XCLAIM", key("work"), group_name, consumer_, std::to_string(min_idle_ms)};
+  std::vector<std::string> poisoned_ids;
+  for (const auto& e : reply.elements) {
+    if (e.type != redis_reply::kind::array || e.elements.size() < 4) continue;
+    claim.push_back(e.elements[0].str);
+    if (e.elements[3].integer >= max_deliveries) poisoned_ids.push_back(e.elements[0].str);
+  }
+  if (claim.size() == 5) co_return takeover{};
+  auto [ec2, claimed] = co_await redis_command(*redis_, std::move(claim));
+  if (ec2) co_return fail<takeover>(ec2);
+  takeover out;
+  for (auto& w : parse_stream_entries(claimed)) {
+    const bool poisoned = std::find(poisoned_ids.begin(), poisoned_ids.end(), w.stream_id) != poisoned_ids.end();
+    (poisoned ? out.poisoned : out.items).push_back(std::move(w));
+  }
+  co_return out;
 }
 
 asio::awaitable<error_code> alarm_store::ack(const std::string& stream_id) {

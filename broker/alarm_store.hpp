@@ -68,8 +68,15 @@ class alarm_store {
   // Work stream (consumer group "herald").
   awaitable_ec ensure_group();
   boost::asio::awaitable<result<std::vector<work_item>>> read_work(int count);
-  // Entries idle longer than min_idle_ms in other (dead) consumers, taken over.
-  boost::asio::awaitable<result<std::vector<work_item>>> take_over_stale(std::int64_t min_idle_ms, int count);
+  // Entries idle longer than min_idle_ms in other (dead) consumers, taken
+  // over. Those already delivered `max_deliveries` times or more (their
+  // processing failed every time) come back in `poisoned` instead, claimed
+  // too, for the caller to dead-letter and acknowledge.
+  struct takeover {
+    std::vector<work_item> items;
+    std::vector<work_item> poisoned;
+  };
+  boost::asio::awaitable<result<takeover>> take_over_stale(std::int64_t min_idle_ms, int count, std::int64_t max_deliveries);
   awaitable_ec ack(const std::string& stream_id);
   awaitable_ec ack_many(const std::vector<std::string>& stream_ids);
   // A message to fan out (SendPushNotification, IBM messages): stored, then queued.

@@ -741,11 +741,12 @@ std::vector<app_settings> load_apps(const YAML::Node& node, const fs::path& base
 }
 
 broker_settings load_broker(const YAML::Node& node) {
-  const section s(node, "broker", {"interval", "max_lateness", "takeover_after"});
+  const section s(node, "broker", {"interval", "max_lateness", "takeover_after", "max_deliveries"});
   broker_settings out;
   if (auto v = s.get("interval")) out.interval = duration(*v, s.path("interval"), 1s, 1h);
   if (auto v = s.get("max_lateness")) out.max_lateness = duration(*v, s.path("max_lateness"), 1s, 24h * 7);
   if (auto v = s.get("takeover_after")) out.takeover_after = duration(*v, s.path("takeover_after"), 100ms, 1h);
+  if (auto v = s.get("max_deliveries")) out.max_deliveries = integer(*v, s.path("max_deliveries"), 2, 1000);
   return out;
 }
 
@@ -1009,6 +1010,7 @@ std::string describe_effective(const config& cfg) {
   emit_duration(out, "interval", cfg.broker.interval);
   emit_duration(out, "max_lateness", cfg.broker.max_lateness);
   emit_duration(out, "takeover_after", cfg.broker.takeover_after);
+  out << YAML::Key << "max_deliveries" << YAML::Value << cfg.broker.max_deliveries;
   out << YAML::EndMap;
 
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;

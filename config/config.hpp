@@ -106,6 +106,7 @@ struct broker_settings {
   millis interval{30'000};           // broker.interval: safety sweep
   millis max_lateness{15 * 60'000};  // broker.max_lateness
   millis takeover_after{30'000};     // broker.takeover_after: a claimed alarm idle this long belongs to a dead daemon
+  std::int64_t max_deliveries = 10;  // broker.max_deliveries: a work entry whose processing failed this often is dead-lettered
 };
 
 struct log_settings {

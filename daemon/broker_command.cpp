@@ -53,6 +53,7 @@ int command_broker(const std::vector<std::string>& args) {
   bopts.settings = cfg.broker;
   bopts.key_prefix = cfg.redis.key_prefix;
   bopts.takeover_idle = cfg.broker.takeover_after;
+  bopts.max_deliveries = cfg.broker.max_deliveries;
   alarm_broker broker(ioc.get_executor(), bopts, redis, nullptr, devices, providers, *l10n, log, metrics);
   int rc = exit_ok;
   asio::co_spawn(

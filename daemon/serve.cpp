@@ -218,6 +218,7 @@ int command_serve(const std::string& config_path) {
   bopts.settings = cfg.broker;
   bopts.key_prefix = cfg.redis.key_prefix;
   bopts.takeover_idle = cfg.broker.takeover_after;
+  bopts.max_deliveries = cfg.broker.max_deliveries;
   auto watch_settings = cfg.redis;
   watch_settings.command_timeout = std::max(cfg.redis.command_timeout, bopts.watch_block + std::chrono::seconds(2));
   auto watch_redis = redis_client::create(ioc.get_executor(), watch_settings, log, nullptr);

@@ -273,6 +273,27 @@ TEST_F(broker_test, DeviceOfAnIbmApplicationGetsItsAlarmThroughThatApplication) 
   EXPECT_EQ(crm.count_for_token(hex_token(1)), 0u);
 }
 
+TEST_F(broker_test, EntryThatFailsEveryTimeIsDeadLetteredAfterMaxDeliveries) {
+  // A retry entry whose device record never decodes: processing it fails
+  // every time (the entry stays pending and is taken over again and again).
+  redis_.cli("SET b:device:broken not-json");
+  redis_.cli("XGROUP CREATE b:work herald 0 MKSTREAM");
+  redis_.cli("XADD b:work '*' kind retry job_kind alarm id POISON rev 1 due " +
+             std::to_string(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count()) + " device broken attempt 1");
+  auto d = start_daemon("  interval: 1s\n  max_lateness: 5m\n  takeover_after: 300ms\n  max_deliveries: 3\n");
+  bool buried = false;
+  for (int i = 0; i < 1500 && !buried; ++i) {
+    buried = redis_.cli("XLEN b:deadletter") == "1\n";
+    if (!buried) std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_TRUE(buried) << d.proc->output();
+  auto entry = redis_.cli("XRANGE b:deadletter - +");
+  EXPECT_NE(entry.find("POISON"), std::string::npos) << entry;
+  EXPECT_NE(entry.find("processing failed 3 times"), std::string::npos) << entry;
+  EXPECT_EQ(redis_.cli("XLEN b:work"), "0\n");  // acknowledged: it stops coming back
+  EXPECT_NE(d.proc->output().find("broker.entry_dead_lettered"), std::string::npos);
+}
+
 TEST_F(broker_test, GoneDeviceIsRemoved) {
   auto d = start_daemon();
   register_device(d, 4000, 1);

@@ -81,6 +81,7 @@ TEST_F(config_test, empty_document_gives_documented_defaults) {
   EXPECT_TRUE(cfg.apps.empty());
   EXPECT_EQ(cfg.broker.interval, 30s);
   EXPECT_EQ(cfg.broker.max_lateness, 15min);
+  EXPECT_EQ(cfg.broker.max_deliveries, 10);
   EXPECT_EQ(cfg.log.level, "info");
   EXPECT_EQ(cfg.locales.default_language, "en");
   EXPECT_EQ(cfg.locales.directory, (dir_ / "locales").string());
@@ -178,6 +179,9 @@ TEST_F(config_test, out_of_range_numbers_name_the_key) {
   auto e = error_of("server:\n  threads: 65\n");
   EXPECT_EQ(e.key(), "server.threads");
   EXPECT_EQ(e.problem(), "must be between 1 and 64, got 65");
+  auto deliveries = error_of("broker:\n  max_deliveries: 1\n");
+  EXPECT_EQ(deliveries.key(), "broker.max_deliveries");
+  EXPECT_EQ(deliveries.problem(), "must be between 2 and 1000, got 1");
   EXPECT_EQ(error_of("server:\n  threads: two\n").problem(), "expected an integer, got \"two\"");
   auto body = error_of("server:\n  body_limit: 128MiB\n");
   EXPECT_EQ(body.key(), "server.body_limit");
