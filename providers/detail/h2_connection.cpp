@@ -73,7 +73,18 @@ bool use_pkcs12(SSL_CTX* ctx, const std::string& path, const std::string& passwo
   EVP_PKEY* key = nullptr;
   X509* cert = nullptr;
   STACK_OF(X509)* chain = nullptr;
+  ERR_clear_error();
   bool parsed = PKCS12_parse(p12, password.c_str(), &key, &cert, &chain) == 1;
+  // OpenSSL's own reason: "mac verify failure" (wrong password), or
+  // "unsupported" for a file encrypted with RC2-40 (old Keychain and
+  // OpenSSL 1.x exports), which OpenSSL 3 reads only with its legacy module.
+  std::string reason;
+  if (unsigned long e = ERR_peek_last_error(); !parsed && e != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    reason = buf;
+  }
+  ERR_clear_error();
   PKCS12_free(p12);
   bool used = parsed && cert && key && SSL_CTX_use_certificate(ctx, cert) == 1 && SSL_CTX_use_PrivateKey(ctx, key) == 1;
   if (used && chain) {
@@ -86,7 +97,12 @@ bool use_pkcs12(SSL_CTX* ctx, const std::string& path, const std::string& passwo
   EVP_PKEY_free(key);
   X509_free(cert);
   sk_X509_pop_free(chain, X509_free);
-  if (!used) error = path + ": wrong password or no certificate/key inside";
+  if (!used) {
+    error = path + ": wrong password or no certificate/key inside";
+    if (!reason.empty()) error += " (openssl: " + reason + ")";
+    if (reason.find("unsupported") != std::string::npos)
+      error += "; a .p12 encrypted with RC2-40 needs re-exporting with AES (openssl pkcs12 -export -keypbe AES-256-CBC -certpbe AES-256-CBC)";
+  }
   return used;
 }
 }  // namespace

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -494,11 +496,29 @@ TEST_F(apns_certificate_test, wrong_or_missing_password_is_a_config_error) {
       const auto state = provider->state();
       EXPECT_FALSE(state.ready) << certificate_file << " " << password_file;
       EXPECT_EQ(state.error.rfind("certificate_file " + certificate_file + ": ", 0), 0u) << state.error;
+      if (certificate_file == pki.apns_cert_p12_file) {  // OpenSSL's reason comes along
+        EXPECT_NE(state.error.find("(openssl: "), std::string::npos) << state.error;
+      }
       auto r = send(*provider, device(1), note(1));
       EXPECT_EQ(r.kind, outcome::config_error);
       EXPECT_EQ(r.reason, state.error);
     }
   }
+  EXPECT_EQ(server.connection_count(), 0u);
+}
+
+// Old Keychain / OpenSSL 1.x exports encrypt with RC2-40, which OpenSSL 3
+// reads only with its legacy module: the error says so and names the fix.
+TEST_F(apns_certificate_test, legacy_rc2_pkcs12_error_names_the_fix) {
+  const std::string legacy = pki.dir + "/legacy.p12";
+  const std::string cmd = "openssl pkcs12 -export -legacy -in " + pki.apns_cert_pem_file + " -out " + legacy +
+                          " -passout pass:" + pki.apns_cert_password + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;  // the openssl CLI (scripts/install-deps.sh installs it)
+  auto provider = make(certificate_settings(legacy, pki.apns_cert_password_file));
+  const auto state = provider->state();
+  EXPECT_FALSE(state.ready);
+  EXPECT_NE(state.error.find("unsupported"), std::string::npos) << state.error;
+  EXPECT_NE(state.error.find("re-exporting with AES"), std::string::npos) << state.error;
   EXPECT_EQ(server.connection_count(), 0u);
 }
 
