@@ -378,7 +378,7 @@ YAML::Node parse_yaml(const std::string& text, const std::string& source) {
 server_settings load_server(const YAML::Node& node) {
   const section s(node, "server",
                   {"listen", "threads", "body_limit", "header_limit", "header_timeout", "read_timeout", "idle_timeout",
-                   "max_connections", "shutdown_grace"});
+                   "max_connections", "max_connections_per_client", "shutdown_grace"});
   server_settings out;
   if (auto v = s.get("listen")) {
     const auto key = s.path("listen");
@@ -396,6 +396,10 @@ server_settings load_server(const YAML::Node& node) {
   if (auto v = s.get("idle_timeout")) out.idle_timeout = duration(*v, s.path("idle_timeout"), 1s, 1h);
   if (auto v = s.get("max_connections")) {
     out.max_connections = static_cast<std::size_t>(integer(*v, s.path("max_connections"), 1, 1'000'000));
+  }
+  if (auto v = s.get("max_connections_per_client")) {
+    out.max_connections_per_client =
+        static_cast<std::size_t>(integer(*v, s.path("max_connections_per_client"), 0, 1'000'000));
   }
   if (auto v = s.get("shutdown_grace")) out.shutdown_grace = duration(*v, s.path("shutdown_grace"), 0ms, 10min);
   return out;
@@ -522,7 +526,8 @@ redis_settings load_redis(const YAML::Node& node, const fs::path& base_dir) {
 bool is_known_scope(std::string_view scope) {
   static constexpr std::string_view fixed[] = {"devices.read",  "devices.write",     "subscriptions.read",
                                                "subscriptions.write", "messages.write", "broker.run",
-                                               "appointments.read",   "appointments.write"};
+                                               "appointments.read",   "appointments.write", "messages.any",
+                                               "admin.read",          "admin.write"};
   if (std::find(std::begin(fixed), std::end(fixed), scope) != std::end(fixed)) return true;
   constexpr std::string_view app_prefix = "push.application.";
   if (scope.starts_with(app_prefix)) {
@@ -583,8 +588,8 @@ token_credential load_token(const YAML::Node& node, const std::string& path) {
         throw config_error(index_path(s.path("scopes"), i),
                            "unknown scope " + in_quotes(out.scopes[i]) +
                                " (known: devices.read, devices.write, subscriptions.read, subscriptions.write, "
-                               "messages.write, broker.run, appointments.read, appointments.write, "
-                               "push.application.<id>)");
+                               "messages.write, messages.any, broker.run, appointments.read, appointments.write, "
+                               "admin.read, admin.write, push.application.<id>)");
       }
     }
   }
@@ -623,7 +628,16 @@ auth_settings load_auth(const YAML::Node& node, const fs::path& base_dir) {
       }
     }
   }
-  if (auto v = s.get("application_tokens")) out.application_tokens = string_list(*v, s.path("application_tokens"));
+  if (auto v = s.get("application_tokens")) {
+    const auto key = s.path("application_tokens");
+    for (const auto& hex : string_list(*v, key)) {
+      const auto digest = decode_sha256(hex);
+      if (!digest)
+        throw config_error(key, "entries must be the SHA-256 hex of an ApplicationToken (printf %s TOKEN | sha256sum), got " +
+                                    std::to_string(hex.size()) + " characters");
+      out.application_tokens.push_back(*digest);
+    }
+  }
   return out;
 }
 
@@ -932,6 +946,7 @@ std::string describe_effective(const config& cfg) {
   emit_duration(out, "read_timeout", s.read_timeout);
   emit_duration(out, "idle_timeout", s.idle_timeout);
   out << YAML::Key << "max_connections" << YAML::Value << s.max_connections;
+  out << YAML::Key << "max_connections_per_client" << YAML::Value << s.max_connections_per_client;
   emit_duration(out, "shutdown_grace", s.shutdown_grace);
   out << YAML::EndMap;
 
