@@ -252,5 +252,53 @@ TEST_F(minimal_config_test, token_new_rejects_what_the_configuration_would) {
   EXPECT_NE(no_name.output.find("--name is required"), std::string::npos) << no_name.output;
 }
 
+// The dead-letter stream as the broker writes it (<prefix>:deadletter, one
+// field per attribute): listed newest first, filtered, shown, purged by age.
+TEST_F(minimal_config_test, deadletter_list_show_purge) {
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::string old_id = std::to_string(now_ms - 3 * 24 * 3600 * 1000LL) + "-0";  // three days ago
+  redis_.cli("XADD herald:deadletter " + old_id +
+             " delivery alarm:A0:1:dev-0 kind alarm id A0 device dev-0 platform Apple reason BadDeviceToken status 400");
+  redis_.cli("XADD herald:deadletter '*' delivery alarm:A1:1:dev-1 kind alarm id A1 device dev-1 platform Apple reason BadDeviceToken status 400");
+  const std::string new_id = redis_.cli("XADD herald:deadletter '*' delivery message:M1:0:dev-2 kind message id M1 device dev-2 platform Android "
+                                        "reason 'late: gave up retrying'");
+  const std::string newest = new_id.substr(0, new_id.find('\n'));
+  ASSERT_FALSE(newest.empty());
+  const std::string config = config_dir_ + "/herald.yaml";
+
+  auto list = run_herald(work_dir_, {"deadletter", "list", "--config", config}, config_dir_ + "/dl1.log");
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  const auto m1 = list.output.find("M1");
+  const auto a1 = list.output.find("A1");
+  const auto a0 = list.output.find("A0");
+  ASSERT_TRUE(m1 != std::string::npos && a1 != std::string::npos && a0 != std::string::npos) << list.output;
+  EXPECT_LT(m1, a1) << "newest first\n" << list.output;
+  EXPECT_LT(a1, a0) << list.output;
+  EXPECT_NE(list.output.find("late: gave up retrying"), std::string::npos) << list.output;
+  EXPECT_NE(list.output.find("3 entries shown"), std::string::npos) << list.output;
+
+  list = run_herald(work_dir_, {"deadletter", "list", "--config", config, "--since", "1d", "--reason", "BadDevice"}, config_dir_ + "/dl2.log");
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_NE(list.output.find("A1"), std::string::npos) << list.output;
+  EXPECT_EQ(list.output.find("A0"), std::string::npos) << "older than --since\n" << list.output;
+  EXPECT_EQ(list.output.find("M1"), std::string::npos) << "other reason\n" << list.output;
+
+  const auto show = run_herald(work_dir_, {"deadletter", "show", "--config", config, newest}, config_dir_ + "/dl3.log");
+  ASSERT_EQ(show.exit_code, 0) << show.output;
+  EXPECT_NE(show.output.find("id: " + newest + "\n"), std::string::npos) << show.output;
+  EXPECT_NE(show.output.find("delivery: message:M1:0:dev-2\n"), std::string::npos) << show.output;
+  EXPECT_NE(show.output.find("platform: Android\n"), std::string::npos) << show.output;
+  const auto missing = run_herald(work_dir_, {"deadletter", "show", "--config", config, "1-0"}, config_dir_ + "/dl4.log");
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+
+  const auto purge = run_herald(work_dir_, {"deadletter", "purge", "--config", config, "--before", "2d"}, config_dir_ + "/dl5.log");
+  ASSERT_EQ(purge.exit_code, 0) << purge.output;
+  EXPECT_NE(purge.output.find("purged 1 entries"), std::string::npos) << purge.output;
+  EXPECT_EQ(redis_.cli("XLEN herald:deadletter"), "2\n");
+
+  const auto usage = run_herald(work_dir_, {"deadletter", "purge", "--config", config}, config_dir_ + "/dl6.log");
+  EXPECT_EQ(usage.exit_code, 2) << usage.output;
+}
+
 }  // namespace
 }  // namespace herald::test
