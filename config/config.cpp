@@ -767,8 +767,14 @@ broker_settings load_broker(const YAML::Node& node) {
 constexpr std::string_view log_levels[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
 
 log_settings load_log(const YAML::Node& node) {
-  const section s(node, "log", {"level"});
+  const section s(node, "log", {"level", "format"});
   log_settings out;
+  if (auto v = s.get("format")) {
+    out.format = scalar(*v, s.path("format"));
+    if (out.format != "text" && out.format != "json") {
+      throw config_error(s.path("format"), "must be text or json, got " + in_quotes(out.format));
+    }
+  }
   if (auto v = s.get("level")) {
     out.level = scalar(*v, s.path("level"));
     if (std::find(std::begin(log_levels), std::end(log_levels), out.level) == std::end(log_levels)) {
@@ -806,7 +812,7 @@ locale_settings load_locales(const YAML::Node& node, const fs::path& base_dir) {
       throw config_error(s.path("default_language"), "must be a language tag like en or nb-NO, got " + in_quotes(out.default_language));
     }
   }
-  out.directory = resolve(base_dir, "locales");
+  // Unset: the catalogs compiled into the binary.
   if (auto v = s.get("directory")) out.directory = resolve(base_dir, non_empty(*v, s.path("directory")));
   return out;
 }
@@ -821,8 +827,7 @@ timezone_settings load_timezones(const YAML::Node& node, const fs::path& base_di
                         all_of(out.default_zone, [](char c) { return is_alnum(c) || c == '/' || c == '_' || c == '-' || c == '+'; });
     if (!shaped) throw config_error(s.path("default"), "must be an IANA zone name like Europe/Oslo or UTC, got " + in_quotes(out.default_zone));
   }
-  out.table_file = resolve(base_dir, "timezones.yaml");
-  // Existence is the timezone table loader's check: the default may legitimately be absent.
+  // Unset: the table compiled into the binary. Existence is the loader's check.
   if (auto v = s.get("table_file")) out.table_file = resolve(base_dir, non_empty(*v, s.path("table_file")));
   return out;
 }
@@ -1030,16 +1035,26 @@ std::string describe_effective(const config& cfg) {
 
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "level" << YAML::Value << cfg.log.level;
+  out << YAML::Key << "format" << YAML::Value << cfg.log.format;
   out << YAML::EndMap;
 
   out << YAML::Key << "locales" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "default_language" << YAML::Value << cfg.locales.default_language;
-  out << YAML::Key << "directory" << YAML::Value << cfg.locales.directory;
+  // Unset prints as null (which loads as unset) with a comment saying what it means.
+  if (cfg.locales.directory.empty()) {
+    out << YAML::Key << "directory" << YAML::Value << YAML::Null << YAML::Comment("built-in catalogs");
+  } else {
+    out << YAML::Key << "directory" << YAML::Value << cfg.locales.directory;
+  }
   out << YAML::EndMap;
 
   out << YAML::Key << "timezones" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "default" << YAML::Value << cfg.timezones.default_zone;
-  out << YAML::Key << "table_file" << YAML::Value << cfg.timezones.table_file;
+  if (cfg.timezones.table_file.empty()) {
+    out << YAML::Key << "table_file" << YAML::Value << YAML::Null << YAML::Comment("built-in table");
+  } else {
+    out << YAML::Key << "table_file" << YAML::Value << cfg.timezones.table_file;
+  }
   out << YAML::EndMap;
 
   out << YAML::EndMap;

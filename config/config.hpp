@@ -114,16 +114,17 @@ struct broker_settings {
 
 struct log_settings {
   std::string level = "info";  // log.level: emerg..debug
+  std::string format = "text";  // log.format: text (key=value) | json (one object per line)
 };
 
 struct locale_settings {
   std::string default_language = "en";  // locales.default_language
-  std::string directory;                // locales.directory: catalogs, default <config dir>/locales
+  std::string directory;                // locales.directory: catalogs; "" (default): the built-in ones
 };
 
 struct timezone_settings {
   std::string default_zone = "Europe/Oslo";  // timezones.default (IANA)
-  std::string table_file;                    // timezones.table_file, default <config dir>/timezones.yaml
+  std::string table_file;                    // timezones.table_file; "" (default): the built-in table
 };
 
 struct config {

@@ -83,10 +83,11 @@ TEST_F(config_test, empty_document_gives_documented_defaults) {
   EXPECT_EQ(cfg.broker.max_lateness, 15min);
   EXPECT_EQ(cfg.broker.max_deliveries, 10);
   EXPECT_EQ(cfg.log.level, "info");
+  EXPECT_EQ(cfg.log.format, "text");
   EXPECT_EQ(cfg.locales.default_language, "en");
-  EXPECT_EQ(cfg.locales.directory, (dir_ / "locales").string());
+  EXPECT_EQ(cfg.locales.directory, "");  // the built-in catalogs
   EXPECT_EQ(cfg.timezones.default_zone, "Europe/Oslo");
-  EXPECT_EQ(cfg.timezones.table_file, (dir_ / "timezones.yaml").string());
+  EXPECT_EQ(cfg.timezones.table_file, "");  // the built-in table
 }
 
 TEST_F(config_test, empty_sections_keep_defaults) {
@@ -476,6 +477,8 @@ TEST_F(config_test, other_sections) {
   EXPECT_EQ(cfg.timezones.default_zone, "America/New_York");
 
   EXPECT_EQ(error_of("log:\n  level: verbose\n").key(), "log.level");
+  EXPECT_EQ(error_of("log:\n  format: logfmt\n").key(), "log.format");
+  EXPECT_EQ(load("log:\n  format: json\n").log.format, "json");
   EXPECT_EQ(error_of("locales:\n  default_language: English\n").key(), "locales.default_language");
   EXPECT_EQ(error_of("timezones:\n  default: \"Europe/Oslo time\"\n").key(), "timezones.default");
   EXPECT_EQ(error_of("- a\n- b\n").key(), "<config>");
@@ -520,6 +523,10 @@ TEST_F(config_test, describe_effective_output_loads_again) {
   EXPECT_EQ(again.server.header_timeout, 1500ms);
   ASSERT_EQ(again.apps.size(), 1u);
   EXPECT_EQ(again.apps[0].apns->certificate_file, cfg.apps[0].apns->certificate_file);
+  // Unset data files print as null (the built-in data), which loads as unset again.
+  EXPECT_NE(describe_effective(cfg).find("directory: ~"), std::string::npos) << describe_effective(cfg);
+  EXPECT_EQ(again.locales.directory, "");
+  EXPECT_EQ(again.timezones.table_file, "");
 }
 
 TEST(shipped_config, herald_yaml_loads) {
