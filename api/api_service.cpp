@@ -15,6 +15,7 @@
 #include "runtime/metrics.hpp"
 #include "store/device_registry.hpp"
 #include "store/redis_client.hpp"
+#include "store/redis_health.hpp"
 
 namespace herald {
 
@@ -45,7 +46,9 @@ struct api_service::impl {
 
   asio::awaitable<http_response> readyz() {
     std::vector<readiness_check> checks;
-    checks.push_back({"redis", ctx.redis->connected(), ctx.redis->connected() ? "" : ctx.redis->last_error()});
+    // A live round trip (ROLE: a master; no unacknowledged dataset reset), bounded.
+    auto redis_state = co_await check_redis_health(*ctx.redis, ctx.key_prefix, std::chrono::seconds(1));
+    checks.push_back({"redis", redis_state.ok, redis_state.reason});
     if (ctx.extra_readiness)
       for (auto& c : ctx.extra_readiness()) checks.push_back(std::move(c));
     bool ready = std::all_of(checks.begin(), checks.end(), [](const auto& c) { return c.ok; });
