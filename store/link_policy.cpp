@@ -35,7 +35,9 @@ link_decision link_policy::stop() {
 }
 
 link_decision link_policy::drop(std::string reason, bool connection_open, bool rediscover) {
-  if (state_ == link_state::stopped || state_ == link_state::idle || state_ == link_state::backing_off) return {};
+  if (state_ == link_state::stopped || state_ == link_state::idle || state_ == link_state::backing_off ||
+      state_ == link_state::holding)
+    return {};
   if (state_ == link_state::connecting) ++failed_attempts_;
   else failed_attempts_ = 0;  // the first retry after a working link is quick
   state_ = link_state::backing_off;
@@ -81,13 +83,26 @@ link_decision link_policy::connection_lost(std::string_view why) {
 link_decision link_policy::command_timeout() { return drop("no reply within command_timeout", true, true); }
 
 link_decision link_policy::switch_master(std::string_view new_address) {
-  if (state_ == link_state::backing_off) {
+  if (state_ == link_state::backing_off || state_ == link_state::holding) {
     // Skip the rest of the wait: the new master is known.
     state_ = link_state::connecting;
     return {link_action::connect, false, true, "switch-master to " + std::string(new_address)};
   }
   auto d = drop("switch-master to " + std::string(new_address), true, true);
   return d;
+}
+
+link_decision link_policy::failover_started() {
+  if (state_ == link_state::stopped || state_ == link_state::idle || state_ == link_state::holding) return {};
+  state_ = link_state::holding;
+  failed_attempts_ = 0;
+  return {link_action::teardown_and_hold, false, true, "a sentinel started a failover of the master"};
+}
+
+link_decision link_policy::failover_aborted() {
+  if (state_ != link_state::holding) return {};
+  state_ = link_state::connecting;
+  return {link_action::connect, false, true, "the failover ended without a new master"};
 }
 
 link_decision link_policy::backoff_elapsed() {

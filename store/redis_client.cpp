@@ -197,8 +197,8 @@ class hiredis_client final : public redis_client {
       self->policy_.start();
       self->set_last_error("connecting");
       if (self->sentinel_)
-        self->sentinel_->watch([weak = self->weak_self()](redis_address a) {
-          if (auto s = weak.lock()) s->on_switch_master(a);
+        self->sentinel_->watch([weak = self->weak_self()](const sentinel_event& e) {
+          if (auto s = weak.lock()) s->on_sentinel_event(e);
         });
       self->connect();
     });
@@ -702,9 +702,41 @@ return {'adopted', ARGV[2]}
     do_exec({"CONFIG", "GET", "save"}, on_answer);
   }
 
+  void on_sentinel_event(const sentinel_event& e) {
+    if (!running_) return;
+    switch (e.what) {
+      case sentinel_event::kind::switch_master: on_switch_master(e.address); break;
+      case sentinel_event::kind::failover_started: {
+        const auto d = policy_.failover_started();
+        if (d.action != detail::link_action::teardown_and_hold) return;
+        log_.notice("redis.holding").kv("reason", d.reason).kv("limit_ms", static_cast<long long>(hold_limit().count()));
+        set_last_error(d.reason);
+        reconnect_timer_.cancel();
+        if (conn_) teardown(conn_, redis_error::connection_lost, d.reason);
+        // Bounded: without news from the sentinels, ask them again later.
+        reconnect_timer_.expires_after(hold_limit());
+        reconnect_timer_.async_wait([weak = weak_self()](boost::system::error_code ec) {
+          auto self = weak.lock();
+          if (ec || !self || !self->running_) return;
+          if (self->policy_.failover_aborted().action == detail::link_action::connect) self->connect();
+        });
+        break;
+      }
+      case sentinel_event::kind::failover_aborted:
+        if (policy_.failover_aborted().action == detail::link_action::connect) {
+          reconnect_timer_.cancel();
+          connect();
+        }
+        break;
+    }
+  }
+
+  std::chrono::milliseconds hold_limit() const {
+    return std::max<std::chrono::milliseconds>(std::chrono::seconds(10), settings_.command_timeout * 5);
+  }
+
   // A sentinel announced a new master for our name.
   void on_switch_master(const redis_address& a) {
-    if (!running_) return;
     const std::string to = a.to_string();
     if (conn_ && conn_->handshake_done && conn_->address == to) return;  // already there
     const auto d = policy_.switch_master(to);
@@ -770,7 +802,7 @@ return {'adopted', ARGV[2]}
           .kv("reason", reason);
     }
     set_last_error(std::move(reason));
-    if (running_) schedule_reconnect();
+    if (running_ && policy_.state() == detail::link_state::backing_off) schedule_reconnect();
   }
 
   void schedule_reconnect() {

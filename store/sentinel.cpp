@@ -45,6 +45,12 @@ std::optional<redis_address> parse_switch_master(const std::string& message, con
   return redis_address{new_host, static_cast<std::uint16_t>(port)};
 }
 
+bool is_event_for_master(const std::string& payload, const std::string& master_name) {
+  std::istringstream in(payload);
+  std::string type, name;
+  return (in >> type >> name) && type == "master" && name == master_name;
+}
+
 namespace {
 
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
@@ -145,10 +151,10 @@ class sentinel_client_impl final : public sentinel_client {
     asio::co_spawn(strand_, do_discover(self(), std::move(handler)), asio::detached);
   }
 
-  void watch(switch_handler on_switch) override {
+  void watch(event_handler on_event) override {
     if (watching_) return;
     watching_ = true;
-    asio::co_spawn(strand_, do_watch(self(), std::move(on_switch)), asio::detached);
+    asio::co_spawn(strand_, do_watch(self(), std::move(on_event)), asio::detached);
   }
 
   void stop() override {
@@ -219,7 +225,7 @@ class sentinel_client_impl final : public sentinel_client {
     handler(std::nullopt, self->stopped_ ? std::string("stopped") : "no sentinel named the master (" + why_all + ")");
   }
 
-  static asio::awaitable<void> do_watch(std::shared_ptr<sentinel_client_impl> self, switch_handler on_switch) {
+  static asio::awaitable<void> do_watch(std::shared_ptr<sentinel_client_impl> self, event_handler on_event) {
     unsigned attempt = 0;
     std::size_t i = self->preferred_;
     asio::steady_timer wait(self->strand_);
@@ -231,9 +237,15 @@ class sentinel_client_impl final : public sentinel_client {
       redis_reply r;
       if (why.empty()) {
         link->deadline(self->settings_.command_timeout);
-        const std::vector<std::string> subscribe{std::string("SUBSCRIBE"), std::string("+switch-master")};
+        const std::vector<std::string> subscribe{std::string("SUBSCRIBE"), std::string("+switch-master"),
+                                                 std::string("+try-failover")};
         why = co_await link->command(subscribe, r);
         if (why.empty() && r.type == redis_reply::kind::error) why = r.str;
+        if (why.empty()) {
+          const std::vector<std::string> psubscribe{std::string("PSUBSCRIBE"), std::string("-failover-abort-*")};
+          why = co_await link->command(psubscribe, r);  // reads the second SUBSCRIBE confirmation
+          if (why.empty() && r.type == redis_reply::kind::error) why = r.str;
+        }
       }
       if (why.empty()) {
         link->deadline(std::chrono::milliseconds(0));
@@ -242,10 +254,29 @@ class sentinel_client_impl final : public sentinel_client {
         for (;;) {
           why = co_await link->read(r);
           if (!why.empty() || self->stopped_) break;
-          if (r.type != redis_reply::kind::array || r.elements.size() != 3 || r.elements[0].str != "message") continue;
-          if (auto addr = parse_switch_master(r.elements[2].str, self->settings_.master_name)) {
-            self->log_.notice("redis.switch_master").kv("sentinel", self->name(i)).kv("master", addr->to_string());
-            on_switch(*addr);
+          if (r.type != redis_reply::kind::array || r.elements.empty()) continue;
+          std::string channel, payload;
+          if (r.elements[0].str == "message" && r.elements.size() == 3) {
+            channel = r.elements[1].str;
+            payload = r.elements[2].str;
+          } else if (r.elements[0].str == "pmessage" && r.elements.size() == 4) {
+            channel = r.elements[2].str;
+            payload = r.elements[3].str;
+          } else {
+            continue;  // subscription confirmations
+          }
+          const auto& master = self->settings_.master_name;
+          if (channel == "+switch-master") {
+            if (auto addr = parse_switch_master(payload, master)) {
+              self->log_.notice("redis.switch_master").kv("sentinel", self->name(i)).kv("master", addr->to_string());
+              on_event({sentinel_event::kind::switch_master, *addr});
+            }
+          } else if (channel == "+try-failover" && is_event_for_master(payload, master)) {
+            self->log_.notice("redis.failover_started").kv("sentinel", self->name(i)).kv("instance", payload);
+            on_event({sentinel_event::kind::failover_started, {}});
+          } else if (channel.rfind("-failover-abort", 0) == 0 && is_event_for_master(payload, master)) {
+            self->log_.warning("redis.failover_aborted").kv("sentinel", self->name(i)).kv("event", channel);
+            on_event({sentinel_event::kind::failover_aborted, {}});
           }
         }
       }

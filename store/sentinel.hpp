@@ -31,11 +31,22 @@ struct redis_address {
 // Returns the new address when the name is `master_name`.
 std::optional<redis_address> parse_switch_master(const std::string& message, const std::string& master_name);
 
+// True when an instance event's payload ("master <name> <ip> <port>", the
+// form of +try-failover and -failover-abort-*) is about the master `master_name`.
+bool is_event_for_master(const std::string& payload, const std::string& master_name);
+
+// What the sentinels announced about our master.
+struct sentinel_event {
+  enum class kind { switch_master, failover_started, failover_aborted };
+  kind what = kind::switch_master;
+  redis_address address;  // the new master (switch_master only)
+};
+
 class sentinel_client : public std::enable_shared_from_this<sentinel_client> {
  public:
   // address: the master, or nullopt with why no sentinel could tell.
   using discover_handler = std::function<void(std::optional<redis_address> address, std::string why)>;
-  using switch_handler = std::function<void(redis_address)>;
+  using event_handler = std::function<void(const sentinel_event&)>;
 
   static std::shared_ptr<sentinel_client> create(boost::asio::any_io_executor strand, redis_settings settings,
                                                  logger& log);
@@ -44,9 +55,10 @@ class sentinel_client : public std::enable_shared_from_this<sentinel_client> {
   // Asks the sentinels in turn (the one that answered last first) until one
   // names the master.
   virtual void discover(discover_handler handler) = 0;
-  // Keeps one subscription to +switch-master (moving to the next sentinel,
-  // with backoff, when it drops) and calls `on_switch` for our master name.
-  virtual void watch(switch_handler on_switch) = 0;
+  // Keeps one subscription to +switch-master, +try-failover and
+  // -failover-abort-* (moving to the next sentinel, with backoff, when it
+  // drops) and calls `on_event` for those about our master name.
+  virtual void watch(event_handler on_event) = 0;
   virtual void stop() = 0;
 };
 

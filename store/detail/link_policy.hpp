@@ -29,6 +29,7 @@ enum class link_state {
   connecting,   // connect + handshake (AUTH, SELECT, ROLE) under way
   ready,        // handshake done and the node is a master: commands flow
   backing_off,  // waiting for the next attempt
+  holding,      // a sentinel started a failover of our master: no writes anywhere until it ends
   stopped,
 };
 
@@ -37,6 +38,7 @@ enum class link_action {
   connect,                // start an attempt now
   teardown_and_back_off,  // drop the connection (pending commands fail), then wait the backoff delay
   back_off,               // the connection is already gone: wait the backoff delay
+  teardown_and_hold,      // drop the connection (if any) and wait for the failover's outcome
   close,                  // stopped: drop the connection for good
 };
 
@@ -73,6 +75,13 @@ class link_policy {
   link_decision switch_master(std::string_view new_address);
   // The backoff delay is over.
   link_decision backoff_elapsed();
+  // A sentinel announced +try-failover for our master. The old master keeps
+  // accepting writes until it is reconfigured, and whatever it accepts after
+  // the replica's promotion is lost; so the link stops writing now and waits
+  // for +switch-master, an abort, or the hold to expire.
+  link_decision failover_started();
+  // -failover-abort-* for our master, or the hold's time limit passed.
+  link_decision failover_aborted();
 
  private:
   link_decision drop(std::string reason, bool connection_open, bool rediscover);

@@ -179,6 +179,9 @@ class fault_suite : public ::testing::Test {
       if (all && cli("ZCARD fs:alarms") == "0\n" && cli("ZCARD fs:retries") == "0\n" && cli("XLEN fs:work") == "0\n") return true;
       std::this_thread::sleep_for(milliseconds(50));
     }
+    ADD_FAILURE() << "not settled: alarms " << cli("ZCARD fs:alarms") << " retries " << cli("ZCARD fs:retries") << " work "
+                  << cli("XLEN fs:work") << " pending " << cli("XPENDING fs:work herald") << " entries "
+                  << cli("XRANGE fs:work - + COUNT 3");
     return false;
   }
 

@@ -126,6 +126,32 @@ TEST(link_policy, SwitchMasterDropsAReadyLinkAndCutsABackoffShort) {
   EXPECT_EQ(p.state(), link_state::connecting);
 }
 
+TEST(link_policy, FailoverStartedHoldsEveryWriteUntilSwitchMasterAbortOrTimeLimit) {
+  auto p = ready_link();
+  auto d = p.failover_started();
+  EXPECT_EQ(d.action, link_action::teardown_and_hold);
+  EXPECT_EQ(p.state(), link_state::holding);
+  // While holding, nothing reconnects to the old master.
+  EXPECT_EQ(p.connection_lost("closed").action, link_action::none);
+  EXPECT_EQ(p.backoff_elapsed().action, link_action::none);
+  EXPECT_EQ(p.error_reply("READONLY x").action, link_action::none);
+  EXPECT_EQ(p.failover_started().action, link_action::none);
+  // The new master is announced: connect at once.
+  EXPECT_EQ(p.switch_master("127.0.0.1:6380").action, link_action::connect);
+  EXPECT_EQ(p.state(), link_state::connecting);
+  EXPECT_EQ(p.handshake_done("master").action, link_action::none);
+
+  // Aborted (or the hold's limit passed): ask the sentinels again.
+  EXPECT_EQ(p.failover_started().action, link_action::teardown_and_hold);
+  EXPECT_EQ(p.failover_aborted().action, link_action::connect);
+  EXPECT_EQ(p.failover_aborted().action, link_action::none);  // only from holding
+
+  // A failover starting while backing off holds too.
+  auto q = ready_link();
+  q.connection_lost("x");
+  EXPECT_EQ(q.failover_started().action, link_action::teardown_and_hold);
+}
+
 TEST(link_policy, StopEndsEverythingAndLaterEventsDoNothing) {
   auto p = ready_link();
   EXPECT_EQ(p.stop().action, link_action::close);
@@ -156,6 +182,9 @@ TEST(sentinel_messages, SwitchMasterIsParsedForOurNameOnly) {
   EXPECT_FALSE(parse_switch_master("herald 127.0.0.1 6379 127.0.0.1", "herald"));
   EXPECT_FALSE(parse_switch_master("herald 127.0.0.1 6379 127.0.0.1 70000", "herald"));
   EXPECT_EQ(parse_switch_master("herald ::1 6379 ::1 6381", "herald")->to_string(), "[::1]:6381");
+  EXPECT_TRUE(is_event_for_master("master herald 127.0.0.1 6379", "herald"));
+  EXPECT_FALSE(is_event_for_master("master other 127.0.0.1 6379", "herald"));
+  EXPECT_FALSE(is_event_for_master("slave 127.0.0.1:6380 127.0.0.1 6380 @ herald 127.0.0.1 6379", "herald"));
 }
 
 }  // namespace
