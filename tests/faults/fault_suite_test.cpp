@@ -425,5 +425,63 @@ TEST_F(fault_suite, ProviderGoawayResetUnavailableAndSlow) {
   EXPECT_GT(apns_->connection_count(), 2u);
 }
 
+// Three daemons on one Redis; every 1.5 s one of them is killed (SIGKILL)
+// and started again, while 1,500 alarms x 2 devices fall due over 8 s.
+// Nothing may be lost. A repeat is only allowed in the documented window —
+// a daemon killed after the provider answered and before it wrote the
+// delivery record — and then carries the same apns-id; repeats are counted.
+TEST_F(fault_suite, ThreeDaemonsOneKilledEvery1500ms) {
+  constexpr int appointments = 1500;
+  redis_server r;
+  const std::string broker_yaml = "  interval: 1s\n  max_lateness: 5m\n  takeover_after: 1s\n";
+  std::vector<daemon> ds;
+  for (int i = 0; i < 3; ++i) ds.push_back(start_daemon(url_yaml(r.port()), broker_yaml));
+  // Register through all three at once (it is the slow part of the setup).
+  {
+    std::vector<std::thread> regs;
+    for (int k = 0; k < 3; ++k)
+      regs.emplace_back([&, k] {
+        for (int i = k; i < appointments; i += 3)
+          for (int n : {2 * i, 2 * i + 1}) {
+            std::string body = R"({"AssociateId":)" + std::to_string(10000 + i) +
+                               R"(,"DeviceInfo":{"DeviceName":"Phone","DeviceIdentifier":"dev-)" + std::to_string(n) +
+                               R"(","Language":"en-US","PNSHandle":")" + hex_token(n) +
+                               R"(","Platform":"Apple","OSVersion":"iOS 17","TimeZoneId":460}})";
+            auto res = ds[k].client->request("POST", "/api/v1/Agents/Pocket/RegisterDeviceForPushNotification", body, auth());
+            EXPECT_EQ(res.status, 204) << res.body;
+          }
+      });
+    for (auto& t : regs) t.join();
+  }
+  auto first = schedule_burst(ds[0], appointments, seconds(2), 8);
+  const auto last_due = first + seconds(8);
+
+  std::size_t kills = 0;
+  long long worst_restart_ms = 0;
+  std::this_thread::sleep_until(first + milliseconds(200));
+  while (system_clock::now() < last_due + seconds(1)) {
+    auto& victim = ds[kills % 3];
+    victim.proc->signal(SIGKILL);
+    victim.proc->wait(seconds(5));
+    ++kills;
+    const auto t = steady_clock::now();
+    launch(victim);  // back up (and ready) before the next kill
+    worst_restart_ms = std::max(worst_restart_ms, ms_since(t));
+    std::this_thread::sleep_until(first + milliseconds(200) + milliseconds(1500) * static_cast<int>(kills));
+  }
+  const auto t0 = steady_clock::now();
+  auto cli = [&](const std::string& x) { return r.cli(x); };
+  EXPECT_TRUE(wait_settled(appointments, cli, seconds(60)));
+  auto t = count(appointments);
+  report("three_daemons_sigkill_every_1500ms", t, worst_restart_ms,
+         "kills=" + std::to_string(kills) + " same_id_repeats=" + std::to_string(t.same_id_repeats) +
+             " settle_after_last_kill_ms=" + std::to_string(ms_since(t0)) + " requests=" + std::to_string(apns_->request_count()));
+  EXPECT_GE(kills, 6u);
+  EXPECT_EQ(t.lost, 0u);
+  // Every repeat is the documented window: the same delivery (same apns-id) sent again after a kill.
+  EXPECT_EQ(t.same_id_repeats, t.duplicated);
+  EXPECT_LE(t.duplicated, kills * 512) << "more repeats than one kill can leave in flight";
+}
+
 }  // namespace
 }  // namespace herald::test
