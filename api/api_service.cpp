@@ -18,6 +18,7 @@
 #include "runtime/metrics.hpp"
 #include "store/device_registry.hpp"
 #include "store/redis_client.hpp"
+#include "store/redis_health.hpp"
 
 namespace herald {
 
@@ -71,7 +72,9 @@ struct api_service::impl {
       if (auto* e = std::get_if<api_error>(&who)) co_return error_response(*e, media_type::json);
     }
     std::vector<readiness_check> checks;
-    checks.push_back({"redis", ctx.redis->connected(), ctx.redis->connected() ? "" : ctx.redis->last_error()});
+    // A live round trip (ROLE: a master; no unacknowledged dataset reset), bounded.
+    auto redis_state = co_await check_redis_health(*ctx.redis, ctx.key_prefix, std::chrono::seconds(1));
+    checks.push_back({"redis", redis_state.ok, redis_state.reason});
     if (ctx.extra_readiness)
       for (auto& c : ctx.extra_readiness()) checks.push_back(std::move(c));
     log_readiness_changes(checks);

@@ -481,25 +481,62 @@ void parse_redis_url(const std::string& url, const std::string& key, redis_setti
   throw config_error(key, "unknown scheme; expected " + std::string(redis_url_forms));
 }
 
+// A one-line secret file (trailing newline allowed), not world-readable.
+std::string read_password_file(const std::string& path, const std::string& key) {
+  require_secret_file(path, key);
+  std::string password = read_file(path, key);
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+  if (password.empty()) throw config_error(key, path + " is empty");
+  if (password.find('\n') != std::string::npos) throw config_error(key, path + " must hold one line");
+  return password;
+}
+
 redis_settings load_redis(const YAML::Node& node, const fs::path& base_dir) {
   const section s(node, "redis",
                   {"url", "password_file", "key_prefix", "connect_timeout", "command_timeout", "reconnect_min",
-                   "reconnect_max", "max_pending"});
+                   "reconnect_max", "max_pending", "sentinels", "master_name", "sentinel_password_file",
+                   "dataset_reset_alert"});
   redis_settings out;
   if (auto v = s.get("url")) {
     out.url = non_empty(*v, s.path("url"));
     parse_redis_url(out.url, s.path("url"), out);
   }
+  if (auto v = s.get("sentinels")) {
+    const auto key = s.path("sentinels");
+    if (s.get("url")) throw config_error(key, "redis.url and redis.sentinels are mutually exclusive; set one or the other");
+    const auto list = string_list(*v, key);
+    if (list.empty()) throw config_error(key, "must list at least one sentinel as host:port");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto ikey = index_path(key, i);
+      auto hp = parse_host_port(list[i], ikey, "host:port or [v6]:port");
+      if (!hp.port) throw config_error(ikey, "missing port; expected host:port (Sentinel's default is 26379)");
+      out.sentinels.push_back({hp.host, *hp.port});
+    }
+    out.url.clear();
+    out.host.clear();
+    out.port = 0;
+    if (auto m = s.get("master_name")) {
+      out.master_name = non_empty(*m, s.path("master_name"));
+    } else {
+      throw config_error(s.path("master_name"), "required with redis.sentinels (the name the sentinels monitor)");
+    }
+  } else if (s.get("master_name")) {
+    throw config_error(s.path("master_name"), "only used with redis.sentinels");
+  }
+  if (auto v = s.get("sentinel_password_file")) {
+    const auto key = s.path("sentinel_password_file");
+    if (out.sentinels.empty()) throw config_error(key, "only used with redis.sentinels");
+    out.sentinel_password_file = resolve(base_dir, non_empty(*v, key));
+    out.sentinel_password = read_password_file(out.sentinel_password_file, key);
+  }
+  if (auto v = s.get("dataset_reset_alert")) {
+    out.dataset_reset_alert = duration(*v, s.path("dataset_reset_alert"), 1s, std::chrono::hours(24 * 365));
+  }
   if (auto v = s.get("password_file")) {
     const auto key = s.path("password_file");
     if (!out.password.empty()) throw config_error(key, "redis.url already has a password; set one or the other");
     out.password_file = resolve(base_dir, non_empty(*v, key));
-    require_secret_file(out.password_file, key);
-    std::string password = read_file(out.password_file, key);
-    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
-    if (password.empty()) throw config_error(key, out.password_file + " is empty");
-    if (password.find('\n') != std::string::npos) throw config_error(key, out.password_file + " must hold one line");
-    out.password = std::move(password);
+    out.password = read_password_file(out.password_file, key);
   }
   if (auto v = s.get("key_prefix")) {
     const auto key = s.path("key_prefix");
@@ -957,7 +994,17 @@ std::string describe_effective(const config& cfg) {
 
   const auto& r = cfg.redis;
   out << YAML::Key << "redis" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "url" << YAML::Value << mask_url(r.url);
+  if (r.sentinels.empty()) {
+    out << YAML::Key << "url" << YAML::Value << mask_url(r.url);
+  } else {
+    out << YAML::Key << "sentinels" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& e : r.sentinels)
+      out << ((e.host.find(':') != std::string::npos ? "[" + e.host + "]" : e.host) + ":" + std::to_string(e.port));
+    out << YAML::EndSeq;
+    out << YAML::Key << "master_name" << YAML::Value << r.master_name;
+    if (!r.sentinel_password_file.empty())
+      out << YAML::Key << "sentinel_password_file" << YAML::Value << r.sentinel_password_file;
+  }
   if (!r.password_file.empty()) out << YAML::Key << "password_file" << YAML::Value << r.password_file;
   out << YAML::Key << "key_prefix" << YAML::Value << r.key_prefix;
   emit_duration(out, "connect_timeout", r.connect_timeout);
@@ -965,6 +1012,7 @@ std::string describe_effective(const config& cfg) {
   emit_duration(out, "reconnect_min", r.reconnect_min);
   emit_duration(out, "reconnect_max", r.reconnect_max);
   out << YAML::Key << "max_pending" << YAML::Value << r.max_pending;
+  emit_duration(out, "dataset_reset_alert", r.dataset_reset_alert);
   out << YAML::EndMap;
 
   const auto& a = cfg.auth;

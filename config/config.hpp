@@ -43,6 +43,11 @@ struct server_settings {
   millis shutdown_grace{10'000};          // server.shutdown_grace: in-flight requests get this long on stop
 };
 
+struct redis_endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
 struct redis_settings {
   std::string url = "redis://127.0.0.1:6379/0";  // redis.url (password masked when printed)
   std::string host = "127.0.0.1";                // parsed from url ("" and port 0 with unix_socket)
@@ -58,6 +63,17 @@ struct redis_settings {
   millis reconnect_min{100};                     // redis.reconnect_min: first backoff step
   millis reconnect_max{5'000};                   // redis.reconnect_max: backoff ceiling
   std::size_t max_pending = 100'000;             // redis.max_pending: queued commands before "busy"
+  // Sentinel mode (instead of url): the master of master_name, as the sentinels say.
+  std::vector<redis_endpoint> sentinels;         // redis.sentinels: ["host:port", ...]
+  std::string master_name;                       // redis.master_name
+  std::string sentinel_password;                 // from redis.sentinel_password_file (secret)
+  std::string sentinel_password_file;
+  // A detected dataset reset keeps /readyz's redis check failing this long
+  // (or until `herald redis ack-reset`).
+  millis dataset_reset_alert{3'600'000};         // redis.dataset_reset_alert
+  // Not configuration: set by `serve` on its main connection, which then
+  // checks the dataset epoch on every (re)connect.
+  bool check_dataset = false;
 };
 
 struct token_credential {

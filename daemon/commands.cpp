@@ -23,6 +23,9 @@ constexpr const char* usage_text =
     "                               send one notification through the configured providers\n"
     "  broker run-once --config FILE\n"
     "                               one pass of the appointment-alarm broker\n"
+    "  redis ack-reset --config FILE\n"
+    "                               acknowledge a detected Redis dataset reset (clears /readyz's \"dataset reset\")\n"
+    "  redis status --config FILE   the dataset epoch and whether a reset is pending\n"
     "  deadletter list --config FILE [--since 1h] [--reason TEXT] [--limit N]\n"
     "  deadletter show --config FILE ID | deadletter purge --config FILE --before 7d|ID\n"
     "                               read or trim the dead-letter stream (undeliverable notifications)\n"
@@ -82,6 +85,7 @@ int run_command(const std::vector<std::string>& args) {
   if (cmd == "broker") return command_broker(args);
   if (cmd == "token") return command_token(args);
   if (cmd == "deadletter") return command_deadletter(args);
+  if (cmd == "redis") return command_redis(args);
   std::fprintf(stderr, "herald: unknown command '%s'\n\n%s", cmd.c_str(), usage_text);
   return exit_bad_config;
 }

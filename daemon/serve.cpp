@@ -200,7 +200,9 @@ int command_serve(const std::string& config_path) {
   log.notice("daemon.starting").kv("config", config_path).kv("threads", cfg.server.threads);
 
   asio::io_context ioc(cfg.server.threads);
-  auto redis = redis_client::create(ioc.get_executor(), cfg.redis, log, &metrics);
+  auto main_redis_settings = cfg.redis;
+  main_redis_settings.check_dataset = true;  // the dataset epoch, checked on every (re)connect
+  auto redis = redis_client::create(ioc.get_executor(), main_redis_settings, log, &metrics);
   device_registry devices(redis, cfg.redis.key_prefix);
   authenticator auth(cfg.auth);
   provider_options popts;

@@ -259,6 +259,38 @@ TEST_F(config_test, redis_password_file_is_read_and_trimmed) {
   EXPECT_EQ(cfg.redis.password_file, (dir_ / "redis.pw").string());
 }
 
+TEST_F(config_test, redis_sentinels_with_master_name_and_password_file) {
+  write("sentinel.pw", "sentinel-secret\n", 0640);
+  const config cfg = load(
+      "redis:\n  sentinels: [\"127.0.0.1:26379\", \"[::1]:26380\", \"sentinel.example:26381\"]\n  master_name: herald\n"
+      "  sentinel_password_file: sentinel.pw\n  dataset_reset_alert: 10m\n");
+  ASSERT_EQ(cfg.redis.sentinels.size(), 3u);
+  EXPECT_EQ(cfg.redis.sentinels[0].host, "127.0.0.1");
+  EXPECT_EQ(cfg.redis.sentinels[0].port, 26379);
+  EXPECT_EQ(cfg.redis.sentinels[1].host, "::1");
+  EXPECT_EQ(cfg.redis.sentinels[2].host, "sentinel.example");
+  EXPECT_EQ(cfg.redis.master_name, "herald");
+  EXPECT_EQ(cfg.redis.sentinel_password, "sentinel-secret");
+  EXPECT_EQ(cfg.redis.dataset_reset_alert, std::chrono::minutes(10));
+  const auto text = describe_effective(cfg);
+  EXPECT_NE(text.find("master_name: herald"), std::string::npos) << text;
+  EXPECT_NE(text.find("[::1]:26380"), std::string::npos) << text;
+  EXPECT_EQ(text.find("sentinel-secret"), std::string::npos) << text;
+}
+
+TEST_F(config_test, redis_url_and_sentinels_are_mutually_exclusive) {
+  auto e = error_of("redis:\n  url: redis://127.0.0.1:6379/0\n  sentinels: [\"127.0.0.1:26379\"]\n  master_name: m\n");
+  EXPECT_EQ(e.key(), "redis.sentinels");
+  EXPECT_NE(e.problem().find("redis.url"), std::string::npos) << e.problem();
+  EXPECT_NE(e.problem().find("redis.sentinels"), std::string::npos) << e.problem();
+  EXPECT_EQ(error_of("redis:\n  sentinels: [\"127.0.0.1:26379\"]\n").key(), "redis.master_name");
+  EXPECT_EQ(error_of("redis:\n  sentinels: [\"127.0.0.1\"]\n  master_name: m\n").key(), "redis.sentinels[0]");
+  EXPECT_EQ(error_of("redis:\n  sentinels: []\n  master_name: m\n").key(), "redis.sentinels");
+  EXPECT_EQ(error_of("redis:\n  master_name: m\n").key(), "redis.master_name");
+  write("sentinel.pw", "x\n", 0640);
+  EXPECT_EQ(error_of("redis:\n  sentinel_password_file: sentinel.pw\n").key(), "redis.sentinel_password_file");
+}
+
 TEST_F(config_test, redis_password_twice_is_an_error) {
   write("redis.pw", "file-secret\n");
   auto e = error_of("redis:\n  url: redis://:a@127.0.0.1\n  password_file: redis.pw\n");
