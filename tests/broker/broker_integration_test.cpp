@@ -129,6 +129,17 @@ class broker_test : public ::testing::Test {
     return false;
   }
 
+  // Waits (bounded) until every entry of the work stream is acknowledged:
+  // after that nothing can be sent again.
+  bool wait_work_drained(milliseconds timeout) {
+    auto deadline = steady_clock::now() + timeout;
+    while (steady_clock::now() < deadline) {
+      if (redis_.cli("XLEN b:work") == "0\n") return true;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    return false;
+  }
+
   std::vector<recorded_request> requests_for(const std::string& token) {
     std::vector<recorded_request> out;
     for (auto& r : apns_->requests())
@@ -395,6 +406,72 @@ TEST_F(broker_test, AlarmLaterThanMaxLatenessIsDroppedAndCounted) {
   }
   EXPECT_TRUE(counted) << d.proc->output();
   EXPECT_EQ(apns_->count_for_token(hex_token(1)), 0u);
+}
+
+TEST_F(broker_test, SlowProviderWithTwoDaemonsIsNotTakenOverAndEachAlarmSentOnce) {
+  // The provider answers after 5 s, takeover_after is 2 s and both daemons
+  // sweep every second: without lease renewal the second daemon would take
+  // over the first one's entries mid-send and send them again.
+  const std::string cfg = "  interval: 1s\n  max_lateness: 5m\n  takeover_after: 2s\n";
+  auto a = start_daemon(cfg);
+  auto b = start_daemon(cfg);
+  for (int i = 0; i < 10; ++i) register_device(a, 11000 + i, 200 + i);
+  apns_->set_response_delay(milliseconds(5000));
+  auto due = system_clock::now() + milliseconds(800);
+  for (int i = 0; i < 10; ++i) put_appointment(i % 2 ? a : b, "SLOW-" + std::to_string(i), {11000 + i}, due);
+  for (int i = 0; i < 10; ++i) {
+    auto deadline = steady_clock::now() + seconds(30);
+    while (apns_->delivered_count_for_token(hex_token(200 + i)) < 1 && steady_clock::now() < deadline)
+      std::this_thread::sleep_for(milliseconds(20));
+    ASSERT_EQ(apns_->delivered_count_for_token(hex_token(200 + i)), 1u) << "device " << i << "\n" << a.proc->output();
+  }
+  ASSERT_TRUE(wait_work_drained(seconds(20))) << redis_.cli("XPENDING b:work herald");
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(apns_->count_for_token(hex_token(200 + i)), 1u) << "device " << i;
+  EXPECT_TRUE(apns_->tokens_delivered_twice().empty());
+  EXPECT_EQ(a.proc->output().find("broker.takeover"), std::string::npos) << a.proc->output();
+  EXPECT_EQ(b.proc->output().find("broker.takeover"), std::string::npos) << b.proc->output();
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(redis_.cli("GET b:delivery:alarm:SLOW-" + std::to_string(i) + ":1:dev-" + std::to_string(200 + i)), "delivered\n");
+}
+
+TEST_F(broker_test, AppointmentForAThousandAssociatesIsDeliveredOncePerDeviceInBoundedScripts) {
+  auto d = start_daemon();
+  register_device(d, 1, 0);  // the record the script below copies
+  // 1,000 associates (the API's bound per appointment) x 2 devices, written
+  // straight into Redis in the registry's layout.
+  std::ofstream(dir_ + "/devices.lua") << R"lua(
+local tmpl = redis.call('GET', KEYS[1])
+for a = 1, 1000 do
+  for k = 0, 1 do
+    local n = 2 * a + k
+    local id = 'big-' .. n
+    local rec = tmpl:gsub('"DeviceIdentifier":"[^"]*"', '"DeviceIdentifier":"' .. id .. '"')
+                    :gsub('"PNSHandle":"[^"]*"', '"PNSHandle":"' .. string.format('%064x', n + 0x100000) .. '"')
+                    :gsub('"AssociateId":%d+', '"AssociateId":' .. (20000 + a))
+    redis.call('SET', 'b:device:' .. id, rec)
+    redis.call('HSET', 'b:associate:' .. (20000 + a) .. ':devices', id, rec)
+    redis.call('SADD', 'b:devices', id)
+  end
+end
+return 'ok'
+)lua";
+  ASSERT_EQ(redis_.cli("--eval " + dir_ + "/devices.lua b:device:dev-0"), "ok\n");
+  std::vector<int> associates;
+  for (int a = 1; a <= 1000; ++a) associates.push_back(20000 + a);
+  put_appointment(d, "BIG", associates, system_clock::now() + milliseconds(1000));
+  auto deadline = steady_clock::now() + seconds(60);
+  while (apns_->delivered_count() < 2000 && steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(20));
+  ASSERT_EQ(apns_->delivered_count(), 2000u) << d.proc->output();
+  ASSERT_TRUE(wait_work_drained(seconds(10)));
+  EXPECT_TRUE(apns_->tokens_delivered_twice().empty());
+  char token[65];
+  for (int n : {2, 3, 1000, 2001}) {
+    std::snprintf(token, sizeof token, "%064x", n + 0x100000);
+    EXPECT_EQ(apns_->count_for_token(token), 1u) << n;
+  }
+  auto out = d.proc->output();
+  EXPECT_EQ(out.find("broker.pass_failed"), std::string::npos) << out;
+  EXPECT_NE(out.find("event=alarm.sent appointment=BIG"), std::string::npos) << out;
 }
 
 }  // namespace
