@@ -67,7 +67,7 @@ class broker_test : public ::testing::Test {
                         << "apps:\n  pocket:\n    apns:\n      team_id: " << pki.apns_team_id << "\n      key_id: " << pki.apns_key_id
                         << "\n      key_file: " << pki.apns_p8_file << "\n      topic: " << pki.apns_topic
                         << "\n      environment: production\n      endpoint: " << apns_->endpoint() << "\n      ca_file: " << pki.ca_file
-                        << "\n" << extra_apps_ << "broker:\n" << broker_extra << "locales:\n  default_language: en\n  directory: " << HERALD_TEST_SOURCE_DIR
+                        << "\n" << pocket_extra_ << extra_apps_ << "broker:\n" << broker_extra << "locales:\n  default_language: en\n  directory: " << HERALD_TEST_SOURCE_DIR
                         << "/config/locales\ntimezones:\n  default: Europe/Oslo\n  table_file: " << HERALD_TEST_SOURCE_DIR
                         << "/config/timezones.yaml\nlog:\n  level: info\n";
     return path;
@@ -79,11 +79,13 @@ class broker_test : public ::testing::Test {
     std::unique_ptr<http_client> client;
   };
 
-  daemon start_daemon(const std::string& broker_extra = "  interval: 30s\n  max_lateness: 5m\n") {
+  // `wrapper`: a command the daemon runs under (faketime ...).
+  daemon start_daemon(const std::string& broker_extra = "  interval: 30s\n  max_lateness: 5m\n", std::vector<std::string> wrapper = {}) {
     daemon d;
     d.port = free_port();
     auto cfg = write_config(d.port, broker_extra);
-    d.proc = std::make_unique<child_process>(std::vector<std::string>{HERALD_TEST_BINARY, "serve", "--config", cfg},
+    for (std::string arg : {std::string(HERALD_TEST_BINARY), std::string("serve"), std::string("--config"), cfg}) wrapper.push_back(arg);
+    d.proc = std::make_unique<child_process>(wrapper,
                                              dir_ + "/herald-" + std::to_string(d.port) + ".log");
     EXPECT_TRUE(wait_for_port(d.port, seconds(10))) << d.proc->output();
     d.client = std::make_unique<http_client>("127.0.0.1", d.port);
@@ -101,10 +103,11 @@ class broker_test : public ::testing::Test {
     return {{"Authorization", "Bearer " + admin_token}, {"Content-Type", "application/json"}};
   }
 
-  void register_device(daemon& d, int associate, int n, const std::string& language = "en-US", int tz = 460) {
+  void register_device(daemon& d, int associate, int n, const std::string& language = "en-US", int tz = 460,
+                       const std::string& platform = "Apple") {
     std::string body = R"({"AssociateId":)" + std::to_string(associate) + R"(,"DeviceInfo":{"DeviceName":"Phone","DeviceIdentifier":"dev-)" +
                        std::to_string(n) + R"(","Language":")" + language + R"(","PNSHandle":")" + hex_token(n) +
-                       R"(","Platform":"Apple","OSVersion":"iOS 17","TimeZoneId":)" + std::to_string(tz) + "}}";
+                       R"(","Platform":")" + platform + R"(","OSVersion":"17","TimeZoneId":)" + std::to_string(tz) + "}}";
     auto r = d.client->request("POST", "/api/v1/Agents/Pocket/RegisterDeviceForPushNotification", body, auth());
     ASSERT_EQ(r.status, 204) << r.body;
   }
@@ -151,6 +154,7 @@ class broker_test : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<mock_apns_server> apns_;
   std::string extra_apps_;  // more apps: entries under `apps:`
+  std::string pocket_extra_;  // more providers of the pocket app (fcm:)
 };
 
 TEST_F(broker_test, AlarmFiresOnItsTimerWithin100ms) {
@@ -472,6 +476,40 @@ return 'ok'
   auto out = d.proc->output();
   EXPECT_EQ(out.find("broker.pass_failed"), std::string::npos) << out;
   EXPECT_NE(out.find("event=alarm.sent appointment=BIG"), std::string::npos) << out;
+}
+
+TEST_F(broker_test, DaemonWhoseClockIsThirtySecondsFastDecidesOnRedisTime) {
+  // libfaketime moves the daemon's clocks 30 s ahead. Its alarms must still
+  // fire at their due time (Redis time), and a message queued at Redis time
+  // "now" (as a correct daemon does) must not look 30 s late to it. FCM:
+  // its mock accepts a token signed up to 60 s ahead (the APNs mock: 1 s).
+  const auto& pki = test_pki::shared();
+  mock_fcm_server fcm(pki);
+  pocket_extra_ = "    fcm:\n      service_account_file: " + pki.fcm_service_account_file + "\n      endpoint: " + fcm.endpoint() +
+                  "\n      ca_file: " + pki.ca_file + "\n";
+  auto d = start_daemon("  interval: 30s\n  max_lateness: 10s\n", {"/usr/bin/faketime", "-f", "+30s"});
+  register_device(d, 12000, 1, "en-US", 460, "Google");
+  register_device(d, 12001, 2, "en-US", 460, "Google");
+  auto now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  std::ofstream(dir_ + "/message.json") << R"({"associate_ids":[12001],"device_identifiers":[],"platforms":[],"tags":[],"app_id":"",)"
+                                        << R"("title":"Hello","body":"on time","url":"","silent":false,"ttl":0,"data":{},"event":"Message"})";
+  ASSERT_EQ(redis_.cli("-x SET b:message:SKEW < " + dir_ + "/message.json"), "OK\n");
+  redis_.cli("XADD b:work '*' kind message id SKEW due " + std::to_string(now_ms));
+  auto due = whole_second_after(milliseconds(3000));  // already "past" on the daemon's own clock
+  put_appointment(d, "SKEW", {12000}, due);
+  ASSERT_TRUE(fcm.wait_for_requests(2, seconds(15))) << d.proc->output();
+  auto reqs = fcm.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  for (const auto& r : reqs) {
+    EXPECT_EQ(r.status, 200);
+    if (r.device_token != hex_token(1)) continue;
+    auto lag = duration_cast<milliseconds>(r.received_at - due).count();
+    EXPECT_GE(lag, 0) << "the alarm fired " << -lag << " ms early";
+    EXPECT_LT(lag, 1000);
+  }
+  EXPECT_EQ(fcm.delivered_count_for_token(hex_token(2)), 1u) << "the message was dropped as late\n" << d.proc->output();
+  auto out = d.proc->output();
+  EXPECT_EQ(out.find("alarm.late_dropped"), std::string::npos) << out;
 }
 
 }  // namespace
