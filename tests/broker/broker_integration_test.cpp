@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -61,7 +62,9 @@ class broker_test : public ::testing::Test {
   std::string write_config(unsigned short port, const std::string& broker_extra) {
     const auto& pki = test_pki::shared();
     std::string path = dir_ + "/herald-" + std::to_string(port) + ".yaml";
-    std::ofstream(path) << "server:\n  listen: 127.0.0.1:" << port << "\n  threads: 2\n  shutdown_grace: 5s\n"
+    // HERALD_TEST_SERVER_THREADS: run the same tests with more server threads.
+    const char* threads = std::getenv("HERALD_TEST_SERVER_THREADS");
+    std::ofstream(path) << "server:\n  listen: 127.0.0.1:" << port << "\n  threads: " << (threads ? threads : "2") << "\n  shutdown_grace: 5s\n"
                         << "redis:\n  url: " << redis_.url() << "\n  key_prefix: b\n  reconnect_max: 200ms\n"
                         << "auth:\n  tokens_file: tokens.yaml\n"
                         << "apps:\n  pocket:\n    apns:\n      team_id: " << pki.apns_team_id << "\n      key_id: " << pki.apns_key_id
@@ -246,6 +249,14 @@ TEST_F(broker_test, KilledDaemonsAlarmIsFinishedByAnotherWithoutDoubles) {
     EXPECT_LE(reqs.size(), 2u);
   }
   EXPECT_GE(seen_before_kill, 1u);
+  // The killed daemon's consumer owns nothing any more and is removed from
+  // the group (after two takeover periods idle).
+  bool one_consumer = false;
+  for (int i = 0; i < 1000 && !one_consumer; ++i) {
+    one_consumer = redis_.cli("XINFO GROUPS b:work").find("consumers\n1\n") != std::string::npos;
+    if (!one_consumer) std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(one_consumer) << redis_.cli("XINFO CONSUMERS b:work herald") << b.proc->output();
 }
 
 TEST_F(broker_test, SigtermLetsTheBatchInFlightFinish) {
