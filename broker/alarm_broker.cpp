@@ -18,6 +18,7 @@
 
 #include "broker/delivery_lease.hpp"
 #include "broker/delivery_policy.hpp"
+#include "broker/work_kind.hpp"
 #include "l10n/localizer.hpp"
 #include "providers/provider.hpp"
 #include "runtime/log.hpp"
@@ -34,14 +35,6 @@ using namespace std::chrono;
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 namespace {
-
-std::int64_t to_int(const std::string& s, std::int64_t fallback = 0) {
-  try {
-    return static_cast<std::int64_t>(std::stoll(s));
-  } catch (...) {
-    return fallback;
-  }
-}
 
 std::string default_consumer() {
   char host[256] = {};
@@ -339,13 +332,10 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
         co_return ended(co_await store.finish_delivery(n.delivery_id, "gone-reregistered"));
       case delivery_action::schedule_retry: {
         count_outcome(job.kind, "retry", plan.reason);
-        std::map<std::string, std::string> retry_job{{"job_kind", job.kind},
-                                                     {"id", job.id},
-                                                     {"rev", std::to_string(job.revision)},
-                                                     {"due", std::to_string(job.due_ms)},
-                                                     {"device", device.device_identifier},
-                                                     {"attempt", std::to_string(n.attempt + 1)},
-                                                     {"app", job.app_id}};
+        // The job hash holds the retry entry's fields but `kind` (the claim script adds it).
+        std::map<std::string, std::string> retry_job;
+        for (auto& [k, v] : encode_work(retry_work{job.kind, job.id, job.revision, job.due_ms, device.device_identifier, n.attempt + 1, job.app_id}))
+          if (k != "kind") retry_job.emplace(std::move(k), std::move(v));
         auto r = co_await store.schedule_retry(n.delivery_id, plan.retry_at_ms, retry_job);
         log.info("delivery.retry_scheduled")
             .kv("delivery", n.delivery_id.substr(0, n.delivery_id.size() - device.device_identifier.size()) + shorten_token(device.device_identifier))
@@ -546,14 +536,13 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
   // script reads their appointments, one their associates' devices; then
   // the deliveries go in chunks (deliver_targets). Sets states[i] for each
   // entry i of `which`.
-  asio::awaitable<void> process_alarms(const std::vector<work_item>& items, const std::vector<std::size_t>& which,
-                                       std::vector<entry_state>& states) {
+  asio::awaitable<void> process_alarms(const std::vector<std::pair<std::size_t, alarm_work>>& which, std::vector<entry_state>& states) {
     auto fail_all = [&] {
-      for (auto i : which) worsen(states[i], entry_state::failed);
+      for (const auto& [i, a] : which) worsen(states[i], entry_state::failed);
     };
     std::vector<std::string> ids;
     ids.reserve(which.size());
-    for (auto i : which) ids.push_back(items[i].field("id"));
+    for (const auto& [i, a] : which) ids.push_back(a.appointment_id);
     auto appts = co_await store.get_many(ids);
     if (!appts) co_return fail_all();
 
@@ -567,8 +556,8 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     std::vector<std::int64_t> listed;
     const auto at = now();
     for (std::size_t k = 0; k < which.size(); ++k) {
-      const work_item& w = items[which[k]];
-      delivery_job job{"alarm", std::move(ids[k]), to_int(w.field("rev")), to_int(w.field("due")), ""};
+      const alarm_work& w = which[k].second;
+      delivery_job job{"alarm", std::move(ids[k]), w.revision, w.due_ms, ""};
       const auto& stored = (*appts)[k];
       switch (judge_alarm(stored, job.revision, job.due_ms, at, opts.settings.max_lateness.count())) {
         case alarm_verdict::stale:
@@ -582,7 +571,7 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
           break;
       }
       listed.insert(listed.end(), stored->associate_ids.begin(), stored->associate_ids.end());
-      live.push_back(live_alarm{which[k], std::move(job), &*stored});
+      live.push_back(live_alarm{which[k].first, std::move(job), &*stored});
     }
     std::sort(listed.begin(), listed.end());
     listed.erase(std::unique(listed.begin(), listed.end()), listed.end());
@@ -610,13 +599,13 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  asio::awaitable<entry_state> process_message(const work_item& w) {
-    auto id = w.field("id");
+  asio::awaitable<entry_state> process_message(const message_work& w) {
+    const auto& id = w.message_id;
     auto msg = co_await store.get_message(id);
     if (!msg) co_return entry_state::failed;
     if (!*msg) co_return entry_state::finished;  // expired
     const push_message& m = **msg;
-    delivery_job job{"message", id, 0, to_int(w.field("due")), m.app_id};
+    delivery_job job{"message", id, 0, w.due_ms, m.app_id};
     if (is_late(job.due_ms, now(), opts.settings.max_lateness.count())) {
       late_dropped.inc();
       co_return entry_state::finished;
@@ -637,10 +626,10 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
   // A retry job: claims its one delivery record (state "retry"), then checks
   // that the device, the appointment revision or the message still exist
   // and that it is not too late, and sends. Every write is fenced.
-  asio::awaitable<entry_state> process_retry(const work_item& w) {
-    delivery_job job{w.field("job_kind"), w.field("id"), to_int(w.field("rev")), to_int(w.field("due")), w.field("app")};
-    auto device_id = w.field("device");
-    auto attempt = static_cast<int>(to_int(w.field("attempt"), 1));
+  asio::awaitable<entry_state> process_retry(const retry_work& w) {
+    delivery_job job{w.job_kind, w.id, w.revision, w.due_ms, w.app};
+    const auto& device_id = w.device;
+    const auto attempt = w.attempt;
     std::string delivery_id = delivery_id_of(job, device_id);
     const std::vector<std::string> one{delivery_id};
     auto claim = co_await store.claim_deliveries(one, true, lease_ms());
@@ -701,13 +690,6 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
 
   // --- passes -------------------------------------------------------------
 
-  asio::awaitable<entry_state> process_one(const work_item& w) {
-    if (w.kind == "message") co_return co_await process_message(w);
-    if (w.kind == "retry") co_return co_await process_retry(w);
-    log.warning("broker.unknown_entry").kv("kind", w.kind).kv("stream_id", w.stream_id);
-    co_return entry_state::finished;
-  }
-
   // Processes one batch of work entries: the alarms together, the other
   // entries one by one (concurrently); then acknowledges the finished ones
   // in one script and counts a failure for each failed one. Entries held by
@@ -716,15 +698,27 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
   asio::awaitable<error_code> process_batch(const std::vector<work_item>& items) {
     for (const auto& w : items) hold(inflight_entries, w.stream_id);
     std::vector<entry_state> states(items.size(), entry_state::finished);
-    std::vector<std::size_t> alarms, others;
-    for (std::size_t i = 0; i < items.size(); ++i) (items[i].kind == "alarm" ? alarms : others).push_back(i);
+    std::vector<std::pair<std::size_t, alarm_work>> alarms;
+    std::vector<std::pair<std::size_t, work>> others;  // messages and retries
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      auto w = decode_work(items[i].fields);
+      if (!w) {
+        // Not a kind this version knows, or broken fields: it can never be processed.
+        log.warning("broker.unknown_entry").kv("kind", items[i].kind).kv("stream_id", items[i].stream_id);
+        continue;
+      }
+      if (auto* a = std::get_if<alarm_work>(&*w)) alarms.emplace_back(i, std::move(*a));
+      else others.emplace_back(i, std::move(*w));
+    }
     // Task 0 is the alarm group, task k > 0 the (k-1)th other entry.
     auto task = [&](std::size_t t) -> asio::awaitable<void> {
       if (t == 0) {
-        if (!alarms.empty()) co_await process_alarms(items, alarms, states);
-      } else {
-        worsen(states[others[t - 1]], co_await process_one(items[others[t - 1]]));
+        if (!alarms.empty()) co_await process_alarms(alarms, states);
+        co_return;
       }
+      const auto& [i, w] = others[t - 1];
+      if (const auto* m = std::get_if<message_work>(&w)) worsen(states[i], co_await process_message(*m));
+      else if (const auto* r = std::get_if<retry_work>(&w)) worsen(states[i], co_await process_retry(*r));
     };
     auto escaped = co_await for_each_bounded(strand, others.size() + 1, static_cast<std::size_t>(opts.max_sends_per_entry), task, log);
     if (escaped > 0)

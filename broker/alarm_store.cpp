@@ -9,6 +9,7 @@
 #include <random>
 
 #include "broker/delivery_lease.hpp"
+#include "broker/work_kind.hpp"
 #include "store/lua_script.hpp"
 
 namespace herald {
@@ -491,7 +492,11 @@ asio::awaitable<alarm_store::result<std::string>> alarm_store::enqueue_message(c
   std::vector<std::string> set{"SET", key("message:" + msg_id), encode_push_message(m), "EX", std::to_string(message_ttl_s)};
   auto [ec, reply] = co_await redis_command(*redis_, std::move(set));
   if (ec) co_return fail<std::string>(ec);
-  std::vector<std::string> add{"XADD", key("work"), "*", "kind", "message", "id", msg_id, "due", std::to_string(now_ms)};
+  std::vector<std::string> add{"XADD", key("work"), "*"};
+  for (auto& [k, v] : encode_work(message_work{msg_id, now_ms})) {
+    add.push_back(std::move(k));
+    add.push_back(std::move(v));
+  }
   auto [ec2, reply2] = co_await redis_command(*redis_, std::move(add));
   if (ec2) co_return fail<std::string>(ec2);
   co_return msg_id;
