@@ -243,7 +243,9 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
         auto r = co_await store.renew_entries(entries);
         if (!r) log.warning("broker.renew_failed").kv("what", "entries").kv("error", r.error().message());
         else if (static_cast<std::size_t>(*r) < entries.size())
-          log.warning("broker.entries_lost").kv("entries", static_cast<unsigned long long>(entries.size() - static_cast<std::size_t>(*r)));
+          // Acknowledged since the list was taken, or taken over by another
+          // daemon (this one was cut off too long): their writes stay fenced.
+          log.info("broker.entries_not_renewed").kv("entries", static_cast<unsigned long long>(entries.size() - static_cast<std::size_t>(*r)));
       }
     }
     renewer_running = false;
