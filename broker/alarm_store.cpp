@@ -8,6 +8,8 @@
 #include <charconv>
 #include <random>
 
+#include "broker/delivery_lease.hpp"
+#include "broker/work_kind.hpp"
 #include "store/lua_script.hpp"
 
 namespace herald {
@@ -22,6 +24,9 @@ constexpr const char* group_name = "herald";
 constexpr int delivery_ttl_s = 7 * 24 * 3600;  // records outlive any retry window
 constexpr int message_ttl_s = 2 * 24 * 3600;
 constexpr int deadletter_maxlen = 100000;
+// Keys (or stream ids) one script call touches at most: keeps every call
+// far below redis.command_timeout, whatever the size of an appointment.
+constexpr std::size_t max_keys_per_script = 512;
 
 // KEYS: appt, alarms, changes. ARGV: id, json, timing, due ("" = no alarm).
 const lua_script put_script(R"lua(
@@ -88,33 +93,46 @@ end
 return #due
 )lua");
 
-// KEYS: delivery record. ARGV: consumer, now, ttl, retrying (1/0).
-// Returns "go" or the final state that makes this delivery a duplicate.
-const lua_script claim_delivery_script(R"lua(
-local v = redis.call('GET', KEYS[1])
-if v then
-  local sending = string.sub(v, 1, 8) == 'sending:'
-  local retry = v == 'retry'
-  if not sending and not (retry and ARGV[4] == '1') then return v end
-end
-redis.call('SET', KEYS[1], 'sending:' .. ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
-return 'go'
-)lua");
+// Redis server time in ms, the one clock of every lease decision.
+#define HERALD_LUA_NOW "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+// Whether record value v is `sending:<ARGV[1]>:<digits>` (held by this consumer).
+#define HERALD_LUA_MINE \
+  "local mine = 'sending:' .. ARGV[1] .. ':'\n" \
+  "local function held_by_me(v) return v and string.sub(v, 1, #mine) == mine and string.match(string.sub(v, #mine + 1), '^%d+$') ~= nil end\n"
 
-// KEYS: delivery records. ARGV: consumer, now, ttl, retrying (1/0).
-// Returns one 1 (go) or 0 (final state: duplicate) per key.
-const lua_script claim_deliveries_script(R"lua(
+// KEYS: delivery records. ARGV: consumer, lease ms, ttl, retrying (1/0).
+// Per key: 1 = go (now held by the consumer until now + lease), 0 = done
+// (final, or `retry` outside the retry job), 2 = held (another lease runs).
+// The rules of decide_claim (broker/delivery_lease.hpp).
+const lua_script claim_deliveries_script(HERALD_LUA_NOW R"lua(
+local value = 'sending:' .. ARGV[1] .. ':' .. string.format('%.0f', now + tonumber(ARGV[2]))
 local out = {}
 for i, key in ipairs(KEYS) do
   local v = redis.call('GET', key)
-  local go = true
+  local d = 1
   if v then
-    local sending = string.sub(v, 1, 8) == 'sending:'
-    local retry = v == 'retry'
-    if not sending and not (retry and ARGV[4] == '1') then go = false end
+    if v == 'retry' then
+      if ARGV[4] ~= '1' then d = 0 end
+    elseif string.sub(v, 1, 8) == 'sending:' then
+      local lease = tonumber(string.match(v, ':(%d+)$') or '0')
+      if lease > now then d = 2 end
+    else
+      d = 0
+    end
   end
-  if go then
-    redis.call('SET', key, 'sending:' .. ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
+  if d == 1 then redis.call('SET', key, value, 'EX', ARGV[3]) end
+  out[i] = d
+end
+return out
+)lua");
+
+// KEYS: delivery records. ARGV: consumer, state, ttl. Writes the state only
+// where the consumer still holds the record (may_finish); 1/0 per key.
+const lua_script finish_deliveries_script(HERALD_LUA_MINE R"lua(
+local out = {}
+for i, key in ipairs(KEYS) do
+  if held_by_me(redis.call('GET', key)) then
+    redis.call('SET', key, ARGV[2], 'EX', ARGV[3])
     out[i] = 1
   else
     out[i] = 0
@@ -123,19 +141,79 @@ end
 return out
 )lua");
 
-// KEYS: delivery records. ARGV: state, ttl.
-const lua_script finish_deliveries_script(R"lua(
-for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'EX', ARGV[2]) end
-return #KEYS
+// KEYS: delivery records. ARGV: consumer, lease ms (0 = release: expires now).
+// Extends (or ends) the consumer's own leases; returns how many it held.
+const lua_script renew_deliveries_script(HERALD_LUA_MINE HERALD_LUA_NOW R"lua(
+local value = mine .. string.format('%.0f', now + tonumber(ARGV[2]))
+local n = 0
+for _, key in ipairs(KEYS) do
+  if held_by_me(redis.call('GET', key)) then
+    redis.call('SET', key, value, 'KEEPTTL')
+    n = n + 1
+  end
+end
+return n
 )lua");
 
-// KEYS: retries, job hash, delivery record. ARGV: delivery id, at, ttl, then field/value pairs.
+// KEYS: work. ARGV: group, consumer, stream ids. Resets the idle time of the
+// entries this consumer still owns (XCLAIM JUSTID does not count a
+// delivery); one taken over meanwhile stays with its new owner.
+const lua_script renew_entries_script(R"lua(
+local n = 0
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    n = n + 1
+  end
+end
+return n
+)lua");
+
+// KEYS: retries, job hash, delivery record. ARGV: delivery id, at, ttl,
+// consumer, then field/value pairs. Only while the consumer holds the record.
 const lua_script schedule_retry_script(R"lua(
+local v = redis.call('GET', KEYS[3])
+local mine = 'sending:' .. ARGV[4] .. ':'
+if not (v and string.sub(v, 1, #mine) == mine and string.match(string.sub(v, #mine + 1), '^%d+$')) then return 0 end
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('HSET', KEYS[2], unpack(ARGV, 5))
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('SET', KEYS[3], 'retry', 'EX', ARGV[3])
 return 1
+)lua");
+
+// KEYS: deadletter stream, delivery record. ARGV: consumer, state, ttl,
+// maxlen, then field/value pairs. Only while the consumer holds the record.
+const lua_script dead_letter_delivery_script(HERALD_LUA_MINE R"lua(
+if not held_by_me(redis.call('GET', KEYS[2])) then return 0 end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 5))
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+return 1
+)lua");
+
+// KEYS: work, failures hash. ARGV: group, stream ids. Acknowledges and
+// deletes the entries and forgets their failure counts.
+const lua_script ack_script(R"lua(
+local ids = {unpack(ARGV, 2)}
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+redis.call('XDEL', KEYS[1], unpack(ids))
+redis.call('HDEL', KEYS[2], unpack(ids))
+return #ids
+)lua");
+
+// KEYS: failures hash. ARGV: stream ids whose processing failed.
+const lua_script count_failures_script(R"lua(
+for _, id in ipairs(ARGV) do redis.call('HINCRBY', KEYS[1], id, 1) end
+return #ARGV
+)lua");
+
+// KEYS: work. ARGV: group, consumer. Removes the consumer when it owns no
+// pending entry (atomic: it cannot have read one in between).
+const lua_script remove_consumer_script(R"lua(
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if #p > 0 then return -1 end
+return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 )lua");
 
 template <typename T>
@@ -301,38 +379,109 @@ asio::awaitable<alarm_store::result<std::vector<work_item>>> alarm_store::read_w
 }
 
 asio::awaitable<alarm_store::result<alarm_store::takeover>> alarm_store::take_over_stale(std::int64_t min_idle_ms, int count,
-                                                                                        std::int64_t max_deliveries) {
-  // XPENDING tells how often each entry was delivered; XCLAIM takes them.
+                                                                                        std::int64_t max_failures,
+                                                                                        const std::set<std::string>& keep) {
+  // XPENDING lists the idle entries; the failure counts tell the poisoned
+  // ones; XCLAIM (with the same minimum idle time, so an entry renewed
+  // meanwhile stays with its owner) takes them.
   std::vector<std::string> pending{"XPENDING", key("work"), group_name, "IDLE", std::to_string(min_idle_ms), "-", "+", std::to_string(count)};
   auto [ec, reply] = co_await redis_command(*redis_, std::move(pending));
   if (ec == redis_error::server_error && reply.str.starts_with("NOGROUP")) co_return takeover{};
   if (ec) co_return fail<takeover>(ec);
   if (reply.type != redis_reply::kind::array || reply.elements.empty()) co_return takeover{};
-  std::vector<std::string> claim{"XCLAIM", key("work"), group_name, consumer_, std::to_string(min_idle_ms)};
-  std::vector<std::string> poisoned_ids;
+  std::vector<std::string> ids;
   for (const auto& e : reply.elements) {
     if (e.type != redis_reply::kind::array || e.elements.size() < 4) continue;
-    claim.push_back(e.elements[0].str);
-    if (e.elements[3].integer >= max_deliveries) poisoned_ids.push_back(e.elements[0].str);
+    if (keep.count(e.elements[0].str)) continue;  // this daemon is working on it
+    ids.push_back(e.elements[0].str);
   }
-  if (claim.size() == 5) co_return takeover{};
+  if (ids.empty()) co_return takeover{};
+  std::vector<std::string> failures{"HMGET", key("work:failures")};
+  failures.insert(failures.end(), ids.begin(), ids.end());
+  auto [ec1, counts] = co_await redis_command(*redis_, std::move(failures));
+  if (ec1) co_return fail<takeover>(ec1);
+  std::set<std::string> poisoned_ids;
+  for (std::size_t i = 0; i < ids.size() && i < counts.elements.size(); ++i)
+    if (counts.elements[i].type == redis_reply::kind::string && to_int(counts.elements[i].str).value_or(0) >= max_failures)
+      poisoned_ids.insert(ids[i]);
+  std::vector<std::string> claim{"XCLAIM", key("work"), group_name, consumer_, std::to_string(min_idle_ms)};
+  claim.insert(claim.end(), ids.begin(), ids.end());
   auto [ec2, claimed] = co_await redis_command(*redis_, std::move(claim));
   if (ec2) co_return fail<takeover>(ec2);
   takeover out;
-  for (auto& w : parse_stream_entries(claimed)) {
-    const bool poisoned = std::find(poisoned_ids.begin(), poisoned_ids.end(), w.stream_id) != poisoned_ids.end();
-    (poisoned ? out.poisoned : out.items).push_back(std::move(w));
-  }
+  for (auto& w : parse_stream_entries(claimed)) (poisoned_ids.count(w.stream_id) ? out.poisoned : out.items).push_back(std::move(w));
   co_return out;
 }
 
-asio::awaitable<error_code> alarm_store::ack(const std::string& stream_id) {
-  std::vector<std::string> cmd{"XACK", key("work"), group_name, stream_id};
+asio::awaitable<error_code> alarm_store::count_failures(const std::vector<std::string>& stream_ids) {
+  if (stream_ids.empty()) co_return error_code{};
+  std::vector<std::string> keys{key("work:failures")};
+  std::vector<std::string> args(stream_ids.begin(), stream_ids.end());
+  auto [ec, reply] = co_await count_failures_script.run(*redis_, std::move(keys), std::move(args));
+  co_return ec;
+}
+
+asio::awaitable<alarm_store::result<std::int64_t>> alarm_store::renew_entries(const std::vector<std::string>& stream_ids) {
+  std::int64_t held = 0;
+  for (auto [b, e] : key_chunks(stream_ids.size(), max_keys_per_script)) {
+    std::vector<std::string> keys{key("work")};
+    std::vector<std::string> args{group_name, consumer_};
+    args.insert(args.end(), stream_ids.begin() + static_cast<std::ptrdiff_t>(b), stream_ids.begin() + static_cast<std::ptrdiff_t>(e));
+    auto [ec, reply] = co_await renew_entries_script.run(*redis_, std::move(keys), std::move(args));
+    if (ec) co_return fail<std::int64_t>(ec);
+    held += reply.integer;
+  }
+  co_return held;
+}
+
+asio::awaitable<alarm_store::result<std::int64_t>> alarm_store::renew_deliveries(const std::vector<std::string>& delivery_ids,
+                                                                                 std::int64_t lease_ms) {
+  std::int64_t held = 0;
+  for (auto [b, e] : key_chunks(delivery_ids.size(), max_keys_per_script)) {
+    std::vector<std::string> keys;
+    for (auto i = b; i < e; ++i) keys.push_back(key("delivery:" + delivery_ids[i]));
+    std::vector<std::string> args{consumer_, std::to_string(lease_ms)};
+    auto [ec, reply] = co_await renew_deliveries_script.run(*redis_, std::move(keys), std::move(args));
+    if (ec) co_return fail<std::int64_t>(ec);
+    held += reply.integer;
+  }
+  co_return held;
+}
+
+asio::awaitable<alarm_store::result<std::int64_t>> alarm_store::remove_idle_consumers(std::int64_t min_idle_ms) {
+  std::vector<std::string> cmd{"XINFO", "CONSUMERS", key("work"), group_name};
   auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
-  if (ec) co_return ec;
-  std::vector<std::string> del{"XDEL", key("work"), stream_id};
-  auto [ec2, reply2] = co_await redis_command(*redis_, std::move(del));
-  co_return ec2;
+  if (ec == redis_error::server_error) co_return std::int64_t{0};  // no stream or group yet
+  if (ec) co_return fail<std::int64_t>(ec);
+  std::int64_t removed = 0;
+  for (const auto& c : reply.elements) {
+    std::string name;
+    std::int64_t pending = -1, idle = 0;
+    for (std::size_t i = 0; i + 1 < c.elements.size(); i += 2) {
+      const auto& k = c.elements[i].str;
+      const auto& v = c.elements[i + 1];
+      if (k == "name") name = v.str;
+      else if (k == "pending") pending = v.integer;
+      else if (k == "idle") idle = v.integer;
+    }
+    if (name.empty() || name == consumer_ || pending != 0 || idle < min_idle_ms) continue;
+    std::vector<std::string> keys{key("work")};
+    std::vector<std::string> args{group_name, name};
+    auto [ec2, r] = co_await remove_consumer_script.run(*redis_, std::move(keys), std::move(args));
+    if (ec2) co_return fail<std::int64_t>(ec2);
+    if (r.integer >= 0) ++removed;
+  }
+  co_return removed;
+}
+
+asio::awaitable<alarm_store::result<std::int64_t>> alarm_store::server_time_ms() {
+  std::vector<std::string> cmd{"TIME"};
+  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
+  if (ec) co_return fail<std::int64_t>(ec);
+  if (reply.elements.size() != 2) co_return fail<std::int64_t>(unexpected());
+  auto ms = redis_time_ms(reply.elements[0].str, reply.elements[1].str);
+  if (!ms) co_return fail<std::int64_t>(unexpected());
+  co_return *ms;
 }
 
 asio::awaitable<alarm_store::result<std::string>> alarm_store::enqueue_message(const push_message& m, std::int64_t now_ms) {
@@ -343,7 +492,11 @@ asio::awaitable<alarm_store::result<std::string>> alarm_store::enqueue_message(c
   std::vector<std::string> set{"SET", key("message:" + msg_id), encode_push_message(m), "EX", std::to_string(message_ttl_s)};
   auto [ec, reply] = co_await redis_command(*redis_, std::move(set));
   if (ec) co_return fail<std::string>(ec);
-  std::vector<std::string> add{"XADD", key("work"), "*", "kind", "message", "id", msg_id, "due", std::to_string(now_ms)};
+  std::vector<std::string> add{"XADD", key("work"), "*"};
+  for (auto& [k, v] : encode_work(message_work{msg_id, now_ms})) {
+    add.push_back(std::move(k));
+    add.push_back(std::move(v));
+  }
   auto [ec2, reply2] = co_await redis_command(*redis_, std::move(add));
   if (ec2) co_return fail<std::string>(ec2);
   co_return msg_id;
@@ -357,72 +510,81 @@ asio::awaitable<alarm_store::result<std::optional<push_message>>> alarm_store::g
   co_return decode_push_message(reply.str);
 }
 
-asio::awaitable<alarm_store::result<delivery_claim>> alarm_store::claim_delivery(const std::string& delivery_id, bool retrying) {
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  std::vector<std::string> keys{key("delivery:" + delivery_id)};
-  std::vector<std::string> args{consumer_, std::to_string(now), std::to_string(delivery_ttl_s), retrying ? "1" : "0"};
-  auto [ec, reply] = co_await claim_delivery_script.run(*redis_, std::move(keys), std::move(args));
-  if (ec) co_return fail<delivery_claim>(ec);
-  co_return reply.str == "go" ? delivery_claim::go : delivery_claim::already_done;
-}
-
-asio::awaitable<alarm_store::result<std::vector<bool>>> alarm_store::claim_deliveries(const std::vector<std::string>& delivery_ids,
-                                                                                      bool retrying) {
-  if (delivery_ids.empty()) co_return std::vector<bool>{};
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  std::vector<std::string> keys;
-  keys.reserve(delivery_ids.size());
-  for (const auto& id : delivery_ids) keys.push_back(key("delivery:" + id));
-  std::vector<std::string> args{consumer_, std::to_string(now), std::to_string(delivery_ttl_s), retrying ? "1" : "0"};
-  auto [ec, reply] = co_await claim_deliveries_script.run(*redis_, std::move(keys), std::move(args));
-  if (ec) co_return fail<std::vector<bool>>(ec);
-  if (reply.elements.size() != delivery_ids.size()) co_return fail<std::vector<bool>>(unexpected());
-  std::vector<bool> out;
-  out.reserve(reply.elements.size());
-  for (const auto& e : reply.elements) out.push_back(e.integer == 1);
+asio::awaitable<alarm_store::result<std::vector<claim_decision>>> alarm_store::claim_deliveries(
+    const std::vector<std::string>& delivery_ids, bool retrying, std::int64_t lease_ms) {
+  std::vector<claim_decision> out;
+  out.reserve(delivery_ids.size());
+  for (auto [b, e] : key_chunks(delivery_ids.size(), max_keys_per_script)) {
+    std::vector<std::string> keys;
+    for (auto i = b; i < e; ++i) keys.push_back(key("delivery:" + delivery_ids[i]));
+    std::vector<std::string> args{consumer_, std::to_string(lease_ms), std::to_string(delivery_ttl_s), retrying ? "1" : "0"};
+    auto [ec, reply] = co_await claim_deliveries_script.run(*redis_, std::move(keys), std::move(args));
+    if (ec) co_return fail<std::vector<claim_decision>>(ec);
+    if (reply.elements.size() != e - b) co_return fail<std::vector<claim_decision>>(unexpected());
+    for (const auto& r : reply.elements)
+      out.push_back(r.integer == 1 ? claim_decision::go : r.integer == 2 ? claim_decision::held : claim_decision::done);
+  }
   co_return out;
 }
 
-asio::awaitable<error_code> alarm_store::finish_deliveries(const std::vector<std::string>& delivery_ids, const std::string& state) {
-  if (delivery_ids.empty()) co_return error_code{};
-  std::vector<std::string> keys;
-  keys.reserve(delivery_ids.size());
-  for (const auto& id : delivery_ids) keys.push_back(key("delivery:" + id));
-  std::vector<std::string> args{state, std::to_string(delivery_ttl_s)};
-  auto [ec, reply] = co_await finish_deliveries_script.run(*redis_, std::move(keys), std::move(args));
-  co_return ec;
+asio::awaitable<alarm_store::result<std::vector<bool>>> alarm_store::finish_deliveries(const std::vector<std::string>& delivery_ids,
+                                                                                       const std::string& state) {
+  std::vector<bool> out;
+  out.reserve(delivery_ids.size());
+  for (auto [b, e] : key_chunks(delivery_ids.size(), max_keys_per_script)) {
+    std::vector<std::string> keys;
+    for (auto i = b; i < e; ++i) keys.push_back(key("delivery:" + delivery_ids[i]));
+    std::vector<std::string> args{consumer_, state, std::to_string(delivery_ttl_s)};
+    auto [ec, reply] = co_await finish_deliveries_script.run(*redis_, std::move(keys), std::move(args));
+    if (ec) co_return fail<std::vector<bool>>(ec);
+    if (reply.elements.size() != e - b) co_return fail<std::vector<bool>>(unexpected());
+    for (const auto& r : reply.elements) out.push_back(r.integer == 1);
+  }
+  co_return out;
+}
+
+asio::awaitable<alarm_store::result<bool>> alarm_store::finish_delivery(const std::string& delivery_id, const std::string& state) {
+  std::vector<std::string> ids{delivery_id};
+  auto r = co_await finish_deliveries(ids, state);
+  if (!r) co_return fail<bool>(r.error());
+  co_return r->front();
 }
 
 asio::awaitable<error_code> alarm_store::ack_many(const std::vector<std::string>& stream_ids) {
-  if (stream_ids.empty()) co_return error_code{};
-  std::vector<std::string> ack{"XACK", key("work"), group_name};
-  std::vector<std::string> del{"XDEL", key("work")};
-  for (const auto& id : stream_ids) {
-    ack.push_back(id);
-    del.push_back(id);
+  for (auto [b, e] : key_chunks(stream_ids.size(), max_keys_per_script)) {
+    std::vector<std::string> keys{key("work"), key("work:failures")};
+    std::vector<std::string> args{group_name};
+    args.insert(args.end(), stream_ids.begin() + static_cast<std::ptrdiff_t>(b), stream_ids.begin() + static_cast<std::ptrdiff_t>(e));
+    auto [ec, reply] = co_await ack_script.run(*redis_, std::move(keys), std::move(args));
+    if (ec) co_return ec;
   }
-  auto [ec, reply] = co_await redis_command(*redis_, std::move(ack));
-  if (ec) co_return ec;
-  auto [ec2, reply2] = co_await redis_command(*redis_, std::move(del));
-  co_return ec2;
+  co_return error_code{};
 }
 
-asio::awaitable<error_code> alarm_store::finish_delivery(const std::string& delivery_id, const std::string& state) {
-  std::vector<std::string> cmd{"SET", key("delivery:" + delivery_id), state, "EX", std::to_string(delivery_ttl_s)};
-  auto [ec, reply] = co_await redis_command(*redis_, std::move(cmd));
-  co_return ec;
-}
-
-asio::awaitable<error_code> alarm_store::schedule_retry(const std::string& delivery_id, std::int64_t at_ms,
-                                                        const std::map<std::string, std::string>& job) {
+asio::awaitable<alarm_store::result<bool>> alarm_store::schedule_retry(const std::string& delivery_id, std::int64_t at_ms,
+                                                                        const std::map<std::string, std::string>& job) {
   std::vector<std::string> keys{key("retries"), key("retries:job:" + delivery_id), key("delivery:" + delivery_id)};
-  std::vector<std::string> args{delivery_id, std::to_string(at_ms), std::to_string(delivery_ttl_s)};
+  std::vector<std::string> args{delivery_id, std::to_string(at_ms), std::to_string(delivery_ttl_s), consumer_};
   for (const auto& [k, v] : job) {
     args.push_back(k);
     args.push_back(v);
   }
   auto [ec, reply] = co_await schedule_retry_script.run(*redis_, std::move(keys), std::move(args));
-  co_return ec;
+  if (ec) co_return fail<bool>(ec);
+  co_return reply.integer == 1;
+}
+
+asio::awaitable<alarm_store::result<bool>> alarm_store::dead_letter_delivery(const std::string& delivery_id, const std::string& state,
+                                                                              const std::map<std::string, std::string>& entry) {
+  std::vector<std::string> keys{key("deadletter"), key("delivery:" + delivery_id)};
+  std::vector<std::string> args{consumer_, state, std::to_string(delivery_ttl_s), std::to_string(deadletter_maxlen)};
+  for (const auto& [k, v] : entry) {
+    args.push_back(k);
+    args.push_back(v);
+  }
+  auto [ec, reply] = co_await dead_letter_delivery_script.run(*redis_, std::move(keys), std::move(args));
+  if (ec) co_return fail<bool>(ec);
+  co_return reply.integer == 1;
 }
 
 asio::awaitable<error_code> alarm_store::dead_letter(const std::map<std::string, std::string>& entry) {

@@ -10,10 +10,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "broker/appointment.hpp"
+#include "broker/delivery_lease.hpp"
 #include "model/push_message.hpp"
 #include "store/redis_client.hpp"
 
@@ -36,8 +38,6 @@ struct put_outcome {
   bool created = false;
 };
 
-// What a delivery record says before sending.
-enum class delivery_claim { go, already_done };
 
 class alarm_store {
  public:
@@ -68,30 +68,52 @@ class alarm_store {
   // Work stream (consumer group "herald").
   awaitable_ec ensure_group();
   boost::asio::awaitable<result<std::vector<work_item>>> read_work(int count);
-  // Entries idle longer than min_idle_ms in other (dead) consumers, taken
-  // over. Those already delivered `max_deliveries` times or more (their
-  // processing failed every time) come back in `poisoned` instead, claimed
+  // Entries idle longer than min_idle_ms (their owner stopped renewing
+  // them: dead, or cut off from Redis), taken over; `keep` are entries this
+  // daemon is working on. Those whose processing failed `max_failures`
+  // times or more (count_failures) come back in `poisoned` instead, claimed
   // too, for the caller to dead-letter and acknowledge.
   struct takeover {
     std::vector<work_item> items;
     std::vector<work_item> poisoned;
   };
-  boost::asio::awaitable<result<takeover>> take_over_stale(std::int64_t min_idle_ms, int count, std::int64_t max_deliveries);
-  awaitable_ec ack(const std::string& stream_id);
+  boost::asio::awaitable<result<takeover>> take_over_stale(std::int64_t min_idle_ms, int count, std::int64_t max_failures,
+                                                           const std::set<std::string>& keep);
+  // Acknowledges and deletes entries (and forgets their failure counts).
   awaitable_ec ack_many(const std::vector<std::string>& stream_ids);
+  // Counts one failed processing of each entry (max_deliveries counts these,
+  // not takeovers).
+  awaitable_ec count_failures(const std::vector<std::string>& stream_ids);
+  // Resets the idle time of the entries this daemon still owns (XCLAIM
+  // JUSTID); returns how many it owns.
+  boost::asio::awaitable<result<std::int64_t>> renew_entries(const std::vector<std::string>& stream_ids);
+  // Sets the lease of the delivery records this daemon holds to Redis time
+  // + lease_ms (0: releases them, anyone may claim them now); returns how many it held.
+  boost::asio::awaitable<result<std::int64_t>> renew_deliveries(const std::vector<std::string>& delivery_ids, std::int64_t lease_ms);
+  // Removes other consumers of the group that own no pending entry and were
+  // idle at least min_idle_ms; returns how many.
+  boost::asio::awaitable<result<std::int64_t>> remove_idle_consumers(std::int64_t min_idle_ms);
+  // Redis server time (TIME), ms since the epoch.
+  boost::asio::awaitable<result<std::int64_t>> server_time_ms();
   // A message to fan out (SendPushNotification, IBM messages): stored, then queued.
   boost::asio::awaitable<result<std::string>> enqueue_message(const push_message& m, std::int64_t now_ms);
   boost::asio::awaitable<result<std::optional<push_message>>> get_message(const std::string& id);
 
-  // Per-delivery records (effectively once). `retrying` allows a record in
-  // state "retry" to go again (the retry job itself).
-  boost::asio::awaitable<result<delivery_claim>> claim_delivery(const std::string& delivery_id, bool retrying);
-  // The same for many deliveries in one script call; true = go.
-  boost::asio::awaitable<result<std::vector<bool>>> claim_deliveries(const std::vector<std::string>& delivery_ids, bool retrying);
-  awaitable_ec finish_delivery(const std::string& delivery_id, const std::string& state);
-  // The same state for many records in one script call.
-  awaitable_ec finish_deliveries(const std::vector<std::string>& delivery_ids, const std::string& state);
-  awaitable_ec schedule_retry(const std::string& delivery_id, std::int64_t at_ms, const std::map<std::string, std::string>& job);
+  // Per-delivery records, fenced (broker/delivery_lease.hpp). Claims take
+  // a lease of lease_ms (Redis time); `retrying` lets the retry job claim a
+  // record in state "retry". Every call touches at most 512 keys per script.
+  boost::asio::awaitable<result<std::vector<claim_decision>>> claim_deliveries(const std::vector<std::string>& delivery_ids,
+                                                                               bool retrying, std::int64_t lease_ms);
+  // Writes `state` where this daemon still holds the record; true per id where it did.
+  boost::asio::awaitable<result<std::vector<bool>>> finish_deliveries(const std::vector<std::string>& delivery_ids, const std::string& state);
+  boost::asio::awaitable<result<bool>> finish_delivery(const std::string& delivery_id, const std::string& state);
+  // Schedules a retry and sets the record to "retry", only while this daemon holds it.
+  boost::asio::awaitable<result<bool>> schedule_retry(const std::string& delivery_id, std::int64_t at_ms,
+                                                      const std::map<std::string, std::string>& job);
+  // Writes a dead letter and the record's final `state` together, only while this daemon holds it.
+  boost::asio::awaitable<result<bool>> dead_letter_delivery(const std::string& delivery_id, const std::string& state,
+                                                            const std::map<std::string, std::string>& entry);
+  // A dead letter about a whole work entry (no delivery record).
   awaitable_ec dead_letter(const std::map<std::string, std::string>& entry);
 
   const std::string& consumer() const { return consumer_; }

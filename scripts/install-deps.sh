@@ -9,6 +9,7 @@ packages=(
   libnghttp2-dev libssl-dev libhiredis-dev libyaml-cpp-dev libicu-dev libpugixml-dev libsystemd-dev
   libgtest-dev libgmock-dev
   redis-server redis-tools redis-sentinel nghttp2-client nghttp2-server
+  faketime                      # the broker test of a daemon whose clock is 30 s fast
   curl ca-certificates python3 openssl   # openssl: the legacy-PKCS#12 test exports one
   clang libclang-rt-14-dev      # libFuzzer targets (tests/fuzz)
   nodejs                        # the stock SOAP client test (npm "soap")

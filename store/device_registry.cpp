@@ -341,18 +341,22 @@ boost::asio::awaitable<boost::system::result<std::vector<device_info>>> device_r
 boost::asio::awaitable<boost::system::result<std::vector<std::vector<device_info>>>> device_registry::list_by_associates(
     const std::vector<std::int64_t>& associate_ids) {
   using lists = std::vector<std::vector<device_info>>;
-  if (associate_ids.empty()) co_return lists{};
-  std::vector<std::string> keys;
-  keys.reserve(associate_ids.size());
-  for (auto id : associate_ids) keys.push_back(associate_key(id));
-  std::vector<std::string> no_args;
-  auto [ec, reply] = co_await list_many_lua.run(*redis_, std::move(keys), std::move(no_args));
-  if (ec) co_return failure<lists>(ec);
-  if (reply.type != redis_reply::kind::array || reply.elements.size() != associate_ids.size())
-    co_return failure<lists>(redis_error::unexpected_reply);
+  // At most 1,000 hashes per script call: an appointment for thousands of
+  // associates must not become one command near redis.command_timeout.
+  constexpr std::size_t max_keys = 1000;
   lists out;
-  out.reserve(reply.elements.size());
-  for (const auto& values : reply.elements) out.push_back(decode_device_list(values));
+  out.reserve(associate_ids.size());
+  for (std::size_t b = 0; b < associate_ids.size(); b += max_keys) {
+    const auto e = std::min(associate_ids.size(), b + max_keys);
+    std::vector<std::string> keys;
+    keys.reserve(e - b);
+    for (auto i = b; i < e; ++i) keys.push_back(associate_key(associate_ids[i]));
+    std::vector<std::string> no_args;
+    auto [ec, reply] = co_await list_many_lua.run(*redis_, std::move(keys), std::move(no_args));
+    if (ec) co_return failure<lists>(ec);
+    if (reply.type != redis_reply::kind::array || reply.elements.size() != e - b) co_return failure<lists>(redis_error::unexpected_reply);
+    for (const auto& values : reply.elements) out.push_back(decode_device_list(values));
+  }
   co_return out;
 }
 

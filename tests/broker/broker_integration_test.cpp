@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -65,13 +66,15 @@ class broker_test : public ::testing::Test {
   std::string write_config(unsigned short port, const std::string& broker_extra) {
     const auto& pki = test_pki::shared();
     std::string path = dir_ + "/herald-" + std::to_string(port) + ".yaml";
-    std::ofstream(path) << "server:\n  listen: 127.0.0.1:" << port << "\n  threads: 2\n  shutdown_grace: 5s\n"
+    // HERALD_TEST_SERVER_THREADS: run the same tests with more server threads.
+    const char* threads = std::getenv("HERALD_TEST_SERVER_THREADS");
+    std::ofstream(path) << "server:\n  listen: 127.0.0.1:" << port << "\n  threads: " << (threads ? threads : "2") << "\n  shutdown_grace: 5s\n"
                         << "redis:\n  url: " << redis_.url() << "\n  key_prefix: b\n  reconnect_max: 200ms\n"
                         << "auth:\n  tokens_file: tokens.yaml\n"
                         << "apps:\n  pocket:\n    apns:\n      team_id: " << pki.apns_team_id << "\n      key_id: " << pki.apns_key_id
                         << "\n      key_file: " << pki.apns_p8_file << "\n      topic: " << pki.apns_topic
                         << "\n      environment: production\n      endpoint: " << apns_->endpoint() << "\n      ca_file: " << pki.ca_file
-                        << "\n" << extra_apps_ << "broker:\n" << broker_extra << "locales:\n  default_language: en\n  directory: " << HERALD_TEST_SOURCE_DIR
+                        << "\n" << pocket_extra_ << extra_apps_ << "broker:\n" << broker_extra << "locales:\n  default_language: en\n  directory: " << HERALD_TEST_SOURCE_DIR
                         << "/config/locales\ntimezones:\n  default: Europe/Oslo\n  table_file: " << HERALD_TEST_SOURCE_DIR
                         << "/config/timezones.yaml\nlog:\n  level: info\n";
     return path;
@@ -83,11 +86,13 @@ class broker_test : public ::testing::Test {
     std::unique_ptr<http_client> client;
   };
 
-  daemon start_daemon(const std::string& broker_extra = "  interval: 30s\n  max_lateness: 5m\n") {
+  // `wrapper`: a command the daemon runs under (faketime ...).
+  daemon start_daemon(const std::string& broker_extra = "  interval: 30s\n  max_lateness: 5m\n", std::vector<std::string> wrapper = {}) {
     daemon d;
     d.port = free_port();
     auto cfg = write_config(d.port, broker_extra);
-    d.proc = std::make_unique<child_process>(std::vector<std::string>{HERALD_TEST_BINARY, "serve", "--config", cfg},
+    for (std::string arg : {std::string(HERALD_TEST_BINARY), std::string("serve"), std::string("--config"), cfg}) wrapper.push_back(arg);
+    d.proc = std::make_unique<child_process>(wrapper,
                                              dir_ + "/herald-" + std::to_string(d.port) + ".log");
     EXPECT_TRUE(wait_for_port(d.port, seconds(10))) << d.proc->output();
     d.client = std::make_unique<http_client>("127.0.0.1", d.port);
@@ -105,10 +110,11 @@ class broker_test : public ::testing::Test {
     return {{"Authorization", "Bearer " + admin_token}, {"Content-Type", "application/json"}};
   }
 
-  void register_device(daemon& d, int associate, int n, const std::string& language = "en-US", int tz = 460) {
+  void register_device(daemon& d, int associate, int n, const std::string& language = "en-US", int tz = 460,
+                       const std::string& platform = "Apple") {
     std::string body = R"({"AssociateId":)" + std::to_string(associate) + R"(,"DeviceInfo":{"DeviceName":"Phone","DeviceIdentifier":"dev-)" +
                        std::to_string(n) + R"(","Language":")" + language + R"(","PNSHandle":")" + hex_token(n) +
-                       R"(","Platform":"Apple","OSVersion":"iOS 17","TimeZoneId":)" + std::to_string(tz) + "}}";
+                       R"(","Platform":")" + platform + R"(","OSVersion":"17","TimeZoneId":)" + std::to_string(tz) + "}}";
     auto r = d.client->request("POST", "/api/v1/Agents/Pocket/RegisterDeviceForPushNotification", body, auth());
     ASSERT_EQ(r.status, 204) << r.body;
   }
@@ -133,6 +139,17 @@ class broker_test : public ::testing::Test {
     return false;
   }
 
+  // Waits (bounded) until every entry of the work stream is acknowledged:
+  // after that nothing can be sent again.
+  bool wait_work_drained(milliseconds timeout) {
+    auto deadline = steady_clock::now() + timeout;
+    while (steady_clock::now() < deadline) {
+      if (redis_.cli("XLEN b:work") == "0\n") return true;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    return false;
+  }
+
   std::vector<recorded_request> requests_for(const std::string& token) {
     std::vector<recorded_request> out;
     for (auto& r : apns_->requests())
@@ -144,6 +161,7 @@ class broker_test : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<mock_apns_server> apns_;
   std::string extra_apps_;  // more apps: entries under `apps:`
+  std::string pocket_extra_;  // more providers of the pocket app (fcm:)
 };
 
 TEST_F(broker_test, AlarmFiresOnItsTimerWithin100ms) {
@@ -235,6 +253,14 @@ TEST_F(broker_test, KilledDaemonsAlarmIsFinishedByAnotherWithoutDoubles) {
     EXPECT_LE(reqs.size(), 2u);
   }
   EXPECT_GE(seen_before_kill, 1u);
+  // The killed daemon's consumer owns nothing any more and is removed from
+  // the group (after two takeover periods idle).
+  bool one_consumer = false;
+  for (int i = 0; i < 1000 && !one_consumer; ++i) {
+    one_consumer = redis_.cli("XINFO GROUPS b:work").find("consumers\n1\n") != std::string::npos;
+    if (!one_consumer) std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(one_consumer) << redis_.cli("XINFO CONSUMERS b:work herald") << b.proc->output();
 }
 
 TEST_F(broker_test, SigtermLetsTheBatchInFlightFinish) {
@@ -422,6 +448,106 @@ TEST_F(broker_test, AlarmLaterThanMaxLatenessIsDroppedAndCounted) {
   }
   EXPECT_TRUE(counted) << d.proc->output();
   EXPECT_EQ(apns_->count_for_token(hex_token(1)), 0u);
+}
+
+TEST_F(broker_test, SlowProviderWithTwoDaemonsIsNotTakenOverAndEachAlarmSentOnce) {
+  // The provider answers after 5 s, takeover_after is 2 s and both daemons
+  // sweep every second: without lease renewal the second daemon would take
+  // over the first one's entries mid-send and send them again.
+  const std::string cfg = "  interval: 1s\n  max_lateness: 5m\n  takeover_after: 2s\n";
+  auto a = start_daemon(cfg);
+  auto b = start_daemon(cfg);
+  for (int i = 0; i < 10; ++i) register_device(a, 11000 + i, 200 + i);
+  apns_->set_response_delay(milliseconds(5000));
+  auto due = system_clock::now() + milliseconds(800);
+  for (int i = 0; i < 10; ++i) put_appointment(i % 2 ? a : b, "SLOW-" + std::to_string(i), {11000 + i}, due);
+  for (int i = 0; i < 10; ++i) {
+    auto deadline = steady_clock::now() + seconds(30);
+    while (apns_->delivered_count_for_token(hex_token(200 + i)) < 1 && steady_clock::now() < deadline)
+      std::this_thread::sleep_for(milliseconds(20));
+    ASSERT_EQ(apns_->delivered_count_for_token(hex_token(200 + i)), 1u) << "device " << i << "\n" << a.proc->output();
+  }
+  ASSERT_TRUE(wait_work_drained(seconds(20))) << redis_.cli("XPENDING b:work herald");
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(apns_->count_for_token(hex_token(200 + i)), 1u) << "device " << i;
+  EXPECT_TRUE(apns_->tokens_delivered_twice().empty());
+  EXPECT_EQ(a.proc->output().find("broker.takeover"), std::string::npos) << a.proc->output();
+  EXPECT_EQ(b.proc->output().find("broker.takeover"), std::string::npos) << b.proc->output();
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(redis_.cli("GET b:delivery:alarm:SLOW-" + std::to_string(i) + ":1:dev-" + std::to_string(200 + i)), "delivered\n");
+}
+
+TEST_F(broker_test, AppointmentForAThousandAssociatesIsDeliveredOncePerDeviceInBoundedScripts) {
+  auto d = start_daemon();
+  register_device(d, 1, 0);  // the record the script below copies
+  // 1,000 associates (the API's bound per appointment) x 2 devices, written
+  // straight into Redis in the registry's layout.
+  std::ofstream(dir_ + "/devices.lua") << R"lua(
+local tmpl = redis.call('GET', KEYS[1])
+for a = 1, 1000 do
+  for k = 0, 1 do
+    local n = 2 * a + k
+    local id = 'big-' .. n
+    local rec = tmpl:gsub('"DeviceIdentifier":"[^"]*"', '"DeviceIdentifier":"' .. id .. '"')
+                    :gsub('"PNSHandle":"[^"]*"', '"PNSHandle":"' .. string.format('%064x', n + 0x100000) .. '"')
+                    :gsub('"AssociateId":%d+', '"AssociateId":' .. (20000 + a))
+    redis.call('SET', 'b:device:' .. id, rec)
+    redis.call('HSET', 'b:associate:' .. (20000 + a) .. ':devices', id, rec)
+    redis.call('SADD', 'b:devices', id)
+  end
+end
+return 'ok'
+)lua";
+  ASSERT_EQ(redis_.cli("--eval " + dir_ + "/devices.lua b:device:dev-0"), "ok\n");
+  std::vector<int> associates;
+  for (int a = 1; a <= 1000; ++a) associates.push_back(20000 + a);
+  put_appointment(d, "BIG", associates, system_clock::now() + milliseconds(1000));
+  auto deadline = steady_clock::now() + seconds(60);
+  while (apns_->delivered_count() < 2000 && steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(20));
+  ASSERT_EQ(apns_->delivered_count(), 2000u) << d.proc->output();
+  ASSERT_TRUE(wait_work_drained(seconds(10)));
+  EXPECT_TRUE(apns_->tokens_delivered_twice().empty());
+  char token[65];
+  for (int n : {2, 3, 1000, 2001}) {
+    std::snprintf(token, sizeof token, "%064x", n + 0x100000);
+    EXPECT_EQ(apns_->count_for_token(token), 1u) << n;
+  }
+  auto out = d.proc->output();
+  EXPECT_EQ(out.find("broker.pass_failed"), std::string::npos) << out;
+  EXPECT_NE(out.find("event=alarm.sent appointment=BIG"), std::string::npos) << out;
+}
+
+TEST_F(broker_test, DaemonWhoseClockIsThirtySecondsFastDecidesOnRedisTime) {
+  // libfaketime moves the daemon's clocks 30 s ahead. Its alarms must still
+  // fire at their due time (Redis time), and a message queued at Redis time
+  // "now" (as a correct daemon does) must not look 30 s late to it. FCM:
+  // its mock accepts a token signed up to 60 s ahead (the APNs mock: 1 s).
+  const auto& pki = test_pki::shared();
+  mock_fcm_server fcm(pki);
+  pocket_extra_ = "    fcm:\n      service_account_file: " + pki.fcm_service_account_file + "\n      endpoint: " + fcm.endpoint() +
+                  "\n      ca_file: " + pki.ca_file + "\n";
+  auto d = start_daemon("  interval: 30s\n  max_lateness: 10s\n", {"/usr/bin/faketime", "-f", "+30s"});
+  register_device(d, 12000, 1, "en-US", 460, "Google");
+  register_device(d, 12001, 2, "en-US", 460, "Google");
+  auto now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  std::ofstream(dir_ + "/message.json") << R"({"associate_ids":[12001],"device_identifiers":[],"platforms":[],"tags":[],"app_id":"",)"
+                                        << R"("title":"Hello","body":"on time","url":"","silent":false,"ttl":0,"data":{},"event":"Message"})";
+  ASSERT_EQ(redis_.cli("-x SET b:message:SKEW < " + dir_ + "/message.json"), "OK\n");
+  redis_.cli("XADD b:work '*' kind message id SKEW due " + std::to_string(now_ms));
+  auto due = whole_second_after(milliseconds(3000));  // already "past" on the daemon's own clock
+  put_appointment(d, "SKEW", {12000}, due);
+  ASSERT_TRUE(fcm.wait_for_requests(2, seconds(15))) << d.proc->output();
+  auto reqs = fcm.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  for (const auto& r : reqs) {
+    EXPECT_EQ(r.status, 200);
+    if (r.device_token != hex_token(1)) continue;
+    auto lag = duration_cast<milliseconds>(r.received_at - due).count();
+    EXPECT_GE(lag, 0) << "the alarm fired " << -lag << " ms early";
+    EXPECT_LT(lag, 1000);
+  }
+  EXPECT_EQ(fcm.delivered_count_for_token(hex_token(2)), 1u) << "the message was dropped as late\n" << d.proc->output();
+  auto out = d.proc->output();
+  EXPECT_EQ(out.find("alarm.late_dropped"), std::string::npos) << out;
 }
 
 }  // namespace
