@@ -1,5 +1,5 @@
 // IBM MobileFirst push: /imfpush/v1/apps/{applicationId}/{devices,subscriptions,messages}
-// (seed 002, CRM-APIS.md "IBM MobileFirst push", docs/IBM-PUSH.md).
+// (IBM MobileFirst Foundation's push REST API as Herald re-implements it: docs/IBM-PUSH.md).
 //
 // Order of checks on every request: route (404), method (405 + Allow),
 // Accept (406), credentials (401), operation scope and

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libnghttp2-dev libssl-dev libhiredis-dev libyaml-cpp-dev libicu-dev libpugixml-dev libsystemd-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev
   redis-server redis-tools redis-sentinel nghttp2-client nghttp2-server
   curl ca-certificates python3 openssl   # openssl: the legacy-PKCS#12 test exports one
   clang libclang-rt-14-dev      # libFuzzer targets (tests/fuzz)
