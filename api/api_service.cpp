@@ -12,6 +12,7 @@
 
 #include "api/authorization.hpp"
 #include "api/http_helpers.hpp"
+#include "api/openapi_document.hpp"
 #include "api/route_module.hpp"
 #include "model/text.hpp"
 #include "runtime/log.hpp"
@@ -111,6 +112,13 @@ struct api_service::impl {
       if (path == "/healthz") co_return make_response(http::status::ok, R"({"status":"alive"})", "application/json");
       if (path == "/readyz") co_return co_await readyz(req);
       co_return co_await metrics();
+    }
+    // The API description (docs/openapi.yaml, compiled in): no credential.
+    if (path == "/openapi.yaml") {
+      route_name = "openapi";
+      if (req.method() != http::verb::get && req.method() != http::verb::head)
+        co_return error_response({405, "MethodNotAllowed", "use GET"}, media_type::json);
+      co_return make_response(http::status::ok, std::string(openapi_document()), "application/yaml; charset=utf-8");
     }
     for (auto& m : modules) {
       if (auto res = co_await m->handle(req, path, route_name)) co_return std::move(*res);

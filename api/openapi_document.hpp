@@ -1,0 +1,10 @@
+#pragma once
+// docs/openapi.yaml, compiled in at build time (api/embed_openapi.cmake) and
+// served at GET /openapi.yaml.
+#include <string_view>
+
+namespace herald {
+
+std::string_view openapi_document();
+
+}  // namespace herald
