@@ -142,10 +142,18 @@ fmt() {  # 12345.6 -> 12,346
 # Warm-up (TLS, nghttpd's file cache), not reported.
 run_h2load apns 1 >/dev/null
 
+# A baseline must send to one device path too (older builds lack --same-device:
+# build that revision with this tool's --same-device option, or go without).
+baseline=${PROVIDER_BENCH_BASELINE:-}
+if [ -n "$baseline" ] && grep -q 'unknown option' <<<"$("$baseline" --same-device 2>&1 || true)"; then
+  echo "!!! PROVIDER_BENCH_BASELINE=$baseline does not know --same-device: no baseline rows" | tee /dev/stderr
+  baseline=
+fi
 rows=() summary=() slow_reference=()
 row() {  # label provider connections ceiling output
   local out=$5 rate ratio=n/a
   rate=$(val notifications_per_s "$out")
+  [ "$4" = failed ] && slow_reference+=("$2/$3: h2load failed against the server")
   if [ -n "$rate" ] && [ "$4" != failed ]; then
     ratio=$(python3 -c "print(f'{$rate / $4:.2f}')")
     python3 -c "import sys; sys.exit(0 if $4 > $rate else 1)" ||
@@ -158,8 +166,8 @@ for provider in apns fcm; do
   for conns in 1 4; do
     ceiling=$(run_h2load "$provider" "$conns")
     row herald "$provider" "$conns" "$ceiling" "$(run_herald "$bench" "$provider" "$conns")"
-    if [ -n "${PROVIDER_BENCH_BASELINE:-}" ]; then
-      row baseline "$provider" "$conns" "$ceiling" "$(run_herald "$PROVIDER_BENCH_BASELINE" "$provider" "$conns")"
+    if [ -n "$baseline" ]; then
+      row baseline "$provider" "$conns" "$ceiling" "$(run_herald "$baseline" "$provider" "$conns")"
     fi
   done
 done
