@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
-# Provider benchmark (issue 3): Herald's APNs and FCM send paths against a
-# local TLS HTTP/2 server (nghttpd), over 1 and over 4 connections, with h2load
-# against the same server in the same run as the ceiling, and Herald's RSS
-# after every 50,000 results. Loopback only; every process ends by itself
-# (bounded counts, `timeout`); the temp dir is removed on exit.
+# Provider benchmark: Herald's APNs and FCM send paths against a local TLS
+# HTTP/2 server (nghttpd), over 1 and over 4 connections, with h2load against
+# the same server in the same run as the reference, and Herald's RSS after
+# every 50,000 results. Loopback only; every process ends by itself (bounded
+# counts, `timeout`); the temp dir is removed on exit.
 #
 # Usage: bench/provider_bench.sh [count]     (default 200000; prints Markdown)
 # Env:   BUILD_DIR (default build), PROVIDER_BENCH_NO_BUILD=1 to skip the build,
 #        PROVIDER_BENCH=path to measure another provider_bench binary,
 #        PROVIDER_BENCH_BASELINE=path to also measure a second one (e.g. an older build)
-#        right after each run of the first, against the same server.
+#        right after each run of the first, against the same server (it must
+#        know --same-device).
 # On a shared machine run it alone, e.g. `flock /tmp/herald-build.lock bench/provider_bench.sh`.
 #
-# The server: nghttpd serving a docroot that holds an empty file for every
-# device path the run uses (/3/device/<64 hex>) and a small JSON file at the
-# FCM send path, so every POST is answered 200 (nghttpd reads and drops the
-# body). Its default SETTINGS_MAX_CONCURRENT_STREAMS is 100, so h2load runs
-# with -m 100. h2load sends what Herald sends: the same 200,000 device paths
-# (APNs), the same payload bytes, the same headers with values of the same
-# length (a JWT-shaped bearer token).
+# The server: nghttpd answering every request from memory. Every notification
+# goes to ONE device path (provider_bench --same-device; /3/device/<64 hex>)
+# and the FCM send path, each an empty or small file of the docroot that
+# nghttpd keeps open, so every POST is answered 200 without a file lookup
+# (nghttpd reads and drops the body). One file per device path made nghttpd
+# the bottleneck (it opens each file): then h2load itself got only ~41,600
+# req/s from it. nghttpd's default SETTINGS_MAX_CONCURRENT_STREAMS is 100, so
+# h2load runs with -m 100; it sends what Herald sends: the same path, the same
+# payload bytes, the same headers with values of the same length (a
+# JWT-shaped bearer token).
+#
+# The reference must be faster than what it measures: the script checks that
+# h2load's rate beats Herald's in every row, says so loudly when it does not
+# (exit status 3), and prints as its LAST line Herald's rate, h2load's rate in
+# the same run and their ratio for every row.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-200000}
@@ -54,8 +63,8 @@ openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key
   -extfile "$work/san.cnf" -out "$work/server.pem" 2>/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/AuthKey_BENCHKEY01.p8" 2>/dev/null
 
-# Docroot, h2load's inputs: device paths as provider_bench numbers them
-# (hex of 0x5eed0000 + i, 64 digits), payloads byte for byte as Herald builds them.
+# Docroot, h2load's inputs: the one device path provider_bench --same-device
+# uses (hex of 0x5eed0000, 64 digits), payloads byte for byte as Herald builds them.
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 python3 - "$work" "$count" "$port" <<'PY'
 import base64, json, os, sys, time
@@ -66,18 +75,17 @@ fcm = os.path.join(work, "docroot", "v1", "projects", "herald-bench")
 os.makedirs(fcm)
 with open(os.path.join(fcm, "messages:send"), "w") as f:
     f.write('{"name":"projects/herald-bench/messages/0"}')
-with open(os.path.join(work, "uris.txt"), "w") as uris:
-    for i in range(count):
-        token = "%064x" % (0x5EED0000 + i)
-        open(os.path.join(dev, token), "w").close()
-        uris.write("https://127.0.0.1:%s/3/device/%s\n" % (port, token))
+token = "%064x" % 0x5EED0000
+open(os.path.join(dev, token), "w").close()
+with open(os.path.join(work, "apns-uri.txt"), "w") as f:
+    f.write("https://127.0.0.1:%s/3/device/%s" % (port, token))
 compact = lambda o: json.dumps(o, separators=(",", ":"))
 custom = {"appointment_id": "42", "event": "AppointmentAlarm"}
 alert = {"title": "Meeting", "body": "Starts at 14:00 (in 15 minutes), Room 4"}
 with open(os.path.join(work, "apns.json"), "w") as f:
     f.write(compact({"aps": {"alert": alert, "sound": "default"}, "herald": custom}))
 with open(os.path.join(work, "fcm.json"), "w") as f:
-    f.write(compact({"message": {"token": "bench-fcm-token-%d" % (count // 2), "notification": alert,
+    f.write(compact({"message": {"token": "bench-fcm-token-0", "notification": alert,
                                  "data": {"herald": compact(custom)}, "android": {"priority": "HIGH"}}}))
 b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 jwt = ".".join([b64(b'{"alg":"ES256","kid":"BENCHKEY01"}'),
@@ -103,7 +111,8 @@ fcm_headers=(-H 'content-type: application/json; charset=utf-8' -H 'authorizatio
 run_h2load() {  # provider connections
   local out
   if [ "$1" = apns ]; then
-    out=$(timeout 120 h2load -n "$count" -c "$2" -m 100 --data="$work/apns.json" "${apns_headers[@]}" -i "$work/uris.txt" 2>&1 || true)
+    out=$(timeout 120 h2load -n "$count" -c "$2" -m 100 --data="$work/apns.json" "${apns_headers[@]}" \
+      "$(cat "$work/apns-uri.txt")" 2>&1 || true)
   else
     out=$(timeout 120 h2load -n "$count" -c "$2" -m 100 --data="$work/fcm.json" "${fcm_headers[@]}" \
       "https://127.0.0.1:$port/v1/projects/herald-bench/messages:send" 2>&1 || true)
@@ -123,37 +132,61 @@ run_herald() {  # binary provider connections
     extra=(--fcm-access-token bench-access-token)
   fi
   timeout 120 "$bin" --provider "$1" --endpoint "https://127.0.0.1:$port" --ca-file "$work/ca.pem" \
-    --count "$count" --connections "$2" --concurrency 1000 "${extra[@]}" || echo "failed=1"
+    --count "$count" --connections "$2" --concurrency 1000 --same-device "${extra[@]}" || echo "failed=1"
 }
 val() { sed -n "s/^$1=//p" <<<"$2" | head -1; }
 fmt() {  # 12345.6 -> 12,346
   if [ -n "$1" ] && [ "$1" != failed ]; then printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; else printf '%s' "${1:-n/a}"; fi
 }
 
-# Warm-up (TLS, nghttpd's file lookups), not reported.
+# Warm-up (TLS, nghttpd's file cache), not reported.
 run_h2load apns 1 >/dev/null
 
-rows=()
+# A baseline must send to one device path too (older builds lack --same-device:
+# build that revision with this tool's --same-device option, or go without).
+baseline=${PROVIDER_BENCH_BASELINE:-}
+if [ -n "$baseline" ] && grep -q 'unknown option' <<<"$("$baseline" --same-device 2>&1 || true)"; then
+  echo "!!! PROVIDER_BENCH_BASELINE=$baseline does not know --same-device: no baseline rows" | tee /dev/stderr
+  baseline=
+fi
+rows=() summary=() slow_reference=()
 row() {  # label provider connections ceiling output
   local out=$5 rate ratio=n/a
   rate=$(val notifications_per_s "$out")
-  [ -n "$rate" ] && [ "$4" != failed ] && ratio=$(python3 -c "print(f'{$rate / $4 * 100:.0f} %')")
+  [ "$4" = failed ] && slow_reference+=("$2/$3: h2load failed against the server")
+  if [ -n "$rate" ] && [ "$4" != failed ]; then
+    ratio=$(python3 -c "print(f'{$rate / $4:.2f}')")
+    python3 -c "import sys; sys.exit(0 if $4 > $rate else 1)" ||
+      slow_reference+=("$2/$3 $1: h2load $(fmt "$4") req/s is not faster than $(fmt "$rate")/s")
+  fi
+  summary+=("$2 c$3 $1 $(fmt "$rate")/s vs h2load $(fmt "$4")/s = $ratio")
   rows+=("| $2 | $3 | $1 | $(fmt "$rate") | $(val latency_p50_ms "$out") ms | $(val latency_p99_ms "$out") ms | $(fmt "$4") | $ratio | $(val outcome_delivered "$out") | $(val rss_kb_after_50000 "$out") | $(val "rss_kb_after_$count" "$out") | $(val peak_rss_kb "$out") |")
 }
 for provider in apns fcm; do
   for conns in 1 4; do
     ceiling=$(run_h2load "$provider" "$conns")
     row herald "$provider" "$conns" "$ceiling" "$(run_herald "$bench" "$provider" "$conns")"
-    if [ -n "${PROVIDER_BENCH_BASELINE:-}" ]; then
-      row baseline "$provider" "$conns" "$ceiling" "$(run_herald "$PROVIDER_BENCH_BASELINE" "$provider" "$conns")"
+    if [ -n "$baseline" ]; then
+      row baseline "$provider" "$conns" "$ceiling" "$(run_herald "$baseline" "$provider" "$conns")"
     fi
   done
 done
 
-echo "provider_bench.sh: $count notifications per run, concurrency 1000, nghttpd -m 100 (1 worker), build $build_type"
+echo "provider_bench.sh: $count notifications per run to one device path, concurrency 1000, nghttpd -m 100 (1 worker), build $build_type"
 echo
 echo "| provider | connections | binary | notifications/s | p50 | p99 | h2load req/s (same server) | ratio to h2load | delivered (200) | RSS KiB after 50k | RSS KiB after $count | peak RSS KiB |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average before the run: $load_before"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average before the run: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+status=0
+if [ ${#slow_reference[@]} -gt 0 ]; then
+  status=3
+  for m in "${slow_reference[@]}"; do
+    echo "!!! REFERENCE NOT FASTER THAN HERALD ($m): the server or the machine is the bottleneck, the ratio is meaningless" | tee /dev/stderr
+  done
+fi
+# Last line: Herald's rate, the reference (h2load, same server, same run), ratio.
+last=$(printf '%s; ' "${summary[@]}")
+echo "provider_bench.sh result (herald/s vs h2load req/s, same run = ratio): ${last%; }"
+exit $status

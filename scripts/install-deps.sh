@@ -18,7 +18,8 @@ packages=(
 )
 # npm may come from elsewhere on the machine (a newer one); Debian's otherwise.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
-[ "${HERALD_WITH_BENCH_TOOLS:-0}" = 1 ] && packages+=(wrk)
+# bench/api_bench.sh needs wrk; perf profiles the benchmarks (bench/broker_bench.sh PERF_OUT=...).
+[ "${HERALD_WITH_BENCH_TOOLS:-0}" = 1 ] && packages+=(wrk linux-perf)
 
 missing=()
 for p in "${packages[@]}"; do

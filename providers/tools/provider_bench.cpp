@@ -5,7 +5,12 @@
 //   provider_bench --provider apns|fcm --endpoint https://HOST:PORT [--ca-file FILE]
 //                  --count N --connections C [--concurrency K]
 //                  [--fcm-access-token TOKEN | --fcm-service-account FILE]
-//                  [--apns-key FILE --key-id ID --team-id ID] [--topic TOPIC] [--verbose]
+//                  [--apns-key FILE --key-id ID --team-id ID] [--topic TOPIC] [--same-device] [--verbose]
+//
+// Notification i goes to device token i (APNs path /3/device/<64 hex of
+// 0x5eed0000 + i>, FCM token bench-fcm-token-<i>); with --same-device every
+// notification goes to token 0, so a static server (nghttpd) can answer every
+// request from one cached file.
 //
 // APNs signs with its own fresh P-256 key unless --apns-key is given. FCM
 // uses --fcm-access-token as is (no exchange) or exchanges the service
@@ -54,6 +59,7 @@ struct args {
   std::string fcm_access_token;
   std::string fcm_service_account;
   std::string apns_key, key_id = "BENCHKEY01", team_id = "BENCHTEAM1", topic = "com.example.herald";
+  bool same_device = false;
   bool verbose = false;
 };
 
@@ -62,7 +68,8 @@ struct args {
                "provider_bench: %s\n"
                "usage: provider_bench --provider apns|fcm --endpoint https://HOST:PORT [--ca-file FILE]\n"
                "       --count N --connections C [--concurrency K] [--fcm-access-token T]\n"
-               "       [--fcm-service-account FILE] [--apns-key FILE --key-id ID --team-id ID] [--topic T] [--verbose]\n",
+               "       [--fcm-service-account FILE] [--apns-key FILE --key-id ID --team-id ID] [--topic T]\n"
+               "       [--same-device] [--verbose]\n",
                why);
   std::exit(2);
 }
@@ -94,6 +101,7 @@ args parse(int argc, char** argv) {
     else if (k == "--key-id") a.key_id = value();
     else if (k == "--team-id") a.team_id = value();
     else if (k == "--topic") a.topic = value();
+    else if (k == "--same-device") a.same_device = true;
     else if (k == "--verbose") a.verbose = true;
     else usage(("unknown option " + k).c_str());
   }
@@ -194,7 +202,9 @@ boost::asio::awaitable<void> worker(push_provider& provider, const args& a, run_
     long i = st.next++;
     device_info d;
     d.device_identifier = "bench-" + std::to_string(i);
-    d.pns_handle = platform == notification_platform::apple ? hex_token(i) : "bench-fcm-token-" + std::to_string(i);
+    long token = a.same_device ? 0 : i;
+    d.pns_handle =
+        platform == notification_platform::apple ? hex_token(token) : "bench-fcm-token-" + std::to_string(token);
     d.platform = platform;
     notification n;
     n.title = "Meeting";
