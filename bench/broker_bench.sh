@@ -6,6 +6,8 @@
 #  steady: alarms due at a steady 2,000/s for 10 s -> due-to-sent p50/p99
 #          (from herald_broker_due_to_sent_seconds).
 # Usage: bench/broker_bench.sh [burst_alarms] [steady_rate] [steady_seconds]
+# HERALD_DAEMONS=N runs N daemons on the one Redis (default 1); the counts
+# and CPU are summed over them. HERALD_SKIP_STEADY=1 runs the burst only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 burst=${1:-100000}
@@ -70,10 +72,16 @@ YAML
   ./build/bench/seed_alarms "$redis_port" bench "$count" 10000 "$t0_ms" "$mode" "$r" >/dev/null
   local redis_cpu_seeding mock_cpu0
   redis_cpu_seeding=$(cpu_s "$redis_pid"); mock_cpu0=$(cpu_s "${pids[0]}")
-  env ${HERALD_ENV:-} ./build/herald serve --config "$work/$mode/herald.yaml" 2>"$work/$mode/herald.log" &
-  local herald_pid=$!
-  pids+=($herald_pid)
-  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$http_port/readyz" >/dev/null && break; sleep 0.05; done
+  local herald_pids=() http_ports=()
+  for d in $(seq "${HERALD_DAEMONS:-1}"); do
+    local dport=$http_port
+    [ "$d" -gt 1 ] && dport=$(free_port)
+    sed "s/listen: 127.0.0.1:$http_port/listen: 127.0.0.1:$dport/" "$work/$mode/herald.yaml" >"$work/$mode/herald-$d.yaml"
+    env ${HERALD_ENV:-} ./build/herald serve --config "$work/$mode/herald-$d.yaml" 2>"$work/$mode/herald-$d.log" &
+    herald_pids+=($!); pids+=($!); http_ports+=($dport)
+    for _ in $(seq 200); do curl -sf "http://127.0.0.1:$dport/readyz" >/dev/null && break; sleep 0.05; done
+  done
+  local herald_pid=${herald_pids[0]}
   # Move the whole schedule to start 2 s from now (same spacing).
   local start_ms=$(( $(date +%s%3N) + 2000 ))
   redis-cli -p "$redis_port" eval "
@@ -85,8 +93,12 @@ YAML
   local want=$(( count * 2 )) got=0 now_ms
   local deadline=$(( $(date +%s) + ${BENCH_TIMEOUT:-300} ))
   while :; do
-    got=$(curl -s "http://127.0.0.1:$http_port/metrics" | awk -F' ' '/^herald_broker_notifications_total\{kind="alarm",outcome="delivered"\}/ {print $2}')
-    got=${got:-0}
+    got=0
+    for p in "${http_ports[@]}"; do
+      local n
+      n=$(curl -s "http://127.0.0.1:$p/metrics" | awk -F' ' '/^herald_broker_notifications_total\{kind="alarm",outcome="delivered"\}/ {print $2}')
+      got=$(( got + ${n:-0} ))
+    done
     [ "$got" -ge "$want" ] && break
     [ "$(date +%s)" -ge "$deadline" ] && { echo "timeout: $got of $want (work dir $work)" >&2; curl -s "http://127.0.0.1:$http_port/metrics" | grep -E "^herald_(broker|push)" >&2; break; }
     sleep 0.05
@@ -94,7 +106,9 @@ YAML
   now_ms=$(date +%s%3N)
   local metrics; metrics=$(curl -s "http://127.0.0.1:$http_port/metrics")
   local rss_kb; rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$herald_pid/status)
-  local cpu="herald_cpu_s=$(cpu_s $herald_pid) redis_cpu_s=$(awk "BEGIN{printf \"%.1f\", $(cpu_s $redis_pid) - $redis_cpu_seeding}") mock_cpu_s=$(awk "BEGIN{printf \"%.1f\", $(cpu_s ${pids[0]}) - $mock_cpu0}")"
+  local herald_cpu=0
+  for p in "${herald_pids[@]}"; do herald_cpu=$(awk "BEGIN{printf \"%.1f\", $herald_cpu + $(cpu_s "$p")}"); done
+  local cpu="daemons=${#herald_pids[@]} herald_cpu_s=$herald_cpu redis_cpu_s=$(awk "BEGIN{printf \"%.1f\", $(cpu_s $redis_pid) - $redis_cpu_seeding}") mock_cpu_s=$(awk "BEGIN{printf \"%.1f\", $(cpu_s ${pids[0]}) - $mock_cpu0}")"
   local pct
   pct=$(echo "$metrics" | awk -F'[{}" ]+' '
     /^herald_broker_due_to_sent_seconds_bucket/ { le=$3; n=$NF; b[++k]=le; c[k]=n }
@@ -104,10 +118,10 @@ YAML
       printf "p50<=%ss p99<=%ss", p50, p99 }')
   local elapsed_ms=$(( now_ms - start_ms ))
   echo "$mode: alarms=$count notifications=$got/$want elapsed_s=$(awk "BEGIN{printf \"%.2f\", $elapsed_ms/1000}") notifications_per_s=$(awk "BEGIN{printf \"%.0f\", $got*1000/$elapsed_ms}") due_to_sent $pct herald_peak_rss_kb=$rss_kb $cpu"
-  kill "$herald_pid" "$redis_pid" 2>/dev/null || true
-  wait "$herald_pid" 2>/dev/null || true
+  kill "${herald_pids[@]}" "$redis_pid" 2>/dev/null || true
+  wait "${herald_pids[@]}" 2>/dev/null || true
 }
 
 run_case burst "$burst" 1
-run_case steady $(( rate * steady_s )) "$rate"
+[ "${HERALD_SKIP_STEADY:-0}" = 1 ] || run_case steady $(( rate * steady_s )) "$rate"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

@@ -4,7 +4,14 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
+#include <chrono>
+#include <tuple>
 #include <charconv>
 #include <random>
 
@@ -389,7 +396,21 @@ asio::awaitable<error_code> alarm_store::finish_deliveries(const std::vector<std
   keys.reserve(delivery_ids.size());
   for (const auto& id : delivery_ids) keys.push_back(key("delivery:" + id));
   std::vector<std::string> args{state, std::to_string(delivery_ttl_s)};
-  auto [ec, reply] = co_await finish_deliveries_script.run(*redis_, std::move(keys), std::move(args));
+  auto [ec, reply] = co_await finish_deliveries_script.run(*redis_, keys, args);
+  // The providers already answered: losing these records to a Redis restart
+  // or failover would send them all again after a takeover. Wait (bounded)
+  // for the connection to come back and write them then; SET is idempotent,
+  // so a write whose reply was lost may run twice.
+  asio::steady_timer wait(co_await asio::this_coro::executor);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ec && ec.category() == redis_category() && static_cast<redis_error>(ec.value()) != redis_error::server_error &&
+         static_cast<redis_error>(ec.value()) != redis_error::unexpected_reply &&
+         static_cast<redis_error>(ec.value()) != redis_error::stopped && std::chrono::steady_clock::now() < give_up) {
+    wait.expires_after(std::chrono::milliseconds(50));
+    co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!redis_->connected()) continue;
+    std::tie(ec, reply) = co_await finish_deliveries_script.run(*redis_, keys, args);
+  }
   co_return ec;
 }
 
