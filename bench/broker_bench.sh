@@ -77,7 +77,7 @@ YAML
     local dport=$http_port
     [ "$d" -gt 1 ] && dport=$(free_port)
     sed "s/listen: 127.0.0.1:$http_port/listen: 127.0.0.1:$dport/" "$work/$mode/herald.yaml" >"$work/$mode/herald-$d.yaml"
-    env ${HERALD_ENV:-} ./build/herald serve --config "$work/$mode/herald-$d.yaml" 2>"$work/$mode/herald-$d.log" &
+    env ${HERALD_ENV:-} ${HERALD_BIN:-./build/herald} serve --config "$work/$mode/herald-$d.yaml" 2>"$work/$mode/herald-$d.log" &
     herald_pids+=($!); pids+=($!); http_ports+=($dport)
     for _ in $(seq 200); do curl -sf "http://127.0.0.1:$dport/readyz" >/dev/null && break; sleep 0.05; done
   done
