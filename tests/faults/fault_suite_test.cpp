@@ -96,7 +96,8 @@ class fault_suite : public ::testing::Test {
                         << "\n      ca_file: " << pki.ca_file << "\nbroker:\n" << broker_yaml
                         << "locales:\n  default_language: en\n  directory: " << HERALD_TEST_SOURCE_DIR
                         << "/config/locales\ntimezones:\n  default: Europe/Oslo\n  table_file: " << HERALD_TEST_SOURCE_DIR
-                        << "/config/timezones.yaml\nlog:\n  level: info\n";
+                        << "/config/timezones.yaml\nlog:\n  level: "
+                        << (std::getenv("HERALD_FAULTS_LOG_LEVEL") ? std::getenv("HERALD_FAULTS_LOG_LEVEL") : "info") << "\n";
     return path;
   }
 
