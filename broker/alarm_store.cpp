@@ -4,7 +4,14 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
+#include <chrono>
+#include <tuple>
 #include <charconv>
 #include <random>
 
@@ -535,7 +542,21 @@ asio::awaitable<alarm_store::result<std::vector<bool>>> alarm_store::finish_deli
     std::vector<std::string> keys;
     for (auto i = b; i < e; ++i) keys.push_back(key("delivery:" + delivery_ids[i]));
     std::vector<std::string> args{consumer_, state, std::to_string(delivery_ttl_s)};
-    auto [ec, reply] = co_await finish_deliveries_script.run(*redis_, std::move(keys), std::move(args));
+    auto [ec, reply] = co_await finish_deliveries_script.run(*redis_, keys, args);
+    // The providers already answered: losing these records to a Redis restart
+    // or failover would send them all again after a takeover. Wait (bounded)
+    // for the connection to come back and write them then; the script is
+    // conditional on ownership, so a write whose reply was lost may run twice.
+    asio::steady_timer wait(co_await asio::this_coro::executor);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (ec && ec.category() == redis_category() && static_cast<redis_error>(ec.value()) != redis_error::server_error &&
+           static_cast<redis_error>(ec.value()) != redis_error::unexpected_reply &&
+           static_cast<redis_error>(ec.value()) != redis_error::stopped && std::chrono::steady_clock::now() < give_up) {
+      wait.expires_after(std::chrono::milliseconds(50));
+      co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (!redis_->connected()) continue;
+      std::tie(ec, reply) = co_await finish_deliveries_script.run(*redis_, keys, args);
+    }
     if (ec) co_return fail<std::vector<bool>>(ec);
     if (reply.elements.size() != e - b) co_return fail<std::vector<bool>>(unexpected());
     for (const auto& r : reply.elements) out.push_back(r.integer == 1);

@@ -240,9 +240,22 @@ TEST_F(api_test, RedisOutageGives503ThenRecoversWithoutRestart) {
   EXPECT_EQ(post("RegisterDeviceForPushNotification", device_body("during"), crm_token).status, 503);
   EXPECT_EQ(client().request("GET", "/healthz").status, 200);
 
-  redis_.start();  // empty again: no persistence in tests
-  ASSERT_TRUE(wait_ready(true)) << daemon_->output();
+  redis_.start();  // empty again: no persistence in tests, so a dataset reset
+  // Redis answers again, but what the daemon knew is gone: the API works,
+  // /readyz stays 503 ("dataset reset") until an operator acknowledges it.
+  bool detected = false;
+  for (int i = 0; i < 500 && !detected; ++i) {
+    detected = client().request("GET", "/metrics").body.find("herald_redis_data_resets_total 1") != std::string::npos;
+    if (!detected) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(detected) << daemon_->output();
+  EXPECT_NE(daemon_->output().find("level=crit event=redis.dataset_reset"), std::string::npos);
   ASSERT_EQ(post("RegisterDeviceForPushNotification", device_body("after"), crm_token).status, 204);
+  EXPECT_EQ(client().request("GET", "/readyz").status, 503);
+  child_process ack({HERALD_TEST_BINARY, "redis", "ack-reset", "--config", dir_ + "/herald.yaml"}, dir_ + "/ack.log");
+  ASSERT_EQ(ack.wait(std::chrono::seconds(10)), 0) << ack.output();
+  EXPECT_NE(ack.output().find("reset acknowledged"), std::string::npos) << ack.output();
+  ASSERT_TRUE(wait_ready(true)) << daemon_->output();
   auto list = post("GetRegisteredDevices", "{}", crm_token);
   ASSERT_EQ(list.status, 200);
   EXPECT_EQ(json::parse(list.body).as_array().size(), 1u);
