@@ -62,6 +62,9 @@ asio::awaitable<decoded<done>> pocket_agent::register_device(const principal& p,
     r.device.user_agent = old.user_agent;
     r.device.created_at_ms = old.created_at_ms ? old.created_at_ms : old.registered_at_ms;
   }
+  if (ctx_.check_device)
+    if (auto problem = ctx_.check_device(r.device); !problem.empty())
+      co_return api_error{400, "ArgumentException", std::move(problem)};
   auto res = co_await ctx_.devices.upsert(r.device);
   if (!res) {
     ctx_.log.warning("device.register_failed").kv("device", shorten_token(r.device.device_identifier)).kv("error", res.error().message());

@@ -25,6 +25,7 @@ constexpr const char* usage_text =
     "                               send one notification through the configured providers\n"
     "  broker run-once --config FILE\n"
     "                               one pass of the appointment-alarm broker\n"
+    "  webpush keygen --out FILE    write a new VAPID private key (mode 0600), print its public key\n"
     "  version                      print the version\n";
 
 // Finds `--config FILE` (or --config=FILE); default config/herald.yaml.
@@ -74,6 +75,7 @@ int run_command(const std::vector<std::string>& args) {
   if (cmd == "check-config") return command_check_config(config_option(args, 1));
   if (cmd == "send") return command_send(args);
   if (cmd == "broker") return command_broker(args);
+  if (cmd == "webpush") return command_webpush(args);
   std::fprintf(stderr, "herald: unknown command '%s'\n\n%s", cmd.c_str(), usage_text);
   return exit_bad_config;
 }

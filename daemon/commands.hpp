@@ -21,6 +21,7 @@ int command_check_config(const std::string& config_path);
 int command_version();
 int command_send(const std::vector<std::string>& args);
 int command_broker(const std::vector<std::string>& args);
+int command_webpush(const std::vector<std::string>& args);
 
 // For the one-shot commands: starts `redis` and waits up to 5 s for its first
 // connection. Runs on the caller's executor; the caller checks connected().

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "providers/jwt.hpp"
+#include "providers/webpush_protocol.hpp"
 
 namespace herald {
 namespace {
@@ -238,6 +239,100 @@ TEST(WebPushHosts, WildcardsMatchSubdomainsOnly) {
   EXPECT_FALSE(host_allowed("notify.windows.com", hosts));
   EXPECT_FALSE(host_allowed("evilnotify.windows.com", hosts));
   EXPECT_FALSE(host_allowed("", hosts));
+}
+
+std::string header_of(const http_request& r, std::string_view name) {
+  for (const auto& h : r.headers)
+    if (h.name == name) return h.value;
+  return {};
+}
+
+TEST(WebPushRequest, EncryptsTheMessageJsonAndSetsTtlUrgencyTopic) {
+  auto receiver = p256_key::generate();
+  const std::string auth = "0123456789abcdef";
+  device_info d;
+  d.platform = notification_platform::web;
+  d.pns_handle = subscription_json("https://127.0.0.1:8443/push/abc", base64url_encode(receiver.public_point()),
+                                   base64url_encode(auth));
+  notification n;
+  n.title = "Board meeting";
+  n.body = "in 15 minutes";
+  n.collapse_id = "appt-42";
+  n.custom_json = R"({"herald":{"appointment_id":"42","event":"AppointmentAlarm"}})";
+  webpush_request_settings settings{{"127.0.0.1"}, 3600, "high"};
+  auto prepared = prepare_webpush_request(d, n, settings, 1'800'000'000);
+  ASSERT_EQ(prepared.index(), 0u);
+  auto& p = std::get<webpush_prepared>(prepared);
+  EXPECT_EQ(p.origin, "https://127.0.0.1:8443");
+  EXPECT_EQ(p.request.path, "/push/abc");
+  EXPECT_EQ(header_of(p.request, "ttl"), "3600");
+  EXPECT_EQ(header_of(p.request, "urgency"), "high");
+  EXPECT_EQ(header_of(p.request, "topic"), "appt-42");
+  EXPECT_EQ(header_of(p.request, "content-encoding"), "aes128gcm");
+  EXPECT_EQ(header_of(p.request, "content-type"), "application/octet-stream");
+  auto plain = webpush_decrypt(p.request.body, receiver, auth);
+  ASSERT_TRUE(plain.has_value());
+  auto msg = boost::json::parse(*plain).as_object();
+  EXPECT_EQ(msg.at("title").as_string(), "Board meeting");
+  EXPECT_EQ(msg.at("body").as_string(), "in 15 minutes");
+  EXPECT_EQ(msg.at("herald").as_object().at("appointment_id").as_string(), "42");
+
+  n.expiration = 1'800'000'000 + 600;
+  n.priority = 5;
+  n.collapse_id = "not a valid topic!";
+  p = std::get<webpush_prepared>(prepare_webpush_request(d, n, settings, 1'800'000'000));
+  EXPECT_EQ(header_of(p.request, "ttl"), "600");
+  EXPECT_EQ(header_of(p.request, "urgency"), "normal");
+  EXPECT_EQ(header_of(p.request, "topic"), "");
+
+  // The allow-list applies again at send time; too large a message is refused before sending.
+  auto refused = prepare_webpush_request(d, n, webpush_request_settings{}, 1'800'000'000);
+  ASSERT_EQ(refused.index(), 1u);
+  EXPECT_EQ(std::get<delivery_result>(refused).reason, "BadSubscription");
+  n.body = std::string(4000, 'x');
+  auto large = prepare_webpush_request(d, n, settings, 1'800'000'000);
+  ASSERT_EQ(large.index(), 1u);
+  EXPECT_EQ(std::get<delivery_result>(large).reason, "PayloadTooLarge");
+  EXPECT_EQ(std::get<delivery_result>(large).kind, delivery_result::outcome::rejected);
+}
+
+TEST(WebPushClassify, EveryAnswer) {
+  using outcome = delivery_result::outcome;
+  using namespace std::chrono_literals;
+  const backoff_policy policy{1000ms, 300'000ms};
+  auto answer = [](int status, std::string body = {}, std::vector<http_header> headers = {}) {
+    http_response r;
+    r.status = status;
+    r.body = std::move(body);
+    r.headers = std::move(headers);
+    return r;
+  };
+  EXPECT_EQ(classify_webpush_response(answer(201), 0, policy, 0.5, 0).result.kind, outcome::delivered);
+  EXPECT_EQ(classify_webpush_response(answer(404), 0, policy, 0.5, 0).result.kind, outcome::device_gone);
+  EXPECT_EQ(classify_webpush_response(answer(410), 0, policy, 0.5, 0).result.kind, outcome::device_gone);
+  auto c = classify_webpush_response(answer(429, {}, {{"retry-after", "30", false}}), 0, policy, 0.5, 0);
+  EXPECT_EQ(c.result.kind, outcome::retry_after);
+  EXPECT_EQ(c.result.retry_delay, 30'000ms);
+  c = classify_webpush_response(answer(503), 1, policy, 0.0, 0);
+  EXPECT_EQ(c.result.kind, outcome::retry_after);
+  EXPECT_EQ(c.result.retry_delay, 1000ms);
+  c = classify_webpush_response(answer(413), 0, policy, 0.5, 0);
+  EXPECT_EQ(c.result.kind, outcome::rejected);
+  EXPECT_EQ(c.result.reason, "PayloadTooLarge");
+  c = classify_webpush_response(answer(400, "{\"errno\":109,\"message\":\"Invalid VAPID header\"}\n"), 0, policy, 0.5, 0);
+  EXPECT_EQ(c.result.kind, outcome::rejected);
+  EXPECT_EQ(c.result.reason, "{\"errno\":109,\"message\":\"Invalid VAPID header\"}");
+  EXPECT_EQ(classify_webpush_response(answer(403), 0, policy, 0.5, 0).result.kind, outcome::config_error);
+}
+
+TEST(WebPushVapidCache, OneTokenPerOriginUntilAnHourBeforeExpiry) {
+  vapid_token_cache cache;
+  EXPECT_EQ(cache.find("https://a.example", 1000), "");
+  cache.store("https://a.example", "vapid t=a", 1000 + vapid_token_cache::lifetime_s);
+  EXPECT_EQ(cache.find("https://a.example", 1000), "vapid t=a");
+  EXPECT_EQ(cache.find("https://b.example", 1000), "");
+  EXPECT_EQ(cache.find("https://a.example", 1000 + vapid_token_cache::lifetime_s - 3601), "vapid t=a");
+  EXPECT_EQ(cache.find("https://a.example", 1000 + vapid_token_cache::lifetime_s - 3600), "");
 }
 
 }  // namespace
