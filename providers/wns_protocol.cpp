@@ -96,7 +96,7 @@ std::optional<access_token> parse_wns_token_response(int status, std::string_vie
   return t;
 }
 
-std::string xml_escape(std::string_view s) {
+std::string toast_xml_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
@@ -163,10 +163,10 @@ std::string wns_launch_arguments(const notification& n) {
 std::string build_wns_toast(const notification& n) {
   std::string out = "<toast";
   std::string launch = wns_launch_arguments(n);
-  if (!launch.empty()) out += " launch=\"" + xml_escape(launch) + "\"";
+  if (!launch.empty()) out += " launch=\"" + toast_xml_escape(launch) + "\"";
   out += "><visual><binding template=\"ToastGeneric\">";
-  out += "<text>" + xml_escape(n.title) + "</text>";
-  if (!n.body.empty()) out += "<text>" + xml_escape(n.body) + "</text>";
+  out += "<text>" + toast_xml_escape(n.title) + "</text>";
+  if (!n.body.empty()) out += "<text>" + toast_xml_escape(n.body) + "</text>";
   out += "</binding></visual></toast>";
   return out;
 }

@@ -37,7 +37,7 @@ std::optional<access_token> parse_wns_token_response(int status, std::string_vie
 // application/x-www-form-urlencoded escaping (RFC 3986 unreserved kept, space as %20).
 std::string form_urlencode(std::string_view s);
 // Text and attribute escaping for XML (& < > " ').
-std::string xml_escape(std::string_view s);
+std::string toast_xml_escape(std::string_view s);
 
 // The appointment id a notification is about: custom_json's
 // herald.appointment_id, else a data entry "appointment_id"; empty if none.
