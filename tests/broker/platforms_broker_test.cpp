@@ -193,7 +193,8 @@ TEST_F(platforms_test, AnAlarmReachesIphoneAndroidWindowsAndBrowserOnceEachInThe
 TEST_F(platforms_test, WnsAndWebPushGoneRemoveTheRegistration) {
   start_daemon();
   ASSERT_EQ(register_device(5100, "windows", "Microsoft", wns_->channel_uri("win-gone"), "en").status, 204);
-  ASSERT_EQ(register_device(5100, "browser", "Web", webpush_->subscribe("web-gone"), "en").status, 204);
+  auto web = register_device(5100, "browser", "Web", webpush_->subscribe("web-gone"), "en");
+  ASSERT_EQ(web.status, 204) << web.body;
   ASSERT_EQ(register_device(5100, "iphone", "Apple", iphone_token, "en").status, 204);
   wns_->fail_token("win-gone", mock_fault::apns(410, "channel expired"));
   webpush_->fail_token("web-gone", mock_fault::apns(410, ""));
