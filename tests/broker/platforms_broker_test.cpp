@@ -188,6 +188,17 @@ TEST_F(platforms_test, AnAlarmReachesIphoneAndroidWindowsAndBrowserOnceEachInThe
   EXPECT_NE(std::string(web.at("body").as_string()).find("Starter"), std::string::npos);
   EXPECT_EQ(web.at("herald").at("appointment_id").as_string(), "P1");
   EXPECT_EQ(webpush_->vapid_failures(), 0u);
+
+  // Readiness and metrics cover the new providers like APNs and FCM.
+  auto ready = client_->request("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_NE(ready.body.find("pocket/wns"), std::string::npos) << ready.body;
+  EXPECT_NE(ready.body.find("pocket/webpush"), std::string::npos) << ready.body;
+  auto metrics = client_->request("GET", "/metrics").body;
+  for (std::string provider : {"wns", "webpush"}) {
+    auto line = metrics.find("herald_push_delivered_total{app=\"pocket\",provider=\"" + provider + "\"} 1");
+    EXPECT_NE(line, std::string::npos) << provider << "\n" << metrics;
+  }
 }
 
 TEST_F(platforms_test, WnsAndWebPushGoneRemoveTheRegistration) {
