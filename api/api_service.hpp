@@ -57,7 +57,7 @@ struct api_context {
   // Checks a device's PNSHandle for its platform before it is stored (a Web
   // subscription's endpoint and keys, a WNS channel URI): "" when acceptable,
   // else the 400 message naming the field. Null: no check.
-  std::function<std::string(const device_info&)> check_device;
+  std::function<std::string(const device_info&)> check_device = nullptr;
 };
 
 class api_service {
