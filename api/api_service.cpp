@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <mutex>
 
+#include "api/authorization.hpp"
 #include "api/http_helpers.hpp"
 #include "api/route_module.hpp"
 #include "model/text.hpp"
@@ -15,6 +18,7 @@
 #include "runtime/metrics.hpp"
 #include "store/device_registry.hpp"
 #include "store/redis_client.hpp"
+#include "store/redis_health.hpp"
 
 namespace herald {
 
@@ -43,11 +47,37 @@ struct api_service::impl {
         .inc();
   }
 
-  asio::awaitable<http_response> readyz() {
+  // Last logged state of each readiness check (a change is logged once).
+  std::mutex readiness_mutex;
+  std::map<std::string, bool, std::less<>> readiness_logged;
+
+  void log_readiness_changes(const std::vector<readiness_check>& checks) {
+    std::lock_guard lock(readiness_mutex);
+    for (const auto& c : checks) {
+      auto [it, inserted] = readiness_logged.try_emplace(c.name, true);
+      if (it->second == c.ok) continue;
+      it->second = c.ok;
+      if (c.ok) ctx.log.notice("readiness.recovered").kv("check", c.name);
+      else ctx.log.warning("readiness.failed").kv("check", c.name).kv("reason", c.reason.empty() ? "unavailable" : c.reason);
+    }
+  }
+
+  // Without a credential /readyz says ok or not per check; the reasons (which
+  // may name hosts, files and key ids) go to the log and to `?verbose` for a
+  // credential with admin.read.
+  asio::awaitable<http_response> readyz(const http_request& req) {
+    const bool verbose = query_parameter(req.target(), "verbose").has_value();
+    if (verbose) {
+      auto who = authorize(ctx.auth, req, authz::scope::admin_read);
+      if (auto* e = std::get_if<api_error>(&who)) co_return error_response(*e, media_type::json);
+    }
     std::vector<readiness_check> checks;
-    checks.push_back({"redis", ctx.redis->connected(), ctx.redis->connected() ? "" : ctx.redis->last_error()});
+    // A live round trip (ROLE: a master; no unacknowledged dataset reset), bounded.
+    auto redis_state = co_await check_redis_health(*ctx.redis, ctx.key_prefix, std::chrono::seconds(1));
+    checks.push_back({"redis", redis_state.ok, redis_state.reason});
     if (ctx.extra_readiness)
       for (auto& c : ctx.extra_readiness()) checks.push_back(std::move(c));
+    log_readiness_changes(checks);
     bool ready = std::all_of(checks.begin(), checks.end(), [](const auto& c) { return c.ok; });
     json::object body;
     body["status"] = ready ? "ready" : "not ready";
@@ -55,7 +85,7 @@ struct api_service::impl {
     for (const auto& c : checks) {
       json::object d;
       d["ok"] = c.ok;
-      if (!c.ok) d["reason"] = c.reason.empty() ? "unavailable" : c.reason;
+      if (!c.ok && verbose) d["reason"] = c.reason.empty() ? "unavailable" : c.reason;
       deps[c.name] = std::move(d);
     }
     body["checks"] = std::move(deps);
@@ -79,7 +109,7 @@ struct api_service::impl {
       if (req.method() != http::verb::get && req.method() != http::verb::head)
         co_return error_response({405, "MethodNotAllowed", "use GET"}, media_type::json);
       if (path == "/healthz") co_return make_response(http::status::ok, R"({"status":"alive"})", "application/json");
-      if (path == "/readyz") co_return co_await readyz();
+      if (path == "/readyz") co_return co_await readyz(req);
       co_return co_await metrics();
     }
     for (auto& m : modules) {

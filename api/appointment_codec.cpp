@@ -63,12 +63,12 @@ decoded<appointment> decode_appointment_request(std::string_view body, std::stri
   if (auto e = text(o, "StartDate", start)) return *e;
   if (start.empty()) return bad("StartDate is required (ISO 8601 with offset, e.g. 2026-11-24T13:00:00Z)");
   auto s = parse_iso8601(start);
-  if (!s) return bad("StartDate '" + start + "' is not ISO 8601 with an offset (e.g. 2026-11-24T13:00:00Z)");
+  if (!s) return bad("StartDate '" + start + "' is not ISO 8601 with an offset in years 0001..9999 (e.g. 2026-11-24T13:00:00Z)");
   a.start = *s;
   if (auto e = text(o, "EndDate", end)) return *e;
   if (!end.empty()) {
     auto en = parse_iso8601(end);
-    if (!en) return bad("EndDate '" + end + "' is not ISO 8601 with an offset");
+    if (!en) return bad("EndDate '" + end + "' is not ISO 8601 with an offset in years 0001..9999");
     if (*en < a.start) return bad("EndDate is before StartDate");
     a.end = *en;
   }
@@ -80,6 +80,7 @@ decoded<appointment> decode_appointment_request(std::string_view body, std::stri
   if (!lead.empty()) {
     auto l = parse_timespan(lead);
     if (!l) return bad("AlarmLeadTime '" + lead + "' is not a time span hh:mm:ss (or d.hh:mm:ss)");
+    if (*l > max_alarm_lead_time) return bad("AlarmLeadTime '" + lead + "' is longer than 366 days");
     a.lead_time = *l;
   } else if (a.has_alarm) {
     return bad("AlarmLeadTime is required when HasAlarm is true");

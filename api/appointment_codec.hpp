@@ -1,5 +1,5 @@
 #pragma once
-// Pure decoding of PUT /api/v1/appointments/{id} bodies (CONTRACT section 4).
+// Pure decoding of PUT /api/v1/appointments/{id} bodies (docs/API.md, Appointments).
 #include <string_view>
 
 #include "api/api_error.hpp"

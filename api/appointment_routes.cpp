@@ -1,11 +1,17 @@
 // The CRM's appointment feed: PUT/GET/DELETE /api/v1/appointments/{id}.
+// A credential bound to an associate reaches only the appointments it takes
+// part in (AssociateIds); any other answers 404 like an unknown id, and it
+// stores none without its own associate (api/authorization).
 #include <boost/beast/http/field.hpp>
 
 #include "api/appointment_codec.hpp"
+#include "api/authorization.hpp"
 #include "api/http_helpers.hpp"
 #include "api/route_module.hpp"
 #include "broker/alarm_broker.hpp"
 #include "runtime/log.hpp"
+
+#include <span>
 
 namespace herald {
 
@@ -39,11 +45,26 @@ class appointment_routes final : public route_module {
         auto decoded_req = decode_appointment_request(req.body(), id);
         if (auto* e = std::get_if<api_error>(&decoded_req)) co_return error_response(*e, media);
         auto& a = std::get<appointment>(decoded_req);
+        const auto& p = std::get<principal>(who);
+        auto existing = co_await ctx_.broker->get_appointment(id);
+        if (!existing) co_return error_response(store_error(existing.error()), media);
+        std::optional<std::span<const std::int64_t>> participants;
+        if (*existing) participants = std::span<const std::int64_t>((*existing)->associate_ids);
+        switch (authz::appointment_write(p, participants, a.associate_ids)) {
+          case authz::appointment_verdict::allow: break;
+          case authz::appointment_verdict::hidden: co_return unknown(id, media);
+          case authz::appointment_verdict::must_participate:
+            co_return error_response({403, "SoAccessDeniedException", "credential '" + p.name + "' acts as associate " +
+                                                                          std::to_string(*p.associate_id) +
+                                                                          ", which must be among AssociateIds"},
+                                     media);
+        }
         auto r = co_await ctx_.broker->put_appointment(a);
         if (!r) co_return error_response(store_error(r.error()), media);
         a.revision = r->revision;
         ctx_.log.info("appointment.put")
             .kv("appointment", a.id)
+            .kv("credential", p.name)
             .kv("revision", static_cast<long long>(r->revision))
             .kv("rearmed", r->rearmed)
             .kv("due", a.has_alarm ? format_iso8601(a.start - a.lead_time) : std::string("none"));
@@ -57,17 +78,23 @@ class appointment_routes final : public route_module {
         if (auto* e = std::get_if<api_error>(&who)) co_return error_response(*e, media);
         auto r = co_await ctx_.broker->get_appointment(id);
         if (!r) co_return error_response(store_error(r.error()), media);
-        if (!*r) co_return error_response({404, "SoNotFoundException", "no appointment " + id}, media);
+        if (!*r || authz::appointment_read(std::get<principal>(who), (*r)->associate_ids) != authz::appointment_verdict::allow)
+          co_return unknown(id, media);
         co_return make_response(http::status::ok, encode_appointment_response(**r), "application/json; charset=utf-8");
       }
       case http::verb::delete_: {
         route_name = "appointments.delete";
         auto who = authorize(ctx_.auth, req, "appointments.write");
         if (auto* e = std::get_if<api_error>(&who)) co_return error_response(*e, media);
+        auto existing = co_await ctx_.broker->get_appointment(id);
+        if (!existing) co_return error_response(store_error(existing.error()), media);
+        if (!*existing ||
+            authz::appointment_delete(std::get<principal>(who), (*existing)->associate_ids) != authz::appointment_verdict::allow)
+          co_return unknown(id, media);
         auto r = co_await ctx_.broker->delete_appointment(id);
         if (!r) co_return error_response(store_error(r.error()), media);
-        if (!*r) co_return error_response({404, "SoNotFoundException", "no appointment " + id}, media);
-        ctx_.log.info("appointment.deleted").kv("appointment", id);
+        if (!*r) co_return unknown(id, media);
+        ctx_.log.info("appointment.deleted").kv("appointment", id).kv("credential", std::get<principal>(who).name);
         co_return make_response(http::status::no_content, {}, {});
       }
       default:
@@ -77,6 +104,10 @@ class appointment_routes final : public route_module {
   }
 
  private:
+  static http_response unknown(const std::string& id, media_type media) {
+    return error_response({404, "SoNotFoundException", "no appointment " + id}, media);
+  }
+
   api_context& ctx_;
 };
 

@@ -58,9 +58,11 @@ auth_outcome authenticator::authenticate_token(std::string_view token) const {
 bool authenticator::application_token_ok(std::string_view token) const {
   auto current = settings_.load();
   if (current->application_tokens.empty()) return true;
+  // Compared as SHA-256 digests: equal lengths, every entry, constant time.
+  auto digest = sha256_digest(token);
   bool ok = false;
   for (const auto& t : current->application_tokens)
-    if (t.size() == token.size() && CRYPTO_memcmp(t.data(), token.data(), t.size()) == 0) ok = true;
+    if (CRYPTO_memcmp(t.data(), digest.data(), digest.size()) == 0) ok = true;
   return ok;
 }
 

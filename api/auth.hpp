@@ -1,5 +1,5 @@
 #pragma once
-// Authentication per CONTRACT section 3: `Authorization: Bearer <token>` or
+// Authentication (docs/SECURITY.md): `Authorization: Bearer <token>` or
 // `SOTicket <token>` (scheme case-insensitive), matched by SHA-256 against
 // the configured token hashes in constant time. Pure: no I/O.
 #include <atomic>

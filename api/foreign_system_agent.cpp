@@ -1,6 +1,7 @@
 #include "api/foreign_system_agent.hpp"
 
 #include "api/api_service.hpp"
+#include "api/authorization.hpp"
 #include "api/foreign_system_codec.hpp"
 #include "api/http_helpers.hpp"
 #include "api/pocket_agent.hpp"
@@ -14,13 +15,17 @@ namespace {
 
 using result = decoded<std::optional<agent_value>>;
 
+// Creating or writing a device identifier that another associate holds.
 api_error not_owner(const principal& p, const foreign_device_ref& ref) {
-  return api_error{403, "SoAccessDeniedException", "credential '" + p.name + "' acts as associate " + std::to_string(*p.associate_id) +
-                                                       " and device '" + ref.device_identifier + "' of application '" +
-                                                       ref.application + "' belongs to another associate"};
+  return api_error{409, "SoConflictException", "credential '" + p.name + "' acts as associate " + std::to_string(*p.associate_id) +
+                                                   " and device '" + ref.device_identifier + "' of application '" +
+                                                   ref.application + "' is registered to another associate"};
 }
 
-bool foreign_to(const principal& p, const foreign_device& d) { return p.associate_id && d.associate_id != *p.associate_id; }
+// Another associate's device: reads and deletes answer as for an unknown one.
+bool foreign_to(const principal& p, const foreign_device& d) {
+  return authz::visibility_of(p, d.associate_id) == authz::visibility::hidden;
+}
 
 std::optional<api_error> write_error(foreign_write w, const principal& p, const foreign_device_ref& ref) {
   switch (w) {
@@ -52,7 +57,7 @@ foreign_system_agent::foreign_system_agent(api_context& ctx) : ctx_(ctx), store_
 asio::awaitable<result> foreign_system_agent::call(std::string_view op, const principal& p, const std::string& params) {
   result err = std::optional<agent_value>{};
   bool reads = op.starts_with("Get");
-  if (auto e = require_scope(p, reads ? "devices.read" : "devices.write")) co_return *e;
+  if (auto e = require_scope(p, reads ? authz::scope::devices_read : authz::scope::devices_write)) co_return *e;
   std::string now = iso8601_utc(unix_ms_now());
 
   if (op == "GetApplicationDevices") {
@@ -73,12 +78,12 @@ asio::awaitable<result> foreign_system_agent::call(std::string_view op, const pr
     if (!r) co_return err;
     auto dev = co_await store_.get_device(r->device);
     if (!dev) co_return store_error(dev.error());
-    if (*dev && foreign_to(p, **dev)) co_return not_owner(p, r->device);
+    if (*dev && foreign_to(p, **dev)) dev->reset();
     if (op == "DeleteForeignKeyOnName") {
       if (!*dev) co_return std::optional<agent_value>{};
       auto res = co_await store_.delete_key(r->device, r->key_name, r->table_name, r->record_id, p.associate_id);
       if (!res) co_return store_error(res.error());
-      if (*res != foreign_write::no_device)
+      if (*res != foreign_write::no_device && *res != foreign_write::not_owner)
         if (auto e = write_error(*res, p, r->device)) co_return *e;
       ctx_.log.info("foreign.key_deleted").kv("application", r->device.application).kv("key", r->key_name).kv("credential", p.name);
       co_return std::optional<agent_value>{};
@@ -132,14 +137,14 @@ asio::awaitable<result> foreign_system_agent::call(std::string_view op, const pr
     if (op == "DeleteDeviceByIdentifier") {
       auto res = co_await store_.delete_device(*r, p.associate_id);
       if (!res) co_return store_error(res.error());
-      if (*res != foreign_write::no_device)
+      if (*res != foreign_write::no_device && *res != foreign_write::not_owner)
         if (auto e = write_error(*res, p, *r)) co_return *e;
       ctx_.log.info("foreign.device_deleted").kv("application", r->application).kv("credential", p.name);
       co_return std::optional<agent_value>{};
     }
     auto dev = co_await store_.get_device(*r);
     if (!dev) co_return store_error(dev.error());
-    if (*dev && foreign_to(p, **dev)) co_return not_owner(p, *r);
+    if (*dev && foreign_to(p, **dev)) dev->reset();
     if (op == "GetDeviceByIdentifier") co_return std::optional<agent_value>{foreign_device_value(dev->value_or(foreign_device{}))};
     std::vector<foreign_key> keys;
     if (*dev) {

@@ -1,13 +1,14 @@
 #pragma once
-// The ForeignSystem agent's operations (seed 003), shared by REST
+// The ForeignSystem agent's operations, shared by REST
 // (foreign_system_routes.cpp) and SOAP (soap_routes.cpp).
 //
 // Scopes: devices.read for the Get* methods, devices.write for Add/Save/Delete.
-// A credential bound to an associate sees and changes only devices it owns
-// (403 otherwise; GetApplicationDevices lists only its own); a service
-// credential (no associate) reaches every device, and devices it creates are
-// owned by associate 0. Missing keys and devices are not errors: Get* answer
-// seed 003's empty ForeignKey / an empty ForeignDevice (ForeignDeviceId 0) / ""
+// A credential bound to an associate sees and changes only devices it owns:
+// another associate's device reads and deletes like an unknown one, and
+// adding or saving a key on it is 409 (GetApplicationDevices lists only its
+// own); a service credential (no associate) reaches every device, and
+// devices it creates are owned by associate 0 (api/authorization). Missing keys and devices are not errors: Get* answer
+// the CRM's empty ForeignKey / an empty ForeignDevice (ForeignDeviceId 0) / ""
 // / [], Delete* succeed.
 #include <boost/asio/awaitable.hpp>
 

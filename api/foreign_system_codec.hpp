@@ -1,6 +1,6 @@
 #pragma once
 // Pure decoding/encoding of the ForeignSystem agent's parameters and results
-// (seed 003). Property names are case-insensitive, as in the WebAPI.
+// (docs/API.md). Property names are case-insensitive, as in the WebAPI.
 //
 // Validation: ApplicationName and DeviceIdentifier are required, DeviceName
 // may be empty; names (ApplicationName, DeviceName, KeyName, TableName) at
@@ -39,7 +39,7 @@ decoded<save_foreign_key_request> decode_save_foreign_key(std::string_view json)
 decoded<std::string> decode_application_request(std::string_view json);
 
 // ForeignKey{Key, Value, RecordId, CreatedDate, UpdatedDate, UpdatedBy, CreatedBy, TableName};
-// a default-constructed key gives seed 003's empty ForeignKey (dates 0001-01-01T00:00:00Z).
+// a default-constructed key gives the CRM's empty ForeignKey (dates 0001-01-01T00:00:00Z).
 agent_value foreign_key_value(const foreign_key& key);
 agent_value foreign_keys_value(const std::vector<foreign_key>& keys);
 // ForeignDevice{ForeignDeviceId, Name, CreatedDate, UpdatedDate, AssociateFullName, CreatedBy, UpdatedBy, DeviceIdentifier, ForeignAppId}

@@ -1,5 +1,5 @@
 // REST ForeignSystem agent: POST /api/v1/Agents/ForeignSystem/<Method>
-// (seed 003's operations). JSON or WebAPI-XML bodies, JSON or XML answers.
+// (the CRM's ForeignSystem operations, docs/API.md). JSON or WebAPI-XML bodies, JSON or XML answers.
 #include <boost/beast/http/field.hpp>
 
 #include "api/agent_value.hpp"

@@ -19,6 +19,8 @@
 #include <atomic>
 #include <list>
 #include <mutex>
+#include <tuple>
+#include <unordered_map>
 
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
@@ -48,8 +50,9 @@ http_response plain_error(http::status status, unsigned version, std::string_vie
 }  // namespace
 
 struct connection_state {
-  explicit connection_state(tcp::socket sock) : stream(std::move(sock)) {}
+  connection_state(tcp::socket sock, std::string client) : stream(std::move(sock)), client(std::move(client)) {}
   beast::tcp_stream stream;
+  std::string client;  // remote address, for server.max_connections_per_client
   bool busy = false;  // a request is being handled (touched on the connection's strand only)
 };
 
@@ -63,6 +66,8 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         connections_gauge(m.get_gauge("herald_http_connections", "Open HTTP connections")),
         connections_limit(m.get_gauge("herald_http_connections_limit", "Configured server.max_connections")),
         rejected(m.get_counter("herald_http_connections_rejected_total", "Connections closed at once because server.max_connections was reached")),
+        rejected_per_client(m.get_counter("herald_http_connections_rejected_per_client_total",
+                                          "Connections closed at once because server.max_connections_per_client was reached")),
         timeouts(m.get_counter("herald_http_timeouts_total", "Connections closed by a head, read or idle timeout")) {
     connections_limit.set(static_cast<double>(settings.max_connections));
   }
@@ -75,11 +80,13 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   gauge& connections_gauge;
   gauge& connections_limit;
   counter& rejected;
+  counter& rejected_per_client;
   counter& timeouts;
 
   std::atomic<bool> draining{false};
   mutable std::mutex conn_mutex;
   std::list<std::weak_ptr<connection_state>> conns;  // guarded by conn_mutex
+  std::unordered_map<std::string, std::size_t> per_client;  // open connections by remote address; guarded by conn_mutex
   std::atomic<std::size_t> open{0};
   std::function<void(bool)> drain_done;  // guarded by conn_mutex
   std::shared_ptr<asio::steady_timer> drain_timer;
@@ -101,9 +108,19 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         sock.close(ignored);
         continue;
       }
-      auto conn = std::make_shared<connection_state>(std::move(sock));
+      beast::error_code rec;
+      auto remote = sock.remote_endpoint(rec);
+      auto conn = std::make_shared<connection_state>(std::move(sock), rec ? std::string() : remote.address().to_string());
       {
         std::lock_guard lock(conn_mutex);
+        if (settings.max_connections_per_client > 0 && per_client[conn->client] >= settings.max_connections_per_client) {
+          if (per_client[conn->client] == 0) per_client.erase(conn->client);
+          rejected_per_client.inc();
+          beast::error_code ignored;
+          conn->stream.socket().close(ignored);
+          continue;
+        }
+        ++per_client[conn->client];
         conns.push_back(conn);
       }
       open.fetch_add(1);
@@ -131,6 +148,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         auto p = w.lock();
         return !p || p == conn;
       });
+      if (auto it = per_client.find(conn->client); it != per_client.end() && --it->second == 0) per_client.erase(it);
       open.fetch_sub(1);
       connections_gauge.add(-1);
       if (draining && open.load() == 0 && drain_done) done = std::exchange(drain_done, nullptr);
@@ -150,9 +168,19 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(settings.header_limit));
       parser.body_limit(settings.body_limit);
-      // Idle keep-alive connections wait idle_timeout for the next request; the
-      // head itself must then arrive within header_timeout.
-      stream.expires_after(first ? settings.header_timeout : settings.idle_timeout);
+      // Idle keep-alive connections wait idle_timeout for the first byte of
+      // the next request; from there the head must arrive within
+      // header_timeout, on every request of the connection.
+      if (!first && buffer.size() == 0) {
+        stream.expires_after(settings.idle_timeout);
+        auto [iec, in] = co_await stream.async_read_some(buffer.prepare(4096), tuple_awaitable);
+        if (iec) {
+          if (iec == beast::error::timeout) timeouts.inc();
+          break;
+        }
+        buffer.commit(in);
+      }
+      stream.expires_after(settings.header_timeout);
       first = false;
       auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
       (void)n;
@@ -213,8 +241,14 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       else res.keep_alive(true);
       res.prepare_payload();
       stream.expires_after(settings.read_timeout);
-      auto [wec, wn] = co_await http::async_write(stream, res, tuple_awaitable);
-      (void)wn;
+      beast::error_code wec;
+      if (req.method() == http::verb::head) {
+        // The headers of the GET answer (Content-Length included), no body.
+        http::response_serializer<http::string_body> head_only{res};
+        std::tie(wec, std::ignore) = co_await http::async_write_header(stream, head_only, tuple_awaitable);
+      } else {
+        std::tie(wec, std::ignore) = co_await http::async_write(stream, res, tuple_awaitable);
+      }
       conn->busy = false;
       if (wec || !res.keep_alive()) break;
     }

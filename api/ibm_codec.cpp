@@ -21,7 +21,7 @@ namespace json = boost::json;
 
 api_error bad_request(std::string message) { return api_error{400, "BadRequest", std::move(message)}; }
 
-// Trailing commas are accepted: IBM's published examples (seed 002) have them.
+// Trailing commas are accepted: IBM's published examples have them.
 decoded<json::object> parse_object(std::string_view text) {
   boost::system::error_code ec;
   json::parse_options options;

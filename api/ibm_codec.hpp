@@ -1,6 +1,6 @@
 #pragma once
 // Pure decoding/encoding of the IBM MobileFirst push REST bodies
-// (/imfpush/v1/apps/{applicationId}/..., seed 002, docs/IBM-PUSH.md).
+// (/imfpush/v1/apps/{applicationId}/..., docs/IBM-PUSH.md).
 // No I/O: every 400 the IBM routes answer is decided here.
 //
 // Errors use api_error with `type` as the IBM-style code; the body is
@@ -19,7 +19,7 @@
 namespace herald {
 
 // Bounds of the IBM surface (beyond model/device.hpp's field bounds).
-inline constexpr std::size_t ibm_max_user_id_size = 254;    // seed 002: "userId longer than 254 characters" is a 400
+inline constexpr std::size_t ibm_max_user_id_size = 254;    // IBM: "userId longer than 254 characters" is a 400
 inline constexpr std::size_t ibm_max_app_id_size = 128;     // applicationId: [A-Za-z0-9._-]{1,128}
 inline constexpr std::size_t ibm_default_page_size = 100;   // GET lists: size when not given
 inline constexpr std::size_t ibm_max_page_size = 100;       // GET lists: a larger size is clamped to this
@@ -60,7 +60,7 @@ struct ibm_device_registration {
 };
 decoded<ibm_device_registration> decode_ibm_device_registration(std::string_view json);
 
-// PUT /devices/{deviceId} (seed 002): every field optional; a deviceId in the
+// PUT /devices/{deviceId}: every field optional; a deviceId in the
 // body must equal the path's.
 struct ibm_device_update {
   std::optional<std::string> phone_number;
@@ -121,7 +121,7 @@ decoded<std::pair<std::size_t, std::size_t>> decode_ibm_paging(const std::option
 // "2015-05-20T11:42:11Z" (UTC, second precision).
 std::string format_iso8601_utc(std::int64_t unix_ms);
 
-// The registration JSON of seed 002 (createdMode, createdTime, deviceId,
+// IBM's registration JSON (createdMode, createdTime, deviceId,
 // lastUpdatedTime, phoneNumber, platform, token, userId, userAgent).
 std::string encode_ibm_registration(const device_info& device);
 

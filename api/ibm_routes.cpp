@@ -1,5 +1,5 @@
 // IBM MobileFirst push: /imfpush/v1/apps/{applicationId}/{devices,subscriptions,messages}
-// (seed 002, CRM-APIS.md "IBM MobileFirst push", docs/IBM-PUSH.md).
+// (IBM MobileFirst Foundation's push REST API as Herald re-implements it: docs/IBM-PUSH.md).
 //
 // Order of checks on every request: route (404), method (405 + Allow),
 // Accept (406), credentials (401), operation scope and
@@ -12,6 +12,7 @@
 
 #include <algorithm>
 
+#include "api/authorization.hpp"
 #include "api/http_helpers.hpp"
 #include "api/ibm_codec.hpp"
 #include "api/route_module.hpp"
@@ -86,6 +87,17 @@ std::optional<ibm_target> parse_target(std::string_view target) {
 // update and delete those too (DELETE is how Pocket devices are unregistered).
 bool visible_in(const device_info& d, const std::string& app) { return d.app_id.empty() || d.app_id == app; }
 
+// What `who` may see of `app` on these routes: the app's devices (and
+// Pocket-only ones) that it acts for; everything else is unknown.
+bool visible_to(const principal& who, const device_info& d, const std::string& app) {
+  return visible_in(d, app) && authz::visibility_of(who, d.associate_id) == authz::visibility::visible;
+}
+
+api_error registered_elsewhere(const std::string& device_id) {
+  return api_error{409, "Conflict", "device '" + device_id +
+                                        "' is registered to another user: moving it needs its current token or a service credential"};
+}
+
 class ibm_routes final : public route_module {
  public:
   explicit ibm_routes(api_context& ctx)
@@ -158,16 +170,16 @@ class ibm_routes final : public route_module {
     switch (target->resource) {
       case ibm_resource::devices:
         if (verb == http::verb::post) co_return co_await post_device(req, target->app, p);
-        co_return co_await list_devices(req, target->app);
+        co_return co_await list_devices(req, target->app, p);
       case ibm_resource::device:
-        if (verb == http::verb::get) co_return co_await get_device(target->app, target->device_id);
+        if (verb == http::verb::get) co_return co_await get_device(target->app, target->device_id, p);
         if (verb == http::verb::put) co_return co_await put_device(req, target->app, target->device_id, p);
-        co_return co_await delete_device(target->app, target->device_id);
+        co_return co_await delete_device(target->app, target->device_id, p);
       case ibm_resource::subscriptions:
-        if (verb == http::verb::post) co_return co_await post_subscription(req, target->app);
-        if (verb == http::verb::delete_) co_return co_await delete_subscription(req, target->app);
-        co_return co_await list_subscriptions(req, target->app);
-      case ibm_resource::messages: co_return co_await post_message(req, target->app);
+        if (verb == http::verb::post) co_return co_await post_subscription(req, target->app, p);
+        if (verb == http::verb::delete_) co_return co_await delete_subscription(req, target->app, p);
+        co_return co_await list_subscriptions(req, target->app, p);
+      case ibm_resource::messages: co_return co_await post_message(req, target->app, p);
     }
     co_return std::nullopt;
   }
@@ -192,19 +204,24 @@ class ibm_routes final : public route_module {
     return existing ? existing->associate_id : 0;
   }
 
-  // Looks a device up for `app`: nullopt (404) when unknown or another app's.
+  // Looks a device up for `app` as `who` sees it: nullopt (404) when unknown,
+  // another app's or another associate's.
   asio::awaitable<boost::system::result<std::optional<device_info>>> find(const std::string& app,
-                                                                          const std::string& device_id) {
+                                                                          const std::string& device_id,
+                                                                          const principal& who) {
     auto res = co_await ctx_.devices.get(device_id);
     if (!res) co_return res;
-    if (*res && !visible_in(**res, app)) co_return std::optional<device_info>{};
+    if (*res && !visible_to(who, **res, app)) co_return std::optional<device_info>{};
     co_return res;
   }
 
   // Writes the device and its indexes; nullopt on success.
-  asio::awaitable<std::optional<api_error>> save(const device_info& d, const std::optional<device_info>& previous) {
-    auto up = co_await ctx_.devices.upsert(d);
+  // `guard`: the owner a bound credential's registration requires (authz::registration_guard).
+  asio::awaitable<std::optional<api_error>> save(const device_info& d, const std::optional<device_info>& previous,
+                                                 std::optional<std::int64_t> guard = std::nullopt) {
+    auto up = co_await ctx_.devices.upsert(d, guard);
     if (!up) {
+      if (up.error() == boost::system::errc::operation_not_permitted) co_return registered_elsewhere(d.device_identifier);
       ctx_.log.warning("ibm.device_write_failed").kv("device", shorten_token(d.device_identifier)).kv("error", up.error().message());
       if (up.error() == boost::system::errc::invalid_argument)
         co_return api_error{400, "BadRequest", "the registration breaks a field bound"};
@@ -228,6 +245,13 @@ class ibm_routes final : public route_module {
     const std::optional<device_info>& prev = *existing;
     auto owner = resolve_owner(p, reg.user_id, prev);
     if (auto* e = std::get_if<api_error>(&owner)) co_return ibm_error(*e);
+    std::optional<authz::stored_registration> stored;
+    if (prev) stored = authz::stored_registration{prev->associate_id, prev->pns_handle};
+    const auto new_owner = std::get<std::int64_t>(owner);
+    if (authz::decide_registration(p, new_owner, stored, reg.token) == authz::registration_verdict::refuse) {
+      ctx_.log.warning("ibm.device_move_refused").kv("app", app).kv("device", shorten_token(reg.device_id)).kv("credential", p.name);
+      co_return ibm_error(registered_elsewhere(reg.device_id));
+    }
 
     // One device: an existing registration (Pocket or another app) keeps its
     // Pocket fields (name, language, time zone, tags) and its creation time.
@@ -242,12 +266,12 @@ class ibm_routes final : public route_module {
     d.user_agent = reg.user_agent;
     d.user_id = reg.user_id.value_or("");
     d.app_id = app;
-    d.associate_id = std::get<std::int64_t>(owner);
+    d.associate_id = new_owner;
     d.created_at_ms = prev ? (prev->created_at_ms ? prev->created_at_ms : prev->registered_at_ms) : now;
     d.registered_at_ms = now;
     if (ctx_.check_device)
       if (auto problem = ctx_.check_device(d); !problem.empty()) co_return ibm_error(api_error{400, "BadRequest", problem});
-    if (auto e = co_await save(d, prev)) co_return ibm_error(*e);
+    if (auto e = co_await save(d, prev, authz::registration_guard(p, new_owner))) co_return ibm_error(*e);
     registrations_.inc();
     ctx_.log.info("ibm.device_registered")
         .kv("app", app)
@@ -259,8 +283,8 @@ class ibm_routes final : public route_module {
     co_return ibm_json(http::status::created, encode_ibm_registration(d));
   }
 
-  asio::awaitable<http_response> get_device(const std::string& app, const std::string& device_id) {
-    auto res = co_await find(app, device_id);
+  asio::awaitable<http_response> get_device(const std::string& app, const std::string& device_id, const principal& p) {
+    auto res = co_await find(app, device_id, p);
     if (!res) co_return ibm_error(internal(res.error()));
     if (!*res) co_return ibm_error(not_found("device '" + device_id + "' is not registered in application '" + app + "'"));
     co_return ibm_json(http::status::ok, encode_ibm_registration(**res));
@@ -271,7 +295,7 @@ class ibm_routes final : public route_module {
     auto dec = decode_ibm_device_update(req.body(), device_id);
     if (auto* e = std::get_if<api_error>(&dec)) co_return ibm_error(*e);
     auto& u = std::get<ibm_device_update>(dec);
-    auto res = co_await find(app, device_id);
+    auto res = co_await find(app, device_id, p);
     if (!res) co_return ibm_error(internal(res.error()));
     if (!*res) co_return ibm_error(not_found("device '" + device_id + "' is not registered in application '" + app + "'"));
     const std::optional<device_info>& prev = *res;
@@ -290,14 +314,14 @@ class ibm_routes final : public route_module {
     d.registered_at_ms = unix_ms_now();
     if (ctx_.check_device)
       if (auto problem = ctx_.check_device(d); !problem.empty()) co_return ibm_error(api_error{400, "BadRequest", problem});
-    if (auto e = co_await save(d, prev)) co_return ibm_error(*e);
+    if (auto e = co_await save(d, prev, authz::registration_guard(p, d.associate_id))) co_return ibm_error(*e);
     registrations_.inc();
     ctx_.log.info("ibm.device_updated").kv("app", app).kv("device", shorten_token(device_id)).kv("credential", p.name);
     co_return ibm_json(http::status::ok, encode_ibm_registration(d));
   }
 
-  asio::awaitable<http_response> delete_device(const std::string& app, const std::string& device_id) {
-    auto res = co_await find(app, device_id);
+  asio::awaitable<http_response> delete_device(const std::string& app, const std::string& device_id, const principal& p) {
+    auto res = co_await find(app, device_id, p);
     if (!res) co_return ibm_error(internal(res.error()));
     if (!*res) co_return ibm_error(not_found("device '" + device_id + "' is not registered in application '" + app + "'"));
     auto removed = co_await ctx_.devices.remove(device_id);
@@ -306,7 +330,7 @@ class ibm_routes final : public route_module {
     // Stale index members would be dropped on read anyway; this keeps them small.
     if (auto ix = co_await store_.unindex(**res); !ix)
       ctx_.log.warning("ibm.unindex_failed").kv("device", shorten_token(device_id)).kv("error", ix.error().message());
-    ctx_.log.info("ibm.device_deleted").kv("app", app).kv("device", shorten_token(device_id));
+    ctx_.log.info("ibm.device_deleted").kv("app", app).kv("device", shorten_token(device_id)).kv("credential", p.name);
     co_return make_response(http::status::no_content, {}, {});
   }
 
@@ -339,7 +363,7 @@ class ibm_routes final : public route_module {
     co_return out;
   }
 
-  asio::awaitable<http_response> list_devices(http_request& req, const std::string& app) {
+  asio::awaitable<http_response> list_devices(http_request& req, const std::string& app, const principal& p) {
     auto filter = query_parameter(req.target(), "filter");
     auto user = query_parameter(req.target(), "userId");
     auto dec = decode_ibm_device_query(filter, user, query_parameter(req.target(), "offset"),
@@ -353,7 +377,18 @@ class ibm_routes final : public route_module {
              (!q.platform || ibm_platform_letter(d.platform) == *q.platform);
     };
     checked_page page;
-    if (q.user_id && q.platform) {
+    if (authz::kind_of(p) == authz::credential_kind::bound) {
+      // A bound credential lists only its associate's devices (few): read
+      // them and filter and page here.
+      auto own = co_await ctx_.devices.list_by_associate(*p.associate_id);
+      if (!own) co_return ibm_error(internal(own.error()));
+      std::vector<device_info> filtered;
+      for (auto& d : *own)
+        if (match(d)) filtered.push_back(std::move(d));
+      page.total = filtered.size();
+      for (std::size_t i = q.offset; i < filtered.size() && page.devices.size() < q.size; ++i)
+        page.devices.push_back(std::move(filtered[i]));
+    } else if (q.user_id && q.platform) {
       // Both filters: read the user's devices (few) and filter by platform here.
       auto in_user_index = [&](const device_info& d) { return d.app_id == app && d.user_id == *q.user_id; };
       auto all = co_await read_index(store_.user_key(app, *q.user_id), 0, ibm_max_scan, in_user_index);
@@ -391,14 +426,14 @@ class ibm_routes final : public route_module {
   // Subscriptions are one atomic change of the device record each
   // (device_registry::update, a compare-and-set): concurrent subscriptions
   // and re-registrations of the same device are never lost.
-  asio::awaitable<http_response> post_subscription(http_request& req, const std::string& app) {
+  asio::awaitable<http_response> post_subscription(http_request& req, const std::string& app, const principal& p) {
     auto dec = decode_ibm_subscription(req.body());
     if (auto* e = std::get_if<api_error>(&dec)) co_return ibm_error(*e);
     const auto& s = std::get<ibm_subscription>(dec);
     bool full = false;
     auto change = [&](device_info& d) {
       full = false;
-      if (!visible_in(d, app)) return update_step::abort;
+      if (!visible_to(p, d, app)) return update_step::abort;
       const bool has = std::find(d.subscriptions.begin(), d.subscriptions.end(), s.tag_name) != d.subscriptions.end();
       if (has && d.app_id == app) return update_step::keep;  // idempotent
       if (!has) {
@@ -422,13 +457,13 @@ class ibm_routes final : public route_module {
     co_return ibm_json(http::status::created, encode_ibm_subscription({s.device_id, s.tag_name, r->after->user_id}));
   }
 
-  asio::awaitable<http_response> delete_subscription(http_request& req, const std::string& app) {
+  asio::awaitable<http_response> delete_subscription(http_request& req, const std::string& app, const principal& p) {
     auto device_id = query_parameter(req.target(), "deviceId");
     auto tag = query_parameter(req.target(), "tagName");
     if (auto e = check_ibm_device_id(device_id.value_or(""))) co_return ibm_error(*e);
     if (auto e = check_ibm_tag_name(tag.value_or(""))) co_return ibm_error(*e);
     auto change = [&](device_info& d) {
-      if (!visible_in(d, app)) return update_step::abort;
+      if (!visible_to(p, d, app)) return update_step::abort;
       auto it = std::find(d.subscriptions.begin(), d.subscriptions.end(), *tag);
       if (it == d.subscriptions.end()) return update_step::abort;
       d.subscriptions.erase(it);
@@ -443,7 +478,7 @@ class ibm_routes final : public route_module {
     co_return make_response(http::status::no_content, {}, {});
   }
 
-  asio::awaitable<http_response> list_subscriptions(http_request& req, const std::string& app) {
+  asio::awaitable<http_response> list_subscriptions(http_request& req, const std::string& app, const principal& p) {
     auto device_id = query_parameter(req.target(), "deviceId");
     auto tag = query_parameter(req.target(), "tagName");
     auto user = query_parameter(req.target(), "userId");
@@ -456,7 +491,7 @@ class ibm_routes final : public route_module {
 
     std::vector<device_info> devices;
     if (device_id) {
-      auto res = co_await find(app, *device_id);
+      auto res = co_await find(app, *device_id, p);
       if (!res) co_return ibm_error(internal(res.error()));
       if (*res) devices.push_back(std::move(**res));
     } else {
@@ -464,6 +499,7 @@ class ibm_routes final : public route_module {
       // Membership of the index read (the other filters are applied below).
       auto match = [&](const device_info& d) {
         if (d.app_id != app) return false;
+        if (authz::visibility_of(p, d.associate_id) == authz::visibility::hidden) return true;  // kept in the index, not shown
         if (tag) return std::find(d.subscriptions.begin(), d.subscriptions.end(), *tag) != d.subscriptions.end();
         if (user) return d.user_id == *user;
         return true;
@@ -474,6 +510,7 @@ class ibm_routes final : public route_module {
     }
     std::vector<ibm_subscription_view> subs;
     for (const auto& d : devices) {
+      if (authz::visibility_of(p, d.associate_id) == authz::visibility::hidden) continue;
       if (user && d.user_id != *user) continue;
       for (const auto& t : d.subscriptions)
         if (!tag || t == *tag) subs.push_back({d.device_identifier, t, d.user_id});
@@ -498,7 +535,26 @@ class ibm_routes final : public route_module {
     co_return std::nullopt;
   }
 
-  asio::awaitable<http_response> post_message(http_request& req, const std::string& app) {
+  // Without messages.any a bound credential reaches only its associate: a
+  // numeric userId of another associate is refused (403) and every other
+  // target is narrowed to its own devices, others' counting as unknown ids.
+  asio::awaitable<std::optional<api_error>> restrict_to_owner(const principal& p, push_message& msg) {
+    if (authz::may_message_anyone(p)) co_return std::nullopt;
+    if (!authz::may_message(p, msg.associate_ids))
+      co_return api_error{403, "Forbidden", "credential '" + p.name + "' acts as associate " + std::to_string(*p.associate_id) +
+                                                " and may only message its own userId (scope " +
+                                                std::string(authz::scope::messages_any) + " reaches others)"};
+    std::vector<std::string> own;
+    for (auto& id : msg.device_identifiers) {
+      auto d = co_await ctx_.devices.get(id);
+      if (!d) co_return internal(d.error());
+      if (*d && authz::visibility_of(p, (*d)->associate_id) == authz::visibility::visible) own.push_back(std::move(id));
+    }
+    msg.device_identifiers = std::move(own);
+    co_return std::nullopt;
+  }
+
+  asio::awaitable<http_response> post_message(http_request& req, const std::string& app, const principal& p) {
     auto dec = decode_ibm_message(req.body());
     if (auto* e = std::get_if<api_error>(&dec)) co_return ibm_error(*e);
     const auto& m = std::get<ibm_message_request>(dec);
@@ -520,13 +576,18 @@ class ibm_routes final : public route_module {
       co_return ibm_error({500, "InternalError",
                            "message delivery is not available in this build: the broker's fan-out is not wired"});
     auto msg = to_push_message(m, app, resolved);
+    if (auto e = co_await restrict_to_owner(p, msg)) co_return ibm_error(*e);
     auto id = co_await ctx_.submit_push(std::move(msg));
     if (!id) {
       ctx_.log.warning("ibm.message_rejected").kv("app", app).kv("error", id.error().message());
       co_return ibm_error({500, "InternalError", "the message could not be accepted: " + id.error().message()});
     }
     messages_.inc();
-    ctx_.log.info("ibm.message_accepted").kv("app", app).kv("message_id", *id).kv("resolved_devices", resolved.size());
+    ctx_.log.info("ibm.message_accepted")
+        .kv("app", app)
+        .kv("message_id", *id)
+        .kv("resolved_devices", resolved.size())
+        .kv("credential", p.name);
     co_return ibm_json(http::status::accepted, encode_ibm_message_accepted(m.message_json, *id));
   }
 

@@ -1,6 +1,7 @@
 #include "api/pocket_agent.hpp"
 
 #include "api/api_service.hpp"
+#include "api/authorization.hpp"
 #include "api/http_helpers.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
@@ -16,16 +17,30 @@ std::optional<api_error> require_scope(const principal& who, std::string_view sc
 }
 
 namespace {
-api_error not_own_device(const principal& who, const std::string& device) {
-  return api_error{403, "SoAccessDeniedException", "credential '" + who.name + "' acts as associate " +
-                                                       std::to_string(*who.associate_id) + " and device '" + device +
-                                                       "' belongs to another associate"};
-}
+// Another associate's device and an unknown one get this same answer.
 api_error unknown_device(const std::string& device) {
   return api_error{404, "SoNotFoundException", "no device is registered with DeviceIdentifier '" + device + "'"};
 }
 api_error not_wired(std::string_view what) {
   return api_error{503, "ServiceUnavailable", std::string(what) + " is not available in this daemon"};
+}
+api_error registered_elsewhere(const std::string& device) {
+  return api_error{409, "SoConflictException",
+                   "DeviceIdentifier '" + device +
+                       "' is registered to another associate: moving it needs its current PNSHandle or a service credential"};
+}
+// The associate a request acts for (authz::target_associate) as an error, or the id.
+decoded<std::int64_t> acting_associate(const principal& p, std::optional<std::int64_t> requested, std::string_view what) {
+  auto t = authz::target_associate(p, requested);
+  switch (t.verdict) {
+    case authz::target_verdict::ok: return t.associate;
+    case authz::target_verdict::missing:
+      return api_error{400, "ArgumentException", "AssociateId is required: this credential acts for no associate"};
+    case authz::target_verdict::foreign: break;
+  }
+  return api_error{403, "SoAccessDeniedException", "credential '" + p.name + "' acts as associate " +
+                                                       std::to_string(*p.associate_id) + " and cannot " + std::string(what) +
+                                                       " for another"};
 }
 }  // namespace
 
@@ -36,26 +51,21 @@ pocket_agent::pocket_agent(api_context& ctx)
       tags_set_(ctx.metrics.get_counter("herald_device_tags_set_total", "Devices whose push notification tags were replaced")) {}
 
 asio::awaitable<decoded<done>> pocket_agent::register_device(const principal& p, register_device_request r) {
-  if (auto e = require_scope(p, "devices.write")) co_return *e;
-  // The owner: the credential's associate, or AssociateId from the body for
-  // a service credential that acts for no associate.
-  if (p.associate_id) {
-    if (r.associate_id && *r.associate_id != *p.associate_id)
-      co_return api_error{403, "SoAccessDeniedException", "credential '" + p.name + "' acts as associate " +
-                                                              std::to_string(*p.associate_id) + " and cannot register for another"};
-    r.device.associate_id = *p.associate_id;
-  } else if (r.associate_id) {
-    r.device.associate_id = *r.associate_id;
-  } else {
-    co_return api_error{400, "ArgumentException", "AssociateId is required: this credential acts for no associate"};
-  }
+  if (auto e = require_scope(p, authz::scope::devices_write)) co_return *e;
+  auto owner = acting_associate(p, r.associate_id, "register a device");
+  if (auto* e = std::get_if<api_error>(&owner)) co_return *e;
+  r.device.associate_id = std::get<std::int64_t>(owner);
   r.device.registered_at_ms = unix_ms_now();
   r.device.tags.reset();  // a re-registration keeps the stored tags (device_registry::upsert)
   // A re-registration also keeps what the Pocket API does not carry: the IBM
   // registration fields and the first registration time. (Read, then write:
   // a concurrent IBM update of the same device in between can be lost.)
-  if (auto existing = co_await ctx_.devices.get(r.device.device_identifier); existing && *existing) {
+  auto existing = co_await ctx_.devices.get(r.device.device_identifier);
+  if (!existing) co_return store_error(existing.error());
+  std::optional<authz::stored_registration> stored;
+  if (*existing) {
     const device_info& old = **existing;
+    stored = authz::stored_registration{old.associate_id, old.pns_handle};
     r.device.user_id = old.user_id;
     r.device.phone_number = old.phone_number;
     r.device.app_id = old.app_id;
@@ -65,8 +75,18 @@ asio::awaitable<decoded<done>> pocket_agent::register_device(const principal& p,
   if (ctx_.check_device)
     if (auto problem = ctx_.check_device(r.device); !problem.empty())
       co_return api_error{400, "ArgumentException", std::move(problem)};
-  auto res = co_await ctx_.devices.upsert(r.device);
+  auto verdict = authz::decide_registration(p, r.device.associate_id, stored, r.device.pns_handle);
+  if (verdict == authz::registration_verdict::refuse) {
+    ctx_.log.warning("device.move_refused")
+        .kv("device", shorten_token(r.device.device_identifier))
+        .kv("to_associate", static_cast<long long>(r.device.associate_id))
+        .kv("credential", p.name);
+    co_return registered_elsewhere(r.device.device_identifier);
+  }
+  // The store checks the same rule again atomically with the write.
+  auto res = co_await ctx_.devices.upsert(r.device, authz::registration_guard(p, r.device.associate_id));
   if (!res) {
+    if (res.error() == boost::system::errc::operation_not_permitted) co_return registered_elsewhere(r.device.device_identifier);
     ctx_.log.warning("device.register_failed").kv("device", shorten_token(r.device.device_identifier)).kv("error", res.error().message());
     co_return store_error(res.error());
   }
@@ -77,7 +97,9 @@ asio::awaitable<decoded<done>> pocket_agent::register_device(const principal& p,
     ctx_.log.info("device.moved")
         .kv("device", shorten_token(r.device.device_identifier))
         .kv("from_associate", static_cast<long long>(*previous))
-        .kv("to_associate", static_cast<long long>(r.device.associate_id));
+        .kv("to_associate", static_cast<long long>(r.device.associate_id))
+        .kv("proof", verdict == authz::registration_verdict::move_with_proof ? "pns_handle" : "service_credential")
+        .kv("credential", p.name);
   }
   ctx_.log.info("device.registered")
       .kv("device", shorten_token(r.device.device_identifier))
@@ -89,24 +111,21 @@ asio::awaitable<decoded<done>> pocket_agent::register_device(const principal& p,
 
 asio::awaitable<decoded<std::vector<device_info>>> pocket_agent::registered_devices(const principal& p,
                                                                                    std::optional<std::int64_t> associate) {
-  if (auto e = require_scope(p, "devices.read")) co_return *e;
-  if (!associate) associate = p.associate_id;
-  if (!associate) co_return api_error{400, "ArgumentException", "AssociateId is required"};
-  if (p.associate_id && *associate != *p.associate_id)
-    co_return api_error{403, "SoAccessDeniedException", "credential '" + p.name + "' may only list associate " +
-                                                            std::to_string(*p.associate_id) + "'s devices"};
-  auto res = co_await ctx_.devices.list_by_associate(*associate);
+  if (auto e = require_scope(p, authz::scope::devices_read)) co_return *e;
+  auto target = acting_associate(p, associate, "list devices");
+  if (auto* e = std::get_if<api_error>(&target)) co_return *e;
+  auto res = co_await ctx_.devices.list_by_associate(std::get<std::int64_t>(target));
   if (!res) co_return store_error(res.error());
   co_return std::move(*res);
 }
 
 asio::awaitable<decoded<done>> pocket_agent::set_device_tags(const principal& p, const device_tags_request& r) {
-  if (auto e = require_scope(p, "devices.write")) co_return *e;
+  if (auto e = require_scope(p, authz::scope::devices_write)) co_return *e;
   auto res = co_await ctx_.devices.set_tags(r.device_identifier, r.tags, p.associate_id);
   if (!res) co_return store_error(res.error());
   switch (*res) {
-    case set_tags_outcome::not_found: co_return unknown_device(r.device_identifier);
-    case set_tags_outcome::not_owner: co_return not_own_device(p, r.device_identifier);
+    case set_tags_outcome::not_found:
+    case set_tags_outcome::not_owner: co_return unknown_device(r.device_identifier);
     case set_tags_outcome::updated: break;
   }
   tags_set_.inc();
@@ -118,25 +137,23 @@ asio::awaitable<decoded<done>> pocket_agent::set_device_tags(const principal& p,
 }
 
 asio::awaitable<decoded<done>> pocket_agent::set_user_tags(const principal& p, const user_tags_request& r) {
-  if (auto e = require_scope(p, "devices.write")) co_return *e;
-  auto associate = r.associate_id ? r.associate_id : p.associate_id;
-  if (!associate) co_return api_error{400, "ArgumentException", "AssociateId is required: this credential acts for no associate"};
-  if (p.associate_id && *associate != *p.associate_id)
-    co_return api_error{403, "SoAccessDeniedException", "credential '" + p.name + "' may only change associate " +
-                                                            std::to_string(*p.associate_id) + "'s devices"};
-  auto list = co_await ctx_.devices.list_by_associate(*associate);
+  if (auto e = require_scope(p, authz::scope::devices_write)) co_return *e;
+  auto target = acting_associate(p, r.associate_id, "change devices");
+  if (auto* e = std::get_if<api_error>(&target)) co_return *e;
+  auto associate = std::get<std::int64_t>(target);
+  auto list = co_await ctx_.devices.list_by_associate(associate);
   if (!list) co_return store_error(list.error());
   // Each device is updated atomically; a device that moved to another
   // associate in the meantime is left alone (not_owner).
   std::size_t updated = 0;
   for (const auto& d : *list) {
-    auto res = co_await ctx_.devices.set_tags(d.device_identifier, r.tags, *associate);
+    auto res = co_await ctx_.devices.set_tags(d.device_identifier, r.tags, associate);
     if (!res) co_return store_error(res.error());
     if (*res == set_tags_outcome::updated) ++updated;
   }
   tags_set_.inc(updated);
   ctx_.log.info("associate.tags_set")
-      .kv("associate", static_cast<long long>(*associate))
+      .kv("associate", static_cast<long long>(associate))
       .kv("devices", static_cast<unsigned long long>(updated))
       .kv("tags", join_tags(r.tags))
       .kv("credential", p.name);
@@ -144,16 +161,20 @@ asio::awaitable<decoded<done>> pocket_agent::set_user_tags(const principal& p, c
 }
 
 asio::awaitable<decoded<std::string>> pocket_agent::device_tags(const principal& p, const std::string& device_identifier) {
-  if (auto e = require_scope(p, "devices.read")) co_return *e;
+  if (auto e = require_scope(p, authz::scope::devices_read)) co_return *e;
   auto res = co_await ctx_.devices.get(device_identifier);
   if (!res) co_return store_error(res.error());
-  if (!*res) co_return unknown_device(device_identifier);
-  if (p.associate_id && (*res)->associate_id != *p.associate_id) co_return not_own_device(p, device_identifier);
+  if (!*res || authz::visibility_of(p, (*res)->associate_id) == authz::visibility::hidden)
+    co_return unknown_device(device_identifier);
   co_return join_tags((*res)->tags);
 }
 
 asio::awaitable<decoded<done>> pocket_agent::send_push(const principal& p, push_message msg) {
-  if (auto e = require_scope(p, "messages.write")) co_return *e;
+  if (auto e = require_scope(p, authz::scope::messages_write)) co_return *e;
+  if (!authz::may_message(p, msg.associate_ids))
+    co_return api_error{403, "SoAccessDeniedException", "credential '" + p.name + "' acts as associate " +
+                                                            std::to_string(*p.associate_id) + " and may only message it (scope " +
+                                                            std::string(authz::scope::messages_any) + " reaches others)"};
   if (!ctx_.submit_push) co_return not_wired("SendPushNotification (the notification fan-out)");
   auto count = msg.associate_ids.size();
   auto res = co_await ctx_.submit_push(std::move(msg));
@@ -166,7 +187,7 @@ asio::awaitable<decoded<done>> pocket_agent::send_push(const principal& p, push_
 }
 
 asio::awaitable<decoded<done>> pocket_agent::run_alarm_broker(const principal& p) {
-  if (auto e = require_scope(p, "broker.run")) co_return *e;
+  if (auto e = require_scope(p, authz::scope::broker_run)) co_return *e;
   if (!ctx_.run_alarm_broker) co_return not_wired("RunAppointmentAlarmBroker (the appointment-alarm broker)");
   auto ec = co_await ctx_.run_alarm_broker();
   if (ec) {

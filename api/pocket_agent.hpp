@@ -6,8 +6,12 @@
 // Scopes: devices.write (RegisterDeviceForPushNotification,
 // SetPushNotificationTagsFor*), devices.read (GetRegisteredDevices,
 // GetPushNotificationTagsForDevice), messages.write (SendPushNotification),
-// broker.run (RunAppointmentAlarmBroker). A credential bound to an associate
-// only reads and changes that associate's devices (403 otherwise).
+// broker.run (RunAppointmentAlarmBroker). Ownership follows
+// api/authorization: a credential bound to an associate reads and changes
+// only that associate's devices (another's answers like an unknown one),
+// names no other associate (403), moves another's device only with its
+// current PNSHandle (409 otherwise) and messages only its own associate
+// unless it has messages.any.
 #include <boost/asio/awaitable.hpp>
 
 #include <string>

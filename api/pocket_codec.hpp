@@ -1,5 +1,5 @@
 #pragma once
-// Pure decoding/encoding of the Pocket agent's REST bodies (seeds 000, 001).
+// Pure decoding/encoding of the Pocket agent's REST bodies (docs/API.md).
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -1,4 +1,4 @@
-// REST Pocket agent: POST /api/v1/Agents/Pocket/<Method> (seeds 000, 001).
+// REST Pocket agent: POST /api/v1/Agents/Pocket/<Method> (docs/API.md).
 // JSON or WebAPI-XML bodies; JSON or XML answers by Accept. The operations
 // themselves (scopes, ownership, I/O) are in pocket_agent, shared with SOAP.
 #include <boost/beast/http/field.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 // Pure SOAP 1.1/1.2 and WebAPI-XML handling for the Pocket and ForeignSystem
-// agents (seeds 000, 003, 004): request decoding, response/fault encoding and
+// agents (the CRM's SOAP envelopes, docs/API.md): request decoding, response/fault encoding and
 // the WSDL. No I/O. pugixml stays inside soap_codec.cpp.
 //
 // Untrusted XML: documents with a DOCTYPE or an entity declaration are refused

@@ -1,4 +1,4 @@
-// SOAP endpoints of the Pocket and ForeignSystem agents (seeds 000, 003, 004):
+// SOAP endpoints of the Pocket and ForeignSystem agents (docs/API.md):
 // POST /Remote/Services84/ForeignSystem.svc, /Remote/Services87/Pocket.svc,
 // /Remote/Services88/Pocket.svc, /Remote/Services88/ForeignSystem.svc, and
 // GET <endpoint>?wsdl. Decoding and encoding are in soap_codec (pure); the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# API benchmark (issue 2): GetRegisteredDevices under wrk, 10,000 associates x
+# API benchmark: GetRegisteredDevices under wrk, 10,000 associates x
 # 3 devices, keep-alive, 64 connections; redis-benchmark on the same machine in
 # the same run for scale; herald's peak RSS. Loopback only; ends by itself.
 # Usage: bench/api_bench.sh [duration_seconds]   (prints a Markdown table row set)
@@ -22,6 +22,7 @@ pids+=($!)
 for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
 token=bench-token
+# A configuration outside the source tree: catalogs and time zones are built in.
 cat >"$work/herald.yaml" <<YAML
 server:
   listen: 127.0.0.1:$http_port
@@ -41,7 +42,17 @@ YAML
 ./build/herald serve --config "$work/herald.yaml" 2>"$work/herald.log" &
 herald_pid=$!
 pids+=($herald_pid)
-for _ in $(seq 200); do curl -sf "http://127.0.0.1:$http_port/readyz" >/dev/null && break; sleep 0.05; done
+ready=0
+for _ in $(seq 200); do
+  curl -sf "http://127.0.0.1:$http_port/readyz" >/dev/null && { ready=1; break; }
+  kill -0 "$herald_pid" 2>/dev/null || break
+  sleep 0.05
+done
+if [ "$ready" != 1 ]; then
+  echo "herald did not become ready; its log:" >&2
+  cat "$work/herald.log" >&2
+  exit 1
+fi
 
 # warm-up, then the measured run
 ASSOCIATES=10000 TOKEN=$token wrk -t2 -c64 -d3s -s bench/get_devices.lua "http://127.0.0.1:$http_port" >/dev/null

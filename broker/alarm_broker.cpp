@@ -721,7 +721,11 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
       if (last.empty()) {
         std::vector<std::string> cmd{"XREVRANGE", changes, "+", "-", "COUNT", "1"};
         auto [ec, reply] = co_await redis_command(*watch_redis, std::move(cmd));
-        if (ec) continue;
+        if (ec) {  // an error reply must not spin: wait before asking again
+          backoff.expires_after(milliseconds(200));
+          co_await backoff.async_wait(tuple_awaitable);
+          continue;
+        }
         last = reply.elements.empty() ? "0-0" : reply.elements[0].elements[0].str;
         poke();  // anything may have changed while we were not watching
       }
@@ -729,6 +733,8 @@ struct alarm_broker::impl : std::enable_shared_from_this<impl> {
       auto [ec, reply] = co_await redis_command(*watch_redis, std::move(cmd));
       if (ec) {
         last.clear();
+        backoff.expires_after(milliseconds(200));
+        co_await backoff.async_wait(tuple_awaitable);
         continue;
       }
       if (reply.type != redis_reply::kind::array || reply.elements.empty()) continue;  // timeout

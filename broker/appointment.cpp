@@ -64,8 +64,12 @@ std::optional<sys_seconds> parse_iso8601(std::string_view s) {
   if (mo < 1 || mo > 12 || h > 23 || mi > 59 || se > 60) return std::nullopt;
   year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return std::nullopt;
-  auto t = sys_days(ymd) + hours(h) + minutes(mi) + seconds(se) - minutes(offset_min);
-  return time_point_cast<seconds>(t);
+  auto t = time_point_cast<seconds>(sys_days(ymd) + hours(h) + minutes(mi) + seconds(se) - minutes(offset_min));
+  // The instant itself must lie in years 0001..9999 (what format_iso8601 writes
+  // and reads back): "0000-01-01T00:30:00+01:00" is year 0 in UTC.
+  auto utc_year = year_month_day(floor<days>(t)).year();
+  if (utc_year < year{1} || utc_year > year{9999}) return std::nullopt;
+  return t;
 }
 
 std::string format_iso8601(sys_seconds t) {

@@ -14,6 +14,7 @@ namespace herald {
 inline constexpr std::size_t max_appointment_associates = 1000;
 inline constexpr std::size_t max_appointment_text = 1024;  // Title, Location, Type
 inline constexpr std::size_t max_appointment_id = 128;
+inline constexpr std::chrono::seconds max_alarm_lead_time = std::chrono::days(366);
 
 struct appointment {
   std::string id;

@@ -71,7 +71,9 @@ delivery_plan plan_delivery(const delivery_result& result, const device_info& de
     case outcome::config_error: {
       // Config errors may be fixed by the operator (SIGHUP, new key): retry
       // them like temporary failures, within the lateness bound.
-      auto delay = std::max<std::int64_t>(result.retry_delay.count(), 1000);
+      // The delay is clamped (a huge Retry-After cannot overflow the retry
+      // time); a retry that would fall past max_lateness is never scheduled.
+      auto delay = std::clamp<std::int64_t>(result.retry_delay.count(), 1000, std::int64_t{366} * 86'400'000);
       auto at = now_ms + delay;
       if (is_late(due_ms, at, max_lateness_ms))
         return {delivery_action::dead_letter, 0, "gave up after max_lateness: " + (result.reason.empty() ? std::string("retry") : result.reason)};

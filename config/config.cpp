@@ -378,7 +378,7 @@ YAML::Node parse_yaml(const std::string& text, const std::string& source) {
 server_settings load_server(const YAML::Node& node) {
   const section s(node, "server",
                   {"listen", "threads", "body_limit", "header_limit", "header_timeout", "read_timeout", "idle_timeout",
-                   "max_connections", "shutdown_grace"});
+                   "max_connections", "max_connections_per_client", "shutdown_grace"});
   server_settings out;
   if (auto v = s.get("listen")) {
     const auto key = s.path("listen");
@@ -396,6 +396,10 @@ server_settings load_server(const YAML::Node& node) {
   if (auto v = s.get("idle_timeout")) out.idle_timeout = duration(*v, s.path("idle_timeout"), 1s, 1h);
   if (auto v = s.get("max_connections")) {
     out.max_connections = static_cast<std::size_t>(integer(*v, s.path("max_connections"), 1, 1'000'000));
+  }
+  if (auto v = s.get("max_connections_per_client")) {
+    out.max_connections_per_client =
+        static_cast<std::size_t>(integer(*v, s.path("max_connections_per_client"), 0, 1'000'000));
   }
   if (auto v = s.get("shutdown_grace")) out.shutdown_grace = duration(*v, s.path("shutdown_grace"), 0ms, 10min);
   return out;
@@ -477,25 +481,62 @@ void parse_redis_url(const std::string& url, const std::string& key, redis_setti
   throw config_error(key, "unknown scheme; expected " + std::string(redis_url_forms));
 }
 
+// A one-line secret file (trailing newline allowed), not world-readable.
+std::string read_password_file(const std::string& path, const std::string& key) {
+  require_secret_file(path, key);
+  std::string password = read_file(path, key);
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+  if (password.empty()) throw config_error(key, path + " is empty");
+  if (password.find('\n') != std::string::npos) throw config_error(key, path + " must hold one line");
+  return password;
+}
+
 redis_settings load_redis(const YAML::Node& node, const fs::path& base_dir) {
   const section s(node, "redis",
                   {"url", "password_file", "key_prefix", "connect_timeout", "command_timeout", "reconnect_min",
-                   "reconnect_max", "max_pending"});
+                   "reconnect_max", "max_pending", "sentinels", "master_name", "sentinel_password_file",
+                   "dataset_reset_alert"});
   redis_settings out;
   if (auto v = s.get("url")) {
     out.url = non_empty(*v, s.path("url"));
     parse_redis_url(out.url, s.path("url"), out);
   }
+  if (auto v = s.get("sentinels")) {
+    const auto key = s.path("sentinels");
+    if (s.get("url")) throw config_error(key, "redis.url and redis.sentinels are mutually exclusive; set one or the other");
+    const auto list = string_list(*v, key);
+    if (list.empty()) throw config_error(key, "must list at least one sentinel as host:port");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto ikey = index_path(key, i);
+      auto hp = parse_host_port(list[i], ikey, "host:port or [v6]:port");
+      if (!hp.port) throw config_error(ikey, "missing port; expected host:port (Sentinel's default is 26379)");
+      out.sentinels.push_back({hp.host, *hp.port});
+    }
+    out.url.clear();
+    out.host.clear();
+    out.port = 0;
+    if (auto m = s.get("master_name")) {
+      out.master_name = non_empty(*m, s.path("master_name"));
+    } else {
+      throw config_error(s.path("master_name"), "required with redis.sentinels (the name the sentinels monitor)");
+    }
+  } else if (s.get("master_name")) {
+    throw config_error(s.path("master_name"), "only used with redis.sentinels");
+  }
+  if (auto v = s.get("sentinel_password_file")) {
+    const auto key = s.path("sentinel_password_file");
+    if (out.sentinels.empty()) throw config_error(key, "only used with redis.sentinels");
+    out.sentinel_password_file = resolve(base_dir, non_empty(*v, key));
+    out.sentinel_password = read_password_file(out.sentinel_password_file, key);
+  }
+  if (auto v = s.get("dataset_reset_alert")) {
+    out.dataset_reset_alert = duration(*v, s.path("dataset_reset_alert"), 1s, std::chrono::hours(24 * 365));
+  }
   if (auto v = s.get("password_file")) {
     const auto key = s.path("password_file");
     if (!out.password.empty()) throw config_error(key, "redis.url already has a password; set one or the other");
     out.password_file = resolve(base_dir, non_empty(*v, key));
-    require_secret_file(out.password_file, key);
-    std::string password = read_file(out.password_file, key);
-    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
-    if (password.empty()) throw config_error(key, out.password_file + " is empty");
-    if (password.find('\n') != std::string::npos) throw config_error(key, out.password_file + " must hold one line");
-    out.password = std::move(password);
+    out.password = read_password_file(out.password_file, key);
   }
   if (auto v = s.get("key_prefix")) {
     const auto key = s.path("key_prefix");
@@ -522,7 +563,8 @@ redis_settings load_redis(const YAML::Node& node, const fs::path& base_dir) {
 bool is_known_scope(std::string_view scope) {
   static constexpr std::string_view fixed[] = {"devices.read",  "devices.write",     "subscriptions.read",
                                                "subscriptions.write", "messages.write", "broker.run",
-                                               "appointments.read",   "appointments.write"};
+                                               "appointments.read",   "appointments.write", "messages.any",
+                                               "admin.read",          "admin.write"};
   if (std::find(std::begin(fixed), std::end(fixed), scope) != std::end(fixed)) return true;
   constexpr std::string_view app_prefix = "push.application.";
   if (scope.starts_with(app_prefix)) {
@@ -583,8 +625,8 @@ token_credential load_token(const YAML::Node& node, const std::string& path) {
         throw config_error(index_path(s.path("scopes"), i),
                            "unknown scope " + in_quotes(out.scopes[i]) +
                                " (known: devices.read, devices.write, subscriptions.read, subscriptions.write, "
-                               "messages.write, broker.run, appointments.read, appointments.write, "
-                               "push.application.<id>)");
+                               "messages.write, messages.any, broker.run, appointments.read, appointments.write, "
+                               "admin.read, admin.write, push.application.<id>)");
       }
     }
   }
@@ -623,7 +665,16 @@ auth_settings load_auth(const YAML::Node& node, const fs::path& base_dir) {
       }
     }
   }
-  if (auto v = s.get("application_tokens")) out.application_tokens = string_list(*v, s.path("application_tokens"));
+  if (auto v = s.get("application_tokens")) {
+    const auto key = s.path("application_tokens");
+    for (const auto& hex : string_list(*v, key)) {
+      const auto digest = decode_sha256(hex);
+      if (!digest)
+        throw config_error(key, "entries must be the SHA-256 hex of an ApplicationToken (printf %s TOKEN | sha256sum), got " +
+                                    std::to_string(hex.size()) + " characters");
+      out.application_tokens.push_back(*digest);
+    }
+  }
   return out;
 }
 
@@ -853,8 +904,14 @@ broker_settings load_broker(const YAML::Node& node) {
 constexpr std::string_view log_levels[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
 
 log_settings load_log(const YAML::Node& node) {
-  const section s(node, "log", {"level"});
+  const section s(node, "log", {"level", "format"});
   log_settings out;
+  if (auto v = s.get("format")) {
+    out.format = scalar(*v, s.path("format"));
+    if (out.format != "text" && out.format != "json") {
+      throw config_error(s.path("format"), "must be text or json, got " + in_quotes(out.format));
+    }
+  }
   if (auto v = s.get("level")) {
     out.level = scalar(*v, s.path("level"));
     if (std::find(std::begin(log_levels), std::end(log_levels), out.level) == std::end(log_levels)) {
@@ -892,7 +949,7 @@ locale_settings load_locales(const YAML::Node& node, const fs::path& base_dir) {
       throw config_error(s.path("default_language"), "must be a language tag like en or nb-NO, got " + in_quotes(out.default_language));
     }
   }
-  out.directory = resolve(base_dir, "locales");
+  // Unset: the catalogs compiled into the binary.
   if (auto v = s.get("directory")) out.directory = resolve(base_dir, non_empty(*v, s.path("directory")));
   return out;
 }
@@ -907,8 +964,7 @@ timezone_settings load_timezones(const YAML::Node& node, const fs::path& base_di
                         all_of(out.default_zone, [](char c) { return is_alnum(c) || c == '/' || c == '_' || c == '-' || c == '+'; });
     if (!shaped) throw config_error(s.path("default"), "must be an IANA zone name like Europe/Oslo or UTC, got " + in_quotes(out.default_zone));
   }
-  out.table_file = resolve(base_dir, "timezones.yaml");
-  // Existence is the timezone table loader's check: the default may legitimately be absent.
+  // Unset: the table compiled into the binary. Existence is the loader's check.
   if (auto v = s.get("table_file")) out.table_file = resolve(base_dir, non_empty(*v, s.path("table_file")));
   return out;
 }
@@ -1032,12 +1088,23 @@ std::string describe_effective(const config& cfg) {
   emit_duration(out, "read_timeout", s.read_timeout);
   emit_duration(out, "idle_timeout", s.idle_timeout);
   out << YAML::Key << "max_connections" << YAML::Value << s.max_connections;
+  out << YAML::Key << "max_connections_per_client" << YAML::Value << s.max_connections_per_client;
   emit_duration(out, "shutdown_grace", s.shutdown_grace);
   out << YAML::EndMap;
 
   const auto& r = cfg.redis;
   out << YAML::Key << "redis" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "url" << YAML::Value << mask_url(r.url);
+  if (r.sentinels.empty()) {
+    out << YAML::Key << "url" << YAML::Value << mask_url(r.url);
+  } else {
+    out << YAML::Key << "sentinels" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& e : r.sentinels)
+      out << ((e.host.find(':') != std::string::npos ? "[" + e.host + "]" : e.host) + ":" + std::to_string(e.port));
+    out << YAML::EndSeq;
+    out << YAML::Key << "master_name" << YAML::Value << r.master_name;
+    if (!r.sentinel_password_file.empty())
+      out << YAML::Key << "sentinel_password_file" << YAML::Value << r.sentinel_password_file;
+  }
   if (!r.password_file.empty()) out << YAML::Key << "password_file" << YAML::Value << r.password_file;
   out << YAML::Key << "key_prefix" << YAML::Value << r.key_prefix;
   emit_duration(out, "connect_timeout", r.connect_timeout);
@@ -1045,6 +1112,7 @@ std::string describe_effective(const config& cfg) {
   emit_duration(out, "reconnect_min", r.reconnect_min);
   emit_duration(out, "reconnect_max", r.reconnect_max);
   out << YAML::Key << "max_pending" << YAML::Value << r.max_pending;
+  emit_duration(out, "dataset_reset_alert", r.dataset_reset_alert);
   out << YAML::EndMap;
 
   const auto& a = cfg.auth;
@@ -1149,16 +1217,26 @@ std::string describe_effective(const config& cfg) {
 
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "level" << YAML::Value << cfg.log.level;
+  out << YAML::Key << "format" << YAML::Value << cfg.log.format;
   out << YAML::EndMap;
 
   out << YAML::Key << "locales" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "default_language" << YAML::Value << cfg.locales.default_language;
-  out << YAML::Key << "directory" << YAML::Value << cfg.locales.directory;
+  // Unset prints as null (which loads as unset) with a comment saying what it means.
+  if (cfg.locales.directory.empty()) {
+    out << YAML::Key << "directory" << YAML::Value << YAML::Null << YAML::Comment("built-in catalogs");
+  } else {
+    out << YAML::Key << "directory" << YAML::Value << cfg.locales.directory;
+  }
   out << YAML::EndMap;
 
   out << YAML::Key << "timezones" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "default" << YAML::Value << cfg.timezones.default_zone;
-  out << YAML::Key << "table_file" << YAML::Value << cfg.timezones.table_file;
+  if (cfg.timezones.table_file.empty()) {
+    out << YAML::Key << "table_file" << YAML::Value << YAML::Null << YAML::Comment("built-in table");
+  } else {
+    out << YAML::Key << "table_file" << YAML::Value << cfg.timezones.table_file;
+  }
   out << YAML::EndMap;
 
   out << YAML::EndMap;

@@ -38,8 +38,14 @@ struct server_settings {
   millis header_timeout{10'000};          // server.header_timeout: time to receive a request head
   millis read_timeout{30'000};            // server.read_timeout: time to receive a whole request
   millis idle_timeout{60'000};            // server.idle_timeout: keep-alive idle before close
+  std::size_t max_connections_per_client = 0;  // server.max_connections_per_client: per remote address (0 = off)
   std::size_t max_connections = 4096;     // server.max_connections: concurrent connections
   millis shutdown_grace{10'000};          // server.shutdown_grace: in-flight requests get this long on stop
+};
+
+struct redis_endpoint {
+  std::string host;
+  std::uint16_t port = 0;
 };
 
 struct redis_settings {
@@ -57,6 +63,17 @@ struct redis_settings {
   millis reconnect_min{100};                     // redis.reconnect_min: first backoff step
   millis reconnect_max{5'000};                   // redis.reconnect_max: backoff ceiling
   std::size_t max_pending = 100'000;             // redis.max_pending: queued commands before "busy"
+  // Sentinel mode (instead of url): the master of master_name, as the sentinels say.
+  std::vector<redis_endpoint> sentinels;         // redis.sentinels: ["host:port", ...]
+  std::string master_name;                       // redis.master_name
+  std::string sentinel_password;                 // from redis.sentinel_password_file (secret)
+  std::string sentinel_password_file;
+  // A detected dataset reset keeps /readyz's redis check failing this long
+  // (or until `herald redis ack-reset`).
+  millis dataset_reset_alert{3'600'000};         // redis.dataset_reset_alert
+  // Not configuration: set by `serve` on its main connection, which then
+  // checks the dataset epoch on every (re)connect.
+  bool check_dataset = false;
 };
 
 struct token_credential {
@@ -69,7 +86,9 @@ struct token_credential {
 struct auth_settings {
   std::vector<token_credential> tokens;  // auth.tokens plus the entries of auth.tokens_file
   std::string tokens_file;               // auth.tokens_file: YAML list of the same shape, reloaded on SIGHUP
-  std::vector<std::string> application_tokens;  // auth.application_tokens: SOAP ApplicationToken values (empty: unchecked)
+  // auth.application_tokens: SHA-256 (hex in the config) of the SOAP
+  // ApplicationToken values accepted (empty: unchecked).
+  std::vector<std::array<std::uint8_t, 32>> application_tokens;
 };
 
 struct apns_settings {
@@ -139,16 +158,17 @@ struct broker_settings {
 
 struct log_settings {
   std::string level = "info";  // log.level: emerg..debug
+  std::string format = "text";  // log.format: text (key=value) | json (one object per line)
 };
 
 struct locale_settings {
   std::string default_language = "en";  // locales.default_language
-  std::string directory;                // locales.directory: catalogs, default <config dir>/locales
+  std::string directory;                // locales.directory: catalogs; "" (default): the built-in ones
 };
 
 struct timezone_settings {
   std::string default_zone = "Europe/Oslo";  // timezones.default (IANA)
-  std::string table_file;                    // timezones.table_file, default <config dir>/timezones.yaml
+  std::string table_file;                    // timezones.table_file; "" (default): the built-in table
 };
 
 struct config {

@@ -40,7 +40,8 @@ int command_broker(const std::vector<std::string>& args) {
     std::fprintf(stderr, "herald: bad configuration: locales/timezones: %s\n", e.what());
     return exit_bad_config;
   }
-  logger log(parse_log_level(cfg.log.level).value_or(log_level::info));
+  logger log(parse_log_level(cfg.log.level).value_or(log_level::info), stderr, false,
+             parse_log_format(cfg.log.format).value_or(log_format::text));
   metrics_registry metrics;
   asio::io_context ioc;
   auto redis = redis_client::create(ioc.get_executor(), cfg.redis, log, &metrics);

@@ -5,11 +5,9 @@
 #include <iostream>
 
 #include "config/config.hpp"
+#include "daemon/build_info.hpp"
 #include "l10n/localizer.hpp"
 
-#ifndef HERALD_VERSION
-#define HERALD_VERSION "0.0.0"
-#endif
 
 namespace herald {
 
@@ -25,8 +23,16 @@ constexpr const char* usage_text =
     "                               send one notification through the configured providers\n"
     "  broker run-once --config FILE\n"
     "                               one pass of the appointment-alarm broker\n"
+    "  redis ack-reset --config FILE\n"
+    "                               acknowledge a detected Redis dataset reset (clears /readyz's \"dataset reset\")\n"
+    "  redis status --config FILE   the dataset epoch and whether a reset is pending\n"
+    "  deadletter list --config FILE [--since 1h] [--reason TEXT] [--limit N]\n"
+    "  deadletter show --config FILE ID | deadletter purge --config FILE --before 7d|ID\n"
+    "                               read or trim the dead-letter stream (undeliverable notifications)\n"
+    "  token new --name N --scopes a,b [--associate ID]\n"
+    "                               a random API token (stderr, shown once) and its tokens.yaml entry (stdout)\n"
     "  webpush keygen --out FILE    write a new VAPID private key (mode 0600), print its public key\n"
-    "  version                      print the version\n";
+    "  version                      print the version and the git commit\n";
 
 // Finds `--config FILE` (or --config=FILE); default config/herald.yaml.
 std::string config_option(const std::vector<std::string>& args, std::size_t from) {
@@ -40,7 +46,8 @@ std::string config_option(const std::vector<std::string>& args, std::size_t from
 }  // namespace
 
 int command_version() {
-  std::printf("herald %s\n", HERALD_VERSION);
+  std::printf("herald %.*s (commit %.*s)\n", static_cast<int>(build_version().size()), build_version().data(),
+              static_cast<int>(build_commit().size()), build_commit().data());
   return exit_ok;
 }
 
@@ -53,7 +60,9 @@ int command_check_config(const std::string& config_path) {
     std::fputs(describe_effective(cfg).c_str(), stdout);
     std::string languages;
     for (const auto& l : l10n.languages()) languages += (languages.empty() ? "" : ", ") + l;
-    std::fprintf(stderr, "configuration OK: %s (catalogs: %s)\n", config_path.c_str(), languages.c_str());
+    std::fprintf(stderr, "configuration OK: %s (catalogs: %s%s; time-zone table: %s)\n", config_path.c_str(), languages.c_str(),
+                 cfg.locales.directory.empty() ? ", built in" : "",
+                 cfg.timezones.table_file.empty() ? "built in" : cfg.timezones.table_file.c_str());
     return exit_ok;
   } catch (const config_error& e) {
     std::fprintf(stderr, "herald: bad configuration: %s\n", e.what());
@@ -75,6 +84,9 @@ int run_command(const std::vector<std::string>& args) {
   if (cmd == "check-config") return command_check_config(config_option(args, 1));
   if (cmd == "send") return command_send(args);
   if (cmd == "broker") return command_broker(args);
+  if (cmd == "token") return command_token(args);
+  if (cmd == "deadletter") return command_deadletter(args);
+  if (cmd == "redis") return command_redis(args);
   if (cmd == "webpush") return command_webpush(args);
   std::fprintf(stderr, "herald: unknown command '%s'\n\n%s", cmd.c_str(), usage_text);
   return exit_bad_config;

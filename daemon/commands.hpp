@@ -1,5 +1,5 @@
 #pragma once
-// The subcommands of CONTRACT section 2. Each returns the process exit code:
+// Herald's subcommands. Each returns the process exit code:
 // 0 clean, 1 runtime failure, 2 bad configuration or usage.
 #include <boost/asio/awaitable.hpp>
 
@@ -21,6 +21,9 @@ int command_check_config(const std::string& config_path);
 int command_version();
 int command_send(const std::vector<std::string>& args);
 int command_broker(const std::vector<std::string>& args);
+int command_token(const std::vector<std::string>& args);
+int command_deadletter(const std::vector<std::string>& args);
+int command_redis(const std::vector<std::string>& args);
 int command_webpush(const std::vector<std::string>& args);
 
 // For the one-shot commands: starts `redis` and waits up to 5 s for its first

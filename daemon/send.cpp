@@ -86,7 +86,8 @@ int command_send(const std::vector<std::string>& args) {
     return exit_bad_config;
   }
   // Quieter than the daemon: the result lines are the output.
-  logger log(std::min(parse_log_level(cfg.log.level).value_or(log_level::info), log_level::warning));
+  logger log(std::min(parse_log_level(cfg.log.level).value_or(log_level::info), log_level::warning), stderr, false,
+             parse_log_format(cfg.log.format).value_or(log_format::text));
   metrics_registry metrics;
   asio::io_context ioc;
   auto redis = redis_client::create(ioc.get_executor(), cfg.redis, log, &metrics);

@@ -22,6 +22,7 @@
 #include "api/http_server.hpp"
 #include "config/config.hpp"
 #include "broker/alarm_broker.hpp"
+#include "daemon/build_info.hpp"
 #include "daemon/commands.hpp"
 #include "l10n/localizer.hpp"
 #include "providers/provider.hpp"
@@ -189,12 +190,19 @@ int command_serve(const std::string& config_path) {
     std::fprintf(stderr, "herald: bad configuration: locales/timezones: %s\n", e.what());
     return exit_bad_config;
   }
-  logger log(parse_log_level(cfg.log.level).value_or(log_level::info), stderr, std::getenv("JOURNAL_STREAM") != nullptr);
+  logger log(parse_log_level(cfg.log.level).value_or(log_level::info), stderr, std::getenv("JOURNAL_STREAM") != nullptr,
+             parse_log_format(cfg.log.format).value_or(log_format::text));
   metrics_registry metrics;
+  metrics
+      .get_gauge("herald_build_info", "Always 1; the labels say which build is running",
+                 {{"version", std::string(build_version())}, {"commit", std::string(build_commit())}})
+      .set(1);
   log.notice("daemon.starting").kv("config", config_path).kv("threads", cfg.server.threads);
 
   asio::io_context ioc(cfg.server.threads);
-  auto redis = redis_client::create(ioc.get_executor(), cfg.redis, log, &metrics);
+  auto main_redis_settings = cfg.redis;
+  main_redis_settings.check_dataset = true;  // the dataset epoch, checked on every (re)connect
+  auto redis = redis_client::create(ioc.get_executor(), main_redis_settings, log, &metrics);
   device_registry devices(redis, cfg.redis.key_prefix);
   authenticator auth(cfg.auth);
   provider_options popts;
@@ -214,6 +222,17 @@ int command_serve(const std::string& config_path) {
     for (auto& [name, state] : providers.states()) checks.push_back({name, state.ready, state.error});
     return checks;
   };
+  // Readiness as /readyz decides it, sampled on every scrape (alerts and dashboards).
+  metrics.add_collector([&metrics, redis, provider_readiness] {
+    constexpr const char* help = "1 while the dependency is ready (redis, and each configured provider as apns:<app>/fcm:<app>)";
+    bool all = redis->connected();
+    metrics.get_gauge("herald_dependency_ready", help, {{"dependency", "redis"}}).set(all ? 1 : 0);
+    for (const auto& check : provider_readiness()) {
+      metrics.get_gauge("herald_dependency_ready", help, {{"dependency", check.name}}).set(check.ok ? 1 : 0);
+      all = all && check.ok;
+    }
+    metrics.get_gauge("herald_ready", "1 while /readyz answers 200 (Redis and every configured provider ready)").set(all ? 1 : 0);
+  });
   broker_options bopts;
   bopts.settings = cfg.broker;
   bopts.key_prefix = cfg.redis.key_prefix;

@@ -1,5 +1,7 @@
 #include "l10n/localizer.hpp"
 
+#include "l10n/builtin_data.hpp"
+
 #include <unicode/datefmt.h>
 #include <unicode/fmtable.h>
 #include <unicode/locid.h>
@@ -15,11 +17,14 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <unordered_map>
 
 namespace herald {
@@ -240,13 +245,31 @@ void read_messages(const YAML::Node& node, const std::string& key, raw_catalog& 
   out.patterns[static_cast<std::size_t>(it - specs.begin())] = node.Scalar();
 }
 
-raw_catalog read_catalog(const fs::path& path, std::string name) {
+// One YAML document: a file's text (`file` names it in errors) or a built-in one.
+struct yaml_source {
+  std::string file;
+  std::string text;
+};
+
+yaml_source read_source(const std::string& file, const char* what) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw l10n_error(file, std::string("cannot read ") + what + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw l10n_error(file, std::string("cannot read ") + what + ": " + std::strerror(errno));
+  return {file, text.str()};
+}
+
+// "<built-in>/en.yaml": what errors and check-config call compiled-in data.
+yaml_source builtin_source(const builtin_file& f) { return {"<built-in>/" + std::string(f.name), std::string(f.text)}; }
+
+raw_catalog read_catalog(const yaml_source& source, std::string name) {
   raw_catalog out;
   out.name = std::move(name);
-  out.file = path.string();
+  out.file = source.file;
   YAML::Node root;
   try {
-    root = YAML::LoadFile(out.file);
+    root = YAML::Load(source.text);
   } catch (const YAML::Exception& e) {
     throw l10n_error(out.file, std::string("cannot read catalog: ") + e.what());
   }
@@ -292,10 +315,11 @@ struct zone_table {
   std::map<std::string, std::string, std::less<>> by_code;  // upper-case codes
 };
 
-zone_table read_zone_table(const std::string& file) {
+zone_table read_zone_table(const yaml_source& source) {
+  const std::string& file = source.file;
   YAML::Node root;
   try {
-    root = YAML::LoadFile(file);
+    root = YAML::Load(source.text);
   } catch (const YAML::Exception& e) {
     throw l10n_error(file, std::string("cannot read time-zone table: ") + e.what());
   }
@@ -587,26 +611,41 @@ localizer localizer::load(const std::string& locales_dir, const std::string& tim
   // Time zones first: the trial format needs the default zone.
   d->default_zone = std::string(trim(default_zone));
   if (auto problem = check_zone(d->default_zone); !problem.empty()) throw l10n_error("timezones.default", problem);
-  d->zones = read_zone_table(timezones_file);
+  d->zones = read_zone_table(timezones_file.empty() ? builtin_source(builtin_timezone_table())
+                                                     : read_source(timezones_file, "time-zone table"));
 
-  // Catalogs: every <lang>.yaml in the directory, in name order.
-  std::error_code ec;
-  if (!fs::is_directory(locales_dir, ec)) throw l10n_error(locales_dir, "locales directory does not exist");
+  // Catalogs: every <lang>.yaml in the directory (or built in), in name order.
+  const std::string catalogs_name = locales_dir.empty() ? std::string("<built-in>") : locales_dir;
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(locales_dir, ec)) {
-    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  if (locales_dir.empty()) {
+    for (const auto& f : builtin_catalogs()) files.emplace_back(f.name);
+  } else {
+    std::error_code ec;
+    if (!fs::is_directory(locales_dir, ec)) throw l10n_error(locales_dir, "locales directory does not exist");
+    for (const auto& entry : fs::directory_iterator(locales_dir, ec)) {
+      if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+    }
+    if (ec) throw l10n_error(locales_dir, "cannot list the locales directory: " + ec.message());
   }
-  if (ec) throw l10n_error(locales_dir, "cannot list the locales directory: " + ec.message());
   std::sort(files.begin(), files.end());
   std::map<std::string, raw_catalog, std::less<>> raw;
   for (const auto& path : files) {
+    yaml_source source;
+    if (locales_dir.empty()) {
+      const auto builtin = builtin_catalogs();
+      const auto it = std::find_if(builtin.begin(), builtin.end(), [&](const builtin_file& f) { return f.name == path.string(); });
+      source = builtin_source(*it);
+    } else {
+      source.file = path.string();
+    }
     const std::string stem = path.stem().string();
     const std::string name = normalize_tag(stem);
-    if (name.size() != stem.size() || !is_tag(name)) throw l10n_error(path.string(), "file name must be a language tag such as en.yaml or nb-NO.yaml");
-    if (raw.count(name) != 0) throw l10n_error(path.string(), "a second catalog for " + in_quotes(name) + " (" + raw.at(name).file + ")");
-    raw.emplace(name, read_catalog(path, name));
+    if (name.size() != stem.size() || !is_tag(name)) throw l10n_error(source.file, "file name must be a language tag such as en.yaml or nb-NO.yaml");
+    if (raw.count(name) != 0) throw l10n_error(source.file, "a second catalog for " + in_quotes(name) + " (" + raw.at(name).file + ")");
+    if (!locales_dir.empty()) source = read_source(source.file, "catalog");
+    raw.emplace(name, read_catalog(source, name));
   }
-  if (raw.empty()) throw l10n_error(locales_dir, "no catalogs (<language>.yaml) in the locales directory");
+  if (raw.empty()) throw l10n_error(catalogs_name, "no catalogs (<language>.yaml) in the locales directory");
 
   for (const auto& name : language_candidates(normalize_tag(default_language))) {
     if (raw.count(name) != 0) {
@@ -615,7 +654,7 @@ localizer localizer::load(const std::string& locales_dir, const std::string& tim
     }
   }
   if (d->default_language.empty()) {
-    throw l10n_error("locales.default_language", "no catalog for " + in_quotes(default_language) + " in " + locales_dir);
+    throw l10n_error("locales.default_language", "no catalog for " + in_quotes(default_language) + " in " + catalogs_name);
   }
 
   // Resolve each catalog: its own keys, then its fallback chain, then the default language's chain.
@@ -623,7 +662,7 @@ localizer localizer::load(const std::string& locales_dir, const std::string& tim
     std::vector<const raw_catalog*> chain{&start};
     for (const raw_catalog* c = &start; !c->fallback.empty();) {
       const auto it = raw.find(c->fallback);
-      if (it == raw.end()) throw l10n_error(c->file, "fallback: no catalog " + in_quotes(c->fallback) + " in " + locales_dir);
+      if (it == raw.end()) throw l10n_error(c->file, "fallback: no catalog " + in_quotes(c->fallback) + " in " + catalogs_name);
       c = &it->second;
       if (std::find(chain.begin(), chain.end(), c) != chain.end()) {
         std::string cycle;

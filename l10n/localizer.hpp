@@ -1,8 +1,9 @@
 #pragma once
-// Localized appointment-alarm texts (CONTRACT.md section 5): the device's
+// Localized appointment-alarm texts: the device's
 // language picks a message catalog (ICU MessageFormat patterns loaded from
-// <locales_dir>/<lang>.yaml), the device's SuperOffice TimeZoneId picks the
-// IANA zone the start time is shown in (timezones.yaml). Pure: no I/O after
+// <locales_dir>/<lang>.yaml or built in), the device's SuperOffice TimeZoneId
+// picks the IANA zone the start time is shown in (timezones.yaml, or the
+// built-in table). Pure: no I/O after
 // load(). ICU and yaml-cpp stay in localizer.cpp.
 #include <chrono>
 #include <cstdint>
@@ -53,7 +54,8 @@ struct localized_message {
 // formatters: they are not thread-safe).
 class localizer {
  public:
-  // Loads every <lang>.yaml in `locales_dir` and the time-zone table, checks
+  // Loads every <lang>.yaml in `locales_dir` ("": the built-in catalogs) and
+  // the time-zone table `timezones_file` ("": the built-in table), checks
   // every pattern (syntax, argument names, a trial format) and every IANA
   // name, and resolves `default_language` (e.g. "en", "nb-NO") to a catalog.
   // Throws l10n_error naming the file and the problem.

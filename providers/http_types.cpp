@@ -1,5 +1,6 @@
 #include "providers/http_types.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 
@@ -56,8 +57,9 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, st
   if (value.front() >= '0' && value.front() <= '9') {
     std::int64_t s = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), s);
+    if (ec == std::errc::result_out_of_range && p == value.data() + value.size()) return max_retry_after;
     if (ec != std::errc{} || p != value.data() + value.size()) return std::nullopt;
-    return std::chrono::seconds(s);
+    return std::min(std::chrono::seconds(s), max_retry_after);
   }
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
   std::tm tm{};
@@ -65,7 +67,7 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, st
   const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (!end || *end != '\0') return std::nullopt;
   std::int64_t at = timegm(&tm);
-  return std::chrono::seconds(at > now_unix_s ? at - now_unix_s : 0);
+  return std::min(std::chrono::seconds(at > now_unix_s ? at - now_unix_s : 0), max_retry_after);
 }
 
 }  // namespace herald

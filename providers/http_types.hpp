@@ -44,8 +44,11 @@ struct https_url {
 };
 std::optional<https_url> parse_https_url(std::string_view url);
 
+// The longest Retry-After taken from a provider (larger values are clamped;
+// the broker further bounds a retry by broker.max_lateness).
+inline constexpr std::chrono::seconds max_retry_after{86'400};
 // Retry-After as delay-seconds or an HTTP-date (RFC 9110 10.2.3); a date in
-// the past gives 0; nullopt when unparseable.
+// the past gives 0; at most max_retry_after; nullopt when unparseable.
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::int64_t now_unix_s);
 
 // What the adapter does after a classified answer.

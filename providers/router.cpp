@@ -1,6 +1,7 @@
 #include <boost/asio/co_spawn.hpp>
 
 #include "providers/provider.hpp"
+#include "providers/reason_label.hpp"
 #include "providers/webpush_crypto.hpp"
 #include "providers/wns_protocol.hpp"
 
@@ -166,7 +167,7 @@ class registry_listener final : public provider_metrics_listener {
       return;
     }
     l.emplace_back("outcome", std::string(to_string(result.kind)));
-    l.emplace_back("reason", result.reason.size() > 64 ? result.reason.substr(0, 64) : result.reason);
+    l.emplace_back("reason", std::string(reason_label(result.reason)));
     registry_.get_counter("herald_push_failed_total", "Notifications not delivered, by outcome and reason", l).inc();
   }
   void on_connection_opened(std::string_view app, std::string_view provider) override {

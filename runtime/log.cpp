@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <ctime>
 
 namespace herald {
@@ -37,7 +39,61 @@ void append_value(std::string& out, std::string_view v) {
   }
   out.push_back('"');
 }
+// Length of the well-formed UTF-8 sequence starting at v[i] (2..4), or 0.
+std::size_t utf8_sequence(std::string_view v, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(v[k]); };
+  const unsigned char lead = b(i);
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) n = 2;
+  else if (lead >= 0xE0 && lead <= 0xEF) n = 3, lo = lead == 0xE0 ? 0xA0 : 0x80, hi = lead == 0xED ? 0x9F : 0xBF;
+  else if (lead >= 0xF0 && lead <= 0xF4) n = 4, lo = lead == 0xF0 ? 0x90 : 0x80, hi = lead == 0xF4 ? 0x8F : 0xBF;
+  else return 0;
+  if (i + n > v.size() || b(i + 1) < lo || b(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < n; ++k)
+    if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
+  return n;
+}
+
+// A JSON string body (without quotes): ", \ and control characters escaped,
+// bytes that are not UTF-8 replaced by U+FFFD so every line stays valid JSON.
+void append_json_string(std::string& out, std::string_view v) {
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      const std::size_t n = utf8_sequence(v, i);
+      if (n == 0) {
+        out.append("\\ufffd");
+      } else {
+        out.append(v.substr(i, n));
+        i += n - 1;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out.append(buf);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+}
 }  // namespace
+
+std::optional<log_format> parse_log_format(std::string_view text) {
+  if (text == "text") return log_format::text;
+  if (text == "json") return log_format::json;
+  return std::nullopt;
+}
 
 std::string_view to_string(log_level level) { return level_names[static_cast<std::size_t>(level)]; }
 
@@ -65,46 +121,74 @@ log_record::log_record(logger* owner, log_level level, std::string_view event) :
   char ts[64];
   std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                 tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  line_.append("ts=").append(ts).append(" level=").append(to_string(level)).append(" event=");
-  append_value(line_, event);
+  json_ = owner_->format() == log_format::json;
+  if (json_) {
+    line_.append("{\"ts\":\"").append(ts).append("\",\"level\":\"").append(to_string(level)).append("\",\"event\":\"");
+    append_json_string(line_, event);
+    line_.push_back('"');
+  } else {
+    line_.append("ts=").append(ts).append(" level=").append(to_string(level)).append(" event=");
+    append_value(line_, event);
+  }
   level_ = level;
 }
 
 log_record::~log_record() {
-  if (owner_) owner_->write(level_, line_);
+  if (!owner_) return;
+  if (json_) line_.push_back('}');
+  owner_->write(level_, line_);
 }
 
-log_record& log_record::kv(std::string_view key, std::string_view value) {
+log_record& log_record::append(std::string_view key, std::string_view value, bool raw) {
   if (!owner_) return *this;
+  if (json_) {
+    line_.append(",\"");
+    append_json_string(line_, key);
+    line_.append("\":");
+    if (raw) {
+      line_.append(value);
+    } else {
+      line_.push_back('"');
+      append_json_string(line_, value);
+      line_.push_back('"');
+    }
+    return *this;
+  }
   line_.push_back(' ');
   line_.append(key).push_back('=');
   append_value(line_, value);
   return *this;
 }
 
+log_record& log_record::kv(std::string_view key, std::string_view value) { return append(key, value, false); }
+
+log_record& log_record::kv(std::string_view key, bool value) { return append(key, value ? "true" : "false", true); }
+
 log_record& log_record::kv(std::string_view key, long long value) {
   if (!owner_) return *this;
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, value);
-  return kv(key, std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+  return append(key, std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)), true);
 }
 
 log_record& log_record::kv(std::string_view key, unsigned long long value) {
   if (!owner_) return *this;
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, value);
-  return kv(key, std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+  return append(key, std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)), true);
 }
 
 log_record& log_record::kv(std::string_view key, double value) {
   if (!owner_) return *this;
   char buf[32];
+  // JSON has no NaN or infinity: those stay strings there.
+  if (!std::isfinite(value)) return append(key, std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf"), false);
   std::snprintf(buf, sizeof buf, "%.3f", value);
-  return kv(key, std::string_view(buf));
+  return append(key, std::string_view(buf), true);
 }
 
-logger::logger(log_level level, std::FILE* out, bool journald_prefix)
-    : level_(level), out_(out), journald_prefix_(journald_prefix) {}
+logger::logger(log_level level, std::FILE* out, bool journald_prefix, log_format format)
+    : level_(level), out_(out), journald_prefix_(journald_prefix), format_(format) {}
 
 void logger::write(log_level level, std::string_view line) {
   std::lock_guard lock(write_mutex_);

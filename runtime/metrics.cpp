@@ -1,7 +1,8 @@
 #include "runtime/metrics.hpp"
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
+#include <cmath>
 #include <stdexcept>
 
 namespace herald {
@@ -21,16 +22,22 @@ std::string render_labels(const label_set& labels) {
   return out;
 }
 
-std::string format_double(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
 
 std::string with_le(const std::string& labels, const std::string& le) {
   return "{" + labels + (labels.empty() ? "" : ",") + "le=\"" + le + "\"}";
 }
 }  // namespace
+
+std::string format_metric_value(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[40];
+  // Below 1, %g-style keeps "0.0001" rather than the shorter "1e-04";
+  // above, the shortest form keeps counts like 123456789 whole.
+  const auto r = (v != 0 && std::fabs(v) < 1) ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general)
+                                               : std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
 
 void gauge::add(double v) {
   double cur = value_.load(std::memory_order_relaxed);
@@ -96,7 +103,17 @@ histogram& metrics_registry::get_histogram(std::string_view name, std::string_vi
   return *slot;
 }
 
+void metrics_registry::add_collector(std::function<void()> collect) {
+  std::lock_guard lock(collectors_mutex_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string metrics_registry::render() const {
+  {
+    // Collectors update instruments (taking mutex_), so they run before the lock below.
+    std::lock_guard collectors_lock(collectors_mutex_);
+    for (const auto& collect : collectors_) collect();
+  }
   std::lock_guard lock(mutex_);
   std::string out;
   out.reserve(8192);
@@ -111,17 +128,17 @@ std::string metrics_registry::render() const {
       case kind::gauge:
         out.append(" gauge\n");
         for (const auto& [labels, g] : fam.gauges)
-          out.append(name).append(labels.empty() ? "" : "{" + labels + "}").append(" ").append(format_double(g->value())).append("\n");
+          out.append(name).append(labels.empty() ? "" : "{" + labels + "}").append(" ").append(format_metric_value(g->value())).append("\n");
         break;
       case kind::histogram:
         out.append(" histogram\n");
         for (const auto& [labels, h] : fam.histograms) {
           auto counts = h->cumulative_counts();
           for (std::size_t i = 0; i < h->bounds().size(); ++i)
-            out.append(name).append("_bucket").append(with_le(labels, format_double(h->bounds()[i]))).append(" ").append(std::to_string(counts[i])).append("\n");
+            out.append(name).append("_bucket").append(with_le(labels, format_metric_value(h->bounds()[i]))).append(" ").append(std::to_string(counts[i])).append("\n");
           out.append(name).append("_bucket").append(with_le(labels, "+Inf")).append(" ").append(std::to_string(counts.back())).append("\n");
           std::string l = labels.empty() ? "" : "{" + labels + "}";
-          out.append(name).append("_sum").append(l).append(" ").append(format_double(h->sum())).append("\n");
+          out.append(name).append("_sum").append(l).append(" ").append(format_metric_value(h->sum())).append("\n");
           out.append(name).append("_count").append(l).append(" ").append(std::to_string(counts.back())).append("\n");
         }
         break;

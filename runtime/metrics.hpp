@@ -4,6 +4,7 @@
 // (registration takes a mutex) and then updated lock-free from any thread.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,11 @@ class histogram {
 // Latency buckets in seconds, 100 µs .. 10 s.
 std::vector<double> latency_buckets();
 
+// A sample value or bucket bound as Prometheus clients print it: the
+// shortest decimal that reads back as the same double ("0.0025", "1e-05",
+// "10", "123456789"), and "+Inf", "-Inf", "NaN".
+std::string format_metric_value(double v);
+
 class metrics_registry {
  public:
   // Returns the instrument for (name, labels), creating it on first use.
@@ -63,6 +69,11 @@ class metrics_registry {
   gauge& get_gauge(std::string_view name, std::string_view help, const label_set& labels = {});
   histogram& get_histogram(std::string_view name, std::string_view help, const label_set& labels = {},
                            std::vector<double> bounds = latency_buckets());
+
+  // Runs `collect` at the start of every render(), before the families are
+  // read: for values sampled at scrape time (readiness, queue lengths). It
+  // must not register collectors itself.
+  void add_collector(std::function<void()> collect);
 
   std::string render() const;
 
@@ -79,6 +90,8 @@ class metrics_registry {
 
   mutable std::mutex mutex_;
   std::map<std::string, family, std::less<>> families_;
+  mutable std::mutex collectors_mutex_;
+  std::vector<std::function<void()>> collectors_;
 };
 
 }  // namespace herald

@@ -7,11 +7,13 @@ packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libnghttp2-dev libssl-dev libhiredis-dev libyaml-cpp-dev libicu-dev libpugixml-dev libsystemd-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server redis-tools nghttp2-client nghttp2-server
+  libgtest-dev libgmock-dev
+  redis-server redis-tools redis-sentinel nghttp2-client nghttp2-server
   curl ca-certificates python3 openssl   # openssl: the legacy-PKCS#12 test exports one
   clang libclang-rt-14-dev      # libFuzzer targets (tests/fuzz)
   nodejs                        # the stock SOAP client test (npm "soap")
+  prometheus                    # promtool checks contrib/prometheus/herald-rules.yml
+  lintian dpkg-dev file         # the Debian package test (dpkg-shlibdeps, lintian)
 )
 # npm may come from elsewhere on the machine (a newer one); Debian's otherwise.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
@@ -29,7 +31,10 @@ sudo_cmd=()
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The packaged redis-server service is not ours: tests and run.sh start their own.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
-  "${sudo_cmd[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
-fi
+# The packaged redis-server and prometheus services are not ours: tests and
+# run.sh start their own Redis (and sentinels), and only promtool is used.
+for service in redis-server redis-sentinel prometheus; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$service" 2>/dev/null; then
+    "${sudo_cmd[@]}" systemctl disable --now "$service" >/dev/null 2>&1 || true
+  fi
+done

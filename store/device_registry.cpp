@@ -25,7 +25,10 @@ using boost::system::error_code;
 // then write the record, the new owner's index and the set of all devices.
 // KEYS: device key, new associate hash, set of all devices.
 // ARGV: device identifier, JSON record, new associate id, key prefix,
-// "1" when the record carries no Tags and the stored ones are to be kept.
+// "1" when the record carries no Tags and the stored ones are to be kept,
+// the required owner ("" = none) and the presented PNSHandle: a device
+// stored for another owner than the required one is written only when its
+// stored PNSHandle is the presented one, else 'conflict' is returned.
 // Returns the previous owner's id as a string, or nil.
 //
 // The previous owner is read with a pattern rather than cjson: cjson turns
@@ -54,6 +57,12 @@ if old then
     if type(decoded.Subscriptions) == 'table' and #decoded.Subscriptions > 0 then
       record = string.sub(record, 1, -2) .. ',"Subscriptions":' .. cjson.encode(decoded.Subscriptions) .. '}'
     end
+  end
+end
+if ARGV[6] ~= '' and prev and prev ~= ARGV[6] then
+  local ok, decoded = pcall(cjson.decode, old)
+  if not (ok and type(decoded) == 'table' and ARGV[7] ~= '' and decoded.PNSHandle == ARGV[7]) then
+    return 'conflict'
   end
 end
 if prev and prev ~= ARGV[3] then
@@ -277,7 +286,7 @@ std::string device_registry::associate_key(std::int64_t associate_id) const {
 std::string device_registry::devices_key() const { return prefix_ + ":devices"; }
 
 boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> device_registry::upsert(
-    const device_info& device) {
+    const device_info& device, std::optional<std::int64_t> required_owner) {
   if (!storable(device))
     co_return failure<std::optional<std::int64_t>>(boost::system::errc::invalid_argument);
   // Braced lists are built outside co_await expressions (GCC 12 rejects
@@ -289,10 +298,13 @@ boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> devic
   device_info record = device;
   record.subscriptions.clear();
   std::vector<std::string> args{device.device_identifier, encode_device_record(record),
-                                std::to_string(device.associate_id), prefix_, device.tags ? "0" : "1"};
+                                std::to_string(device.associate_id), prefix_, device.tags ? "0" : "1",
+                                required_owner ? std::to_string(*required_owner) : std::string(), device.pns_handle};
   auto [ec, reply] = co_await upsert_lua.run(*redis_, std::move(keys), std::move(args));
   if (ec) co_return failure<std::optional<std::int64_t>>(ec);
   if (reply.type == redis_reply::kind::nil) co_return std::optional<std::int64_t>{};
+  if (reply.type == redis_reply::kind::string && reply.str == "conflict")
+    co_return failure<std::optional<std::int64_t>>(boost::system::errc::operation_not_permitted);
   std::int64_t previous = 0;
   if (reply.type == redis_reply::kind::string && parse_int64(reply.str, previous))
     co_return std::optional<std::int64_t>{previous};

@@ -46,7 +46,13 @@ class device_registry {
   // always kept (device.subscriptions is ignored; see update()).
   // A device that breaks the field bounds of model/device.hpp (or has an
   // empty identifier) is refused with errc::invalid_argument.
-  boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> upsert(const device_info& device);
+  // `required_owner` (a bound credential's registration): a device stored
+  // for another owner is moved only when its stored PNSHandle equals
+  // device.pns_handle (proof of possession), checked atomically with the
+  // write; otherwise nothing changes and errc::operation_not_permitted is
+  // returned.
+  boost::asio::awaitable<boost::system::result<std::optional<std::int64_t>>> upsert(
+      const device_info& device, std::optional<std::int64_t> required_owner = std::nullopt);
   boost::asio::awaitable<boost::system::result<std::vector<device_info>>> list_by_associate(std::int64_t associate_id);
   // The devices of many associates in one round trip (one script): one list
   // per id, in the order of `associate_ids`, each sorted as list_by_associate.

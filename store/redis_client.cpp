@@ -15,6 +15,8 @@
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <cstdio>
+#include <optional>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -27,47 +29,14 @@
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 #include "store/detail/backoff.hpp"
+#include "store/detail/link_policy.hpp"
+#include "store/detail/resp.hpp"
+#include "store/sentinel.hpp"
 
 namespace herald {
 
-namespace {
+namespace detail {
 
-class redis_category_impl final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "herald.redis"; }
-  std::string message(int ev) const override {
-    switch (static_cast<redis_error>(ev)) {
-      case redis_error::not_connected: return "not connected to Redis";
-      case redis_error::timeout: return "Redis did not reply within the command timeout";
-      case redis_error::connection_lost: return "the connection to Redis was lost before the reply arrived";
-      case redis_error::server_error: return "Redis answered with an error reply";
-      case redis_error::busy: return "too many Redis commands pending";
-      case redis_error::unexpected_reply: return "unexpected Redis reply type";
-      case redis_error::stopped: return "the Redis client was stopped";
-    }
-    return "unknown Redis client error";
-  }
-};
-
-constexpr std::array<redis_error, 7> all_errors{redis_error::not_connected,    redis_error::timeout,
-                                                redis_error::connection_lost,  redis_error::server_error,
-                                                redis_error::busy,             redis_error::unexpected_reply,
-                                                redis_error::stopped};
-
-std::string_view error_label(redis_error e) {
-  switch (e) {
-    case redis_error::not_connected: return "not_connected";
-    case redis_error::timeout: return "timeout";
-    case redis_error::connection_lost: return "connection_lost";
-    case redis_error::server_error: return "server_error";
-    case redis_error::busy: return "busy";
-    case redis_error::unexpected_reply: return "unexpected_reply";
-    case redis_error::stopped: return "stopped";
-  }
-  return "unknown";
-}
-
-// Deep copy of a hiredis reply (hiredis frees its own after the callback).
 redis_reply convert_reply(const redisReply* r) {
   redis_reply out;
   switch (r->type) {
@@ -97,6 +66,47 @@ redis_reply convert_reply(const redisReply* r) {
       break;
   }
   return out;
+}
+
+}  // namespace detail
+
+namespace {
+
+class redis_category_impl final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "herald.redis"; }
+  std::string message(int ev) const override {
+    switch (static_cast<redis_error>(ev)) {
+      case redis_error::not_connected: return "not connected to Redis";
+      case redis_error::timeout: return "Redis did not reply within the command timeout";
+      case redis_error::connection_lost: return "the connection to Redis was lost before the reply arrived";
+      case redis_error::server_error: return "Redis answered with an error reply";
+      case redis_error::busy: return "too many Redis commands pending";
+      case redis_error::unexpected_reply: return "unexpected Redis reply type";
+      case redis_error::stopped: return "the Redis client was stopped";
+      case redis_error::unavailable: return "Redis is failing over (the node cannot serve as the master now)";
+    }
+    return "unknown Redis client error";
+  }
+};
+
+constexpr std::array<redis_error, 8> all_errors{redis_error::not_connected,    redis_error::timeout,
+                                                redis_error::connection_lost,  redis_error::server_error,
+                                                redis_error::busy,             redis_error::unexpected_reply,
+                                                redis_error::stopped,          redis_error::unavailable};
+
+std::string_view error_label(redis_error e) {
+  switch (e) {
+    case redis_error::not_connected: return "not_connected";
+    case redis_error::timeout: return "timeout";
+    case redis_error::connection_lost: return "connection_lost";
+    case redis_error::server_error: return "server_error";
+    case redis_error::busy: return "busy";
+    case redis_error::unexpected_reply: return "unexpected_reply";
+    case redis_error::stopped: return "stopped";
+    case redis_error::unavailable: return "unavailable";
+  }
+  return "unknown";
 }
 
 using clock_type = std::chrono::steady_clock;
@@ -155,7 +165,11 @@ class hiredis_client final : public redis_client {
         error_counters_[static_cast<std::size_t>(e)] =
             &metrics->get_counter("herald_redis_command_errors_total", "Redis commands that completed with an error",
                                   {{"reason", std::string(error_label(e))}});
+      if (settings_.check_dataset)
+        data_resets_ = &metrics->get_counter("herald_redis_data_resets_total",
+                                             "Times the Redis dataset was found reset (its epoch key gone or replaced)");
     }
+    if (!settings_.sentinels.empty()) sentinel_ = sentinel_client::create(strand_, settings_, log_);
     set_last_error("not started");
   }
 
@@ -163,6 +177,7 @@ class hiredis_client final : public redis_client {
     // No handler holds a strong reference any more, so nothing else runs on
     // this object concurrently. Pending commands complete with `stopped`.
     running_ = false;
+    if (sentinel_) sentinel_->stop();
     if (conn_ && conn_->ac) {
       conn_->closing = true;
       conn_->close_code = redis_error::stopped;
@@ -179,7 +194,12 @@ class hiredis_client final : public redis_client {
       if (self->running_) return;
       self->running_ = true;
       self->attempt_ = 0;
+      self->policy_.start();
       self->set_last_error("connecting");
+      if (self->sentinel_)
+        self->sentinel_->watch([weak = self->weak_self()](const sentinel_event& e) {
+          if (auto s = weak.lock()) s->on_sentinel_event(e);
+        });
       self->connect();
     });
   }
@@ -187,6 +207,8 @@ class hiredis_client final : public redis_client {
   void stop() override {
     boost::asio::dispatch(strand_, [self = self()] {
       self->running_ = false;
+      self->policy_.stop();
+      if (self->sentinel_) self->sentinel_->stop();
       self->reconnect_timer_.cancel();
       if (self->conn_) self->teardown(self->conn_, redis_error::stopped, "stopped");
       self->set_last_error("stopped");
@@ -212,7 +234,9 @@ class hiredis_client final : public redis_client {
     exec_handler handler;  // empty for the AUTH/SELECT/PING handshake
     clock_type::time_point deadline;
     bool handshake = false;
+    int step = 0;  // handshake_step
   };
+  enum handshake_step { step_auth = 1, step_select, step_role, step_dataset };
 
   // One hiredis context, from redisAsyncConnect until hiredis frees it.
   // Shared with the descriptor wait handlers so that a wait completing after
@@ -232,6 +256,9 @@ class hiredis_client final : public redis_client {
     std::string close_reason;
     std::deque<pending_command> pending;  // in send order (= reply order)
     std::size_t user_pending = 0;
+    std::string address;  // host:port (or socket path) this context talks to
+    std::string role;     // from ROLE in the handshake
+    redis_reply dataset;  // the dataset epoch check's answer
   };
   using connection_ptr = std::shared_ptr<connection>;
 
@@ -267,7 +294,9 @@ class hiredis_client final : public redis_client {
   }
 
   std::string endpoint() const {
+    if (conn_ && !conn_->address.empty()) return conn_->address;
     if (!settings_.unix_socket.empty()) return settings_.unix_socket;
+    if (!settings_.sentinels.empty()) return "master " + settings_.master_name + " (via sentinels)";
     return settings_.host + ":" + std::to_string(settings_.port);
   }
 
@@ -305,7 +334,7 @@ class hiredis_client final : public redis_client {
 
   // Hands one command to hiredis (buffered; the write hook flushes it) and
   // records it as pending. False if hiredis refused (context disconnecting).
-  bool send(connection& c, const std::vector<std::string>& args, bool handshake) {
+  bool send(connection& c, const std::vector<std::string>& args, bool handshake, int step = 0) {
     std::vector<const char*> argv;
     std::vector<std::size_t> argvlen;
     argv.reserve(args.size());
@@ -321,6 +350,7 @@ class hiredis_client final : public redis_client {
     pending_command cmd;
     cmd.id = id;
     cmd.handshake = handshake;
+    cmd.step = step;
     cmd.deadline = clock_type::time_point::max();
     c.pending.push_back(std::move(cmd));
     return true;
@@ -346,7 +376,7 @@ class hiredis_client final : public redis_client {
 
   void on_command_done(connection& c, pending_command cmd, const redisReply* reply) {
     if (cmd.handshake) {
-      on_handshake_reply(c, reply);
+      on_handshake_reply(c, cmd.step, reply);
       return;
     }
     --c.user_pending;
@@ -359,8 +389,18 @@ class hiredis_client final : public redis_client {
       fail(std::move(cmd.handler), e);
       return;
     }
-    redis_reply r = convert_reply(reply);
+    redis_reply r = detail::convert_reply(reply);
     if (r.type == redis_reply::kind::error) {
+      const auto d = policy_.error_reply(r.str);
+      if (d.command_unavailable) {
+        count_error(redis_error::unavailable);
+        complete(std::move(cmd.handler), make_error_code(redis_error::unavailable), std::move(r));
+        if (d.action == detail::link_action::teardown_and_back_off) {
+          log_.warning("redis.failover_reply").kv("endpoint", c.address).kv("reason", d.reason);
+          request_teardown(c, d.reason);
+        }
+        return;
+      }
       count_error(redis_error::server_error);
       complete(std::move(cmd.handler), make_error_code(redis_error::server_error), std::move(r));
       return;
@@ -407,6 +447,7 @@ class hiredis_client final : public redis_client {
     const connection_ptr c = conn_;
     if (!c || c->pending.empty()) return;
     if (c->pending.front().deadline <= clock_type::now()) {
+      policy_.command_timeout();
       log_.warning("redis.command_timeout").kv("timeout_ms", static_cast<long long>(settings_.command_timeout.count()))
           .kv("pending", c->pending.size());
       teardown(c, redis_error::timeout,
@@ -423,7 +464,8 @@ class hiredis_client final : public redis_client {
     auto c = std::make_shared<connection>(this, strand_);
     conn_ = c;
     const auto seq = ++connect_seq_;
-    connect_timer_.expires_after(settings_.connect_timeout);
+    // With sentinels the attempt includes asking them (each bounded by connect_timeout).
+    connect_timer_.expires_after(settings_.connect_timeout * static_cast<int>(1 + settings_.sentinels.size()));
     connect_timer_.async_wait([weak = weak_self(), seq](boost::system::error_code ec) {
       auto self = weak.lock();
       if (ec || !self || seq != self->connect_seq_) return;
@@ -434,24 +476,45 @@ class hiredis_client final : public redis_client {
     });
 
     if (!settings_.unix_socket.empty()) {
+      c->address = settings_.unix_socket;
       open_context(c, redisAsyncConnectUnix(settings_.unix_socket.c_str()));
       return;
     }
-    boost::system::error_code ec;
-    boost::asio::ip::make_address(settings_.host, ec);
-    if (!ec) {
-      open_context(c, redisAsyncConnect(settings_.host.c_str(), settings_.port));
+    if (sentinel_) {
+      // Ask the sentinels where the master is now, on every attempt.
+      sentinel_->discover([weak = weak_self(), c](std::optional<redis_address> a, std::string why) {
+        auto self = weak.lock();
+        if (!self || self->conn_ != c) return;
+        if (!a) {
+          self->teardown(c, redis_error::connection_lost, std::move(why));
+          return;
+        }
+        self->open_tcp(c, a->host, a->port);
+      });
       return;
     }
-    // A host name: resolve it here, hiredis would block in getaddrinfo.
+    open_tcp(c, settings_.host, settings_.port);
+  }
+
+  void open_tcp(const connection_ptr& c, const std::string& host, std::uint16_t port) {
+    c->address = redis_address{host, port}.to_string();
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(host, ec);
+    if (!ec) {
+      open_context(c, redisAsyncConnect(host.c_str(), port));
+      return;
+    }
+    // A host name: resolve it here (again on every attempt: after a failover
+    // the name may point elsewhere), hiredis would block in getaddrinfo.
     resolver_.async_resolve(
-        settings_.host, std::to_string(settings_.port),
-        [weak = weak_self(), c](boost::system::error_code ec, boost::asio::ip::tcp::resolver::results_type results) {
+        host, std::to_string(port),
+        [weak = weak_self(), c, host, port](boost::system::error_code ec,
+                                             boost::asio::ip::tcp::resolver::results_type results) {
           auto self = weak.lock();
           if (!self || self->conn_ != c) return;
           if (ec || results.empty()) {
             self->teardown(c, redis_error::connection_lost,
-                           "cannot resolve " + self->settings_.host + ": " + (ec ? ec.message() : "no address"));
+                           "cannot resolve " + host + ": " + (ec ? ec.message() : "no address"));
             return;
           }
           // Successive attempts rotate through the addresses ("localhost"
@@ -459,7 +522,7 @@ class hiredis_client final : public redis_client {
           auto it = results.begin();
           std::advance(it, static_cast<std::ptrdiff_t>(self->attempt_ % results.size()));
           const std::string address = it->endpoint().address().to_string();
-          self->open_context(c, redisAsyncConnect(address.c_str(), self->settings_.port));
+          self->open_context(c, redisAsyncConnect(address.c_str(), port));
         });
   }
 
@@ -505,29 +568,78 @@ class hiredis_client final : public redis_client {
   }
 
   void begin_handshake(connection& c) {
-    std::vector<std::vector<std::string>> steps;
+    std::vector<std::pair<int, std::vector<std::string>>> steps;
     if (!settings_.password.empty()) {
-      if (!settings_.username.empty()) steps.push_back({"AUTH", settings_.username, settings_.password});
-      else steps.push_back({"AUTH", settings_.password});
+      if (!settings_.username.empty()) steps.push_back({step_auth, {"AUTH", settings_.username, settings_.password}});
+      else steps.push_back({step_auth, {"AUTH", settings_.password}});
     }
-    if (settings_.db != 0) steps.push_back({"SELECT", std::to_string(settings_.db)});
-    else steps.push_back({"PING"});
+    if (settings_.db != 0) steps.push_back({step_select, {"SELECT", std::to_string(settings_.db)}});
+    // ROLE doubles as the liveness check the PING used to be.
+    steps.push_back({step_role, {"ROLE"}});
+    if (settings_.check_dataset) {
+      const auto keys = dataset_keys::for_prefix(settings_.key_prefix);
+      const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+      char fresh[64];
+      std::snprintf(fresh, sizeof fresh, "%lld-%08x", static_cast<long long>(now_ms), static_cast<unsigned>(rng_()));
+      const std::string marker = "epoch " + (known_epoch_.empty() ? std::string("?") : known_epoch_) +
+                                 " found gone or replaced at " + std::to_string(now_ms) + " ms";
+      steps.push_back({step_dataset,
+                       {"EVAL", std::string(dataset_script), "2", keys.epoch, keys.reset, known_epoch_, fresh,
+                        std::to_string(settings_.dataset_reset_alert.count()), marker}});
+    }
     c.handshake_remaining = static_cast<int>(steps.size());
-    for (const auto& s : steps)
-      if (!send(c, s, true)) {
+    for (const auto& [step, args] : steps)
+      if (!send(c, args, true, step)) {
         request_teardown(c, "cannot send the handshake");
         return;
       }
   }
 
-  void on_handshake_reply(connection& c, const redisReply* reply) {
+  // Checks the dataset epoch in one step (the script is atomic, so daemons
+  // connecting at once agree on one epoch). ARGV: the epoch this client knew
+  // ("" at first), a fresh epoch, the alert's lifetime in ms, the marker text.
+  // Answers {"same"|"new"|"adopted"|"reset"|"changed", epoch}.
+  static constexpr std::string_view dataset_script = R"lua(
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  if ARGV[1] == '' or cur == ARGV[1] then return {'same', cur} end
+  redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3], 'NX')
+  return {'changed', cur}
+end
+local empty = redis.call('DBSIZE') == 0
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[1] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3])
+  return {'reset', ARGV[2]}
+end
+if empty then return {'new', ARGV[2]} end
+return {'adopted', ARGV[2]}
+)lua";
+
+  void on_handshake_reply(connection& c, int step, const redisReply* reply) {
     if (!reply) return;  // the context is being freed
     if (reply->type == REDIS_REPLY_ERROR) {
       const std::string what(reply->str, reply->len);
+      if (!c.teardown_posted) policy_.connect_failed(what);
       request_teardown(c, "handshake failed: " + what);
       return;
     }
+    if (step == step_role) {
+      if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 && reply->element[0]->type == REDIS_REPLY_STRING)
+        c.role.assign(reply->element[0]->str, reply->element[0]->len);
+    } else if (step == step_dataset) {
+      c.dataset = detail::convert_reply(reply);
+    }
     if (--c.handshake_remaining > 0 || c.teardown_posted) return;
+    const auto d = policy_.handshake_done(c.role);
+    if (d.action == detail::link_action::teardown_and_back_off) {
+      log_.at(failures_logged_++ == 0 ? log_level::warning : log_level::debug, "redis.not_master")
+          .kv("endpoint", c.address)
+          .kv("role", c.role);
+      request_teardown(c, d.reason);
+      return;
+    }
     c.handshake_done = true;
     ++connect_seq_;
     connect_timer_.cancel();
@@ -535,7 +647,107 @@ class hiredis_client final : public redis_client {
     failures_logged_ = 0;
     set_last_error("");
     set_connected(true);
-    log_.info("redis.connected").kv("endpoint", endpoint()).kv("db", settings_.db);
+    log_.info("redis.connected").kv("endpoint", c.address).kv("db", settings_.db);
+    if (settings_.check_dataset) {
+      on_dataset_checked(c.dataset);
+      check_persistence(c.address);
+    }
+  }
+
+  void on_dataset_checked(const redis_reply& r) {
+    if (r.type != redis_reply::kind::array || r.elements.size() != 2) return;
+    const std::string& what = r.elements[0].str;
+    const std::string& epoch = r.elements[1].str;
+    if (what == "reset" || what == "changed") {
+      if (data_resets_) data_resets_->inc();
+      log_.crit("redis.dataset_reset")
+          .kv("known_epoch", known_epoch_)
+          .kv("epoch", epoch)
+          .kv("meaning", "the Redis data this daemon knew is gone: devices, appointments and retries written before are lost")
+          .kv("clears", "herald redis ack-reset, or after redis.dataset_reset_alert");
+    } else if (what == "new") {
+      log_.notice("redis.dataset_created").kv("epoch", epoch);
+    } else if (what == "adopted") {
+      log_.notice("redis.dataset_epoch_written").kv("epoch", epoch);
+    }
+    known_epoch_ = epoch;
+  }
+
+  // Warns (once per node) when Redis keeps its data in memory only: a
+  // restart would then empty it. CONFIG may be disabled on managed Redis.
+  void check_persistence(const std::string& address) {
+    if (address == persistence_checked_for_) return;
+    persistence_checked_for_ = address;
+    auto result = std::make_shared<std::pair<int, bool>>(0, false);  // answers, some persistence
+    auto on_answer = [weak = weak_self(), result, address](boost::system::error_code ec, redis_reply r) {
+      auto self = weak.lock();
+      if (!self) return;
+      ++result->first;
+      if (ec) {
+        result->first = 100;  // unknown: say nothing
+        self->log_.debug("redis.persistence_unknown").kv("endpoint", address).kv("error", r.str.empty() ? ec.message() : r.str);
+        return;
+      }
+      if (r.type == redis_reply::kind::array && r.elements.size() == 2) {
+        const auto& key = r.elements[0].str;
+        const auto& value = r.elements[1].str;
+        if ((key == "appendonly" && value == "yes") || (key == "save" && !value.empty())) result->second = true;
+      }
+      if (result->first == 2 && !result->second)
+        self->log_.warning("redis.no_persistence")
+            .kv("endpoint", address)
+            .kv("meaning", "neither AOF (appendonly) nor RDB snapshots (save): a Redis restart loses every device, appointment and retry");
+    };
+    do_exec({"CONFIG", "GET", "appendonly"}, on_answer);
+    do_exec({"CONFIG", "GET", "save"}, on_answer);
+  }
+
+  void on_sentinel_event(const sentinel_event& e) {
+    if (!running_) return;
+    switch (e.what) {
+      case sentinel_event::kind::switch_master: on_switch_master(e.address); break;
+      case sentinel_event::kind::failover_started: {
+        const auto d = policy_.failover_started();
+        if (d.action != detail::link_action::teardown_and_hold) return;
+        log_.notice("redis.holding").kv("reason", d.reason).kv("limit_ms", static_cast<long long>(hold_limit().count()));
+        set_last_error(d.reason);
+        reconnect_timer_.cancel();
+        if (conn_) teardown(conn_, redis_error::connection_lost, d.reason);
+        // Bounded: without news from the sentinels, ask them again later.
+        reconnect_timer_.expires_after(hold_limit());
+        reconnect_timer_.async_wait([weak = weak_self()](boost::system::error_code ec) {
+          auto self = weak.lock();
+          if (ec || !self || !self->running_) return;
+          if (self->policy_.failover_aborted().action == detail::link_action::connect) self->connect();
+        });
+        break;
+      }
+      case sentinel_event::kind::failover_aborted:
+        if (policy_.failover_aborted().action == detail::link_action::connect) {
+          reconnect_timer_.cancel();
+          connect();
+        }
+        break;
+    }
+  }
+
+  std::chrono::milliseconds hold_limit() const {
+    return std::max<std::chrono::milliseconds>(std::chrono::seconds(10), settings_.command_timeout * 5);
+  }
+
+  // A sentinel announced a new master for our name.
+  void on_switch_master(const redis_address& a) {
+    const std::string to = a.to_string();
+    if (conn_ && conn_->handshake_done && conn_->address == to) return;  // already there
+    const auto d = policy_.switch_master(to);
+    if (d.action == detail::link_action::connect) {
+      reconnect_timer_.cancel();
+      attempt_ = 0;
+      connect();
+    } else if (d.action == detail::link_action::teardown_and_back_off && conn_) {
+      attempt_ = 0;
+      teardown(conn_, redis_error::connection_lost, d.reason);
+    }
   }
 
   // Called from inside a hiredis callback: the teardown runs afterwards.
@@ -567,6 +779,7 @@ class hiredis_client final : public redis_client {
   // `c` by value: callers may pass conn_ itself, which is reset here.
   void on_closed(connection_ptr c) {
     if (c != conn_) return;
+    policy_.connection_lost(c->close_reason);  // nothing new if a decision already dropped it
     conn_.reset();
     ++connect_seq_;
     connect_timer_.cancel();
@@ -589,7 +802,7 @@ class hiredis_client final : public redis_client {
           .kv("reason", reason);
     }
     set_last_error(std::move(reason));
-    if (running_) schedule_reconnect();
+    if (running_ && policy_.state() == detail::link_state::backing_off) schedule_reconnect();
   }
 
   void schedule_reconnect() {
@@ -604,7 +817,7 @@ class hiredis_client final : public redis_client {
     reconnect_timer_.async_wait([weak = weak_self()](boost::system::error_code ec) {
       auto self = weak.lock();
       if (ec || !self || !self->running_) return;
-      self->connect();
+      if (self->policy_.backoff_elapsed().action == detail::link_action::connect) self->connect();
     });
   }
 
@@ -683,6 +896,10 @@ class hiredis_client final : public redis_client {
   std::minstd_rand rng_;
 
   connection_ptr conn_;
+  std::shared_ptr<sentinel_client> sentinel_;  // null without redis.sentinels
+  detail::link_policy policy_;
+  std::string known_epoch_;              // the dataset epoch seen at the last connect
+  std::string persistence_checked_for_;  // the node last checked for persistence
   bool running_ = false;
   unsigned attempt_ = 0;
   unsigned failures_logged_ = 0;
@@ -698,7 +915,8 @@ class hiredis_client final : public redis_client {
   gauge* connected_gauge_ = nullptr;
   gauge* pending_gauge_ = nullptr;
   counter* reconnects_ = nullptr;
-  std::array<counter*, 8> error_counters_{};
+  counter* data_resets_ = nullptr;
+  std::array<counter*, 9> error_counters_{};
 };
 
 }  // namespace

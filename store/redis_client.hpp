@@ -4,7 +4,13 @@
 // (hiredis buffers them; one write carries many). While disconnected,
 // commands fail at once with redis_error::not_connected; the client
 // reconnects by itself with exponential backoff (redis.reconnect_min..max)
-// and re-issues AUTH/SELECT before it reports itself connected.
+// and re-issues AUTH/SELECT before it reports itself connected. It is only
+// connected to a master (ROLE is part of the handshake): the error replies
+// of a node that stopped being one (READONLY, MASTERDOWN, LOADING) make it
+// reconnect, resolving the host again or, with redis.sentinels, asking the
+// sentinels again (detail/link_policy.hpp decides). With
+// settings.check_dataset it checks the dataset epoch on every connect
+// (dataset_keys below) and warns once when the node persists nothing.
 //
 // Threading: all state lives on the client's strand; async_exec may be
 // called from any executor, the completion runs on the caller's executor.
@@ -36,6 +42,9 @@ enum class redis_error {
   busy,               // more than redis.max_pending commands queued
   unexpected_reply,   // the reply had a type the caller did not expect
   stopped,            // the client was stopped
+  unavailable,        // the node cannot serve as the master now (READONLY, MASTERDOWN,
+                      // LOADING, UNBLOCKED error reply: failover under way); reply filled
+                      // in, the connection is being made again
 };
 const boost::system::error_category& redis_category();
 boost::system::error_code make_error_code(redis_error e);
@@ -47,6 +56,17 @@ struct redis_reply {
   std::int64_t integer = 0;
   std::string str;  // string, status or error text
   std::vector<redis_reply> elements;
+};
+
+// The keys of the dataset epoch: `epoch` is written when the client first
+// finds none; `reset` exists (with an expiry of redis.dataset_reset_alert)
+// while a detected reset has not been acknowledged (`herald redis ack-reset`
+// deletes it).
+struct dataset_keys {
+  std::string epoch, reset;
+  static dataset_keys for_prefix(const std::string& key_prefix) {
+    return {key_prefix + ":dataset:epoch", key_prefix + ":dataset:reset"};
+  }
 };
 
 class redis_client : public std::enable_shared_from_this<redis_client> {

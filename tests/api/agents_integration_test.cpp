@@ -33,7 +33,7 @@ class agents_test : public herald_daemon_fixture {
             {"admin", admin, "devices.read, devices.write", ""},
             {"reader", reader, "devices.read", "919"}};
   }
-  std::string extra_config() const override { return "  application_tokens: [\"1234567-1234-9876\"]\n"; }
+  std::string extra_config() const override { return "  application_tokens: [\"626f86e5c1e57e6e14a35051feb281c7a0e85b68c84d95b6066421d096e135b2\"]\n"; }
 
   http_response rest(const std::string& agent, const std::string& method, const std::string& body, const std::string& token,
                      std::map<std::string, std::string> headers = {}) {
@@ -312,8 +312,9 @@ TEST_F(agents_test, TagErrors) {
     std::string type;
   };
   std::vector<row> rows{
-      {"SetPushNotificationTagsForDevice", R"({"DeviceIdentifier":"theirs","Tags":"All"})", crm, 403, "SoAccessDeniedException"},
-      {"GetPushNotificationTagsForDevice", R"({"DeviceIdentifier":"theirs"})", crm, 403, "SoAccessDeniedException"},
+      // Another associate's device answers like an unknown one.
+      {"SetPushNotificationTagsForDevice", R"({"DeviceIdentifier":"theirs","Tags":"All"})", crm, 404, "SoNotFoundException"},
+      {"GetPushNotificationTagsForDevice", R"({"DeviceIdentifier":"theirs"})", crm, 404, "SoNotFoundException"},
       {"SetPushNotificationTagsForUser", R"({"AssociateId":42,"Tags":"All"})", crm, 403, "SoAccessDeniedException"},
       {"SetPushNotificationTagsForDevice", R"({"DeviceIdentifier":"mine","Tags":"All"})", reader, 403, "SoAccessDeniedException"},
       {"SetPushNotificationTagsForDevice", R"({"DeviceIdentifier":"ghost","Tags":"All"})", crm, 404, "SoNotFoundException"},
@@ -427,12 +428,9 @@ TEST_F(agents_test, ForeignSystemErrors) {
     std::string type;
   };
   std::vector<row> rows{
-      {"GetKeyOnDeviceIdentifier", "{" + dev + R"(,"KeyName":"k"})", other, 403, "SoAccessDeniedException"},
-      {"SaveForeignKey", "{" + dev + R"(,"ForeignKey":{"Key":"k"}})", other, 403, "SoAccessDeniedException"},
-      {"AddDeviceByIdentifier", "{" + dev + "}", other, 403, "SoAccessDeniedException"},
-      {"DeleteDeviceByIdentifier", "{" + dev + "}", other, 403, "SoAccessDeniedException"},
-      {"DeleteForeignKeyOnName", "{" + dev + R"(,"KeyName":"k"})", other, 403, "SoAccessDeniedException"},
-      {"GetDeviceKeysOnDeviceIdentifier", "{" + dev + "}", other, 403, "SoAccessDeniedException"},
+      // Writing another associate's device identifier is a conflict.
+      {"SaveForeignKey", "{" + dev + R"(,"ForeignKey":{"Key":"k"}})", other, 409, "SoConflictException"},
+      {"AddDeviceByIdentifier", "{" + dev + "}", other, 409, "SoConflictException"},
       {"SaveForeignKey", "{" + dev + R"(,"ForeignKey":{"Key":"k"}})", reader, 403, "SoAccessDeniedException"},
       {"GetKeyOnDeviceIdentifier", "{" + dev + "}", crm, 400, "ArgumentException"},
       {"GetKeyOnDeviceIdentifier", R"({"DeviceIdentifier":"x","KeyName":"k"})", crm, 400, "ArgumentException"},
@@ -449,8 +447,19 @@ TEST_F(agents_test, ForeignSystemErrors) {
   }
   EXPECT_EQ(client().request("GET", "/api/v1/Agents/ForeignSystem/GetDeviceByIdentifier").status, 405);
   EXPECT_EQ(foreign("NoSuchMethod", "{}", crm).status, 404);
-  // The service credential reaches every device.
-  EXPECT_EQ(foreign("GetDeviceKeysOnDeviceIdentifier", "{" + dev + "}", admin).status, 200);
+  // Reads and deletes of another associate's device answer like an unknown device's.
+  const std::string ghost = R"("ApplicationName":"Sync","DeviceName":"Phone","DeviceIdentifier":"ghost")";
+  for (const char* method : {"GetKeyOnDeviceIdentifier", "GetDeviceKeysOnDeviceIdentifier", "GetDeviceByIdentifier",
+                             "DeleteDeviceByIdentifier", "DeleteForeignKeyOnName"}) {
+    auto theirs = foreign(method, "{" + dev + R"(,"KeyName":"k"})", other);
+    auto unknown = foreign(method, "{" + ghost + R"(,"KeyName":"k"})", other);
+    EXPECT_EQ(theirs.status, unknown.status) << method << " " << theirs.body;
+    EXPECT_EQ(replace_all(theirs.body, "owned", "ID"), replace_all(unknown.body, "ghost", "ID")) << method;
+  }
+  // ... and changed nothing: the service credential still reaches the device.
+  auto kept = foreign("GetDeviceByIdentifier", "{" + dev + "}", admin);
+  EXPECT_EQ(kept.status, 200);
+  EXPECT_NE(kept.body.find("owned"), std::string::npos) << kept.body;
 }
 
 }  // namespace

@@ -229,7 +229,8 @@ TEST_F(api_test, RedisOutageGives503ThenRecoversWithoutRestart) {
   EXPECT_EQ(ready.status, 503);
   auto body = json::parse(ready.body).as_object();
   EXPECT_EQ(body.at("checks").at("redis").at("ok").as_bool(), false);
-  EXPECT_FALSE(body.at("checks").at("redis").at("reason").as_string().empty());
+  // Without a credential: ok / not ok only; the reason is in the log.
+  EXPECT_FALSE(body.at("checks").at("redis").as_object().contains("reason"));
 
   auto start = std::chrono::steady_clock::now();
   auto down = post("GetRegisteredDevices", "{}", crm_token);

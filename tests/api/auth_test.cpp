@@ -49,7 +49,7 @@ TEST(Authenticator, ApplicationTokens) {
   auth_settings s;
   authenticator open(s);
   EXPECT_TRUE(open.application_token_ok("anything"));
-  s.application_tokens = {"1234567-1234-9876"};
+  s.application_tokens = {sha256_digest("1234567-1234-9876")};
   authenticator strict(s);
   EXPECT_TRUE(strict.application_token_ok("1234567-1234-9876"));
   EXPECT_FALSE(strict.application_token_ok("1234567-1234-9877"));

@@ -35,6 +35,8 @@ class herald_daemon_fixture : public ::testing::Test {
   // Override to change the credentials or add configuration.
   virtual std::vector<test_token> tokens() const = 0;
   virtual std::string extra_config() const { return {}; }
+  // Further `server:` keys, each "  key: value\n".
+  virtual std::string server_config() const { return {}; }
 
   void SetUp() override {
     dir_ = make_temp_dir("herald-api");
@@ -48,7 +50,7 @@ class herald_daemon_fixture : public ::testing::Test {
     std::string src = HERALD_TEST_SOURCE_DIR;
     write_text_file(dir_ + "/herald.yaml",
                     "server:\n  listen: 127.0.0.1:" + std::to_string(port_) +
-                        "\n  body_limit: 65536\nredis:\n  url: " + redis_.url() + "\n  key_prefix: t" + std::to_string(port_) +
+                        "\n  body_limit: 65536\n" + server_config() + "redis:\n  url: " + redis_.url() + "\n  key_prefix: t" + std::to_string(port_) +
                         "\n  reconnect_max: 200ms\n  command_timeout: 1s\nauth:\n  tokens_file: tokens.yaml\n" + extra_config() +
                         "locales:\n  directory: " + src + "/config/locales\ntimezones:\n  table_file: " + src +
                         "/config/timezones.yaml\nlog:\n  level: debug\n");

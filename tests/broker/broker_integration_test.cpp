@@ -24,6 +24,7 @@ using namespace std::chrono;
 namespace json = boost::json;
 
 const std::string admin_token = "broker-admin-token";
+const std::string phone_b_token = "phone-b-token";  // bound to associate 5001
 
 std::string hex_token(int n) {
   char buf[65];
@@ -56,6 +57,9 @@ class broker_test : public ::testing::Test {
     apns_ = std::make_unique<mock_apns_server>(pki);
     std::ofstream(dir_ + "/tokens.yaml") << "- name: admin\n  sha256: \"" << sha256_hex(admin_token)
                                          << "\"\n  scopes: [devices.read, devices.write, appointments.read, appointments.write, broker.run, messages.write, push.application.crm]\n";
+    // A phone app's credential, bound to associate 5001.
+    std::ofstream(dir_ + "/tokens.yaml", std::ios::app) << "- name: phone-b\n  sha256: \"" << sha256_hex(phone_b_token)
+                                                        << "\"\n  scopes: [devices.read, devices.write]\n  associate_id: 5001\n";
   }
 
   std::string write_config(unsigned short port, const std::string& broker_extra) {
@@ -292,6 +296,29 @@ TEST_F(broker_test, EntryThatFailsEveryTimeIsDeadLetteredAfterMaxDeliveries) {
   EXPECT_NE(entry.find("processing failed 3 times"), std::string::npos) << entry;
   EXPECT_EQ(redis_.cli("XLEN b:work"), "0\n");  // acknowledged: it stops coming back
   EXPECT_NE(d.proc->output().find("broker.entry_dead_lettered"), std::string::npos);
+}
+
+// A phone handed from associate 5000 to 5001 keeps its push token: 5001's
+// app registers the DeviceIdentifier with that PNSHandle, the device moves,
+// and the next alarms reach it as 5001's, not 5000's.
+TEST_F(broker_test, PhoneHandedOverGetsTheNewOwnersAlarms) {
+  auto d = start_daemon();
+  register_device(d, 5000, 7);  // dev-7, token hex_token(7), registered by the service credential
+  std::string body = R"({"DeviceInfo":{"DeviceName":"B's phone","DeviceIdentifier":"dev-7","Language":"en-US","PNSHandle":")" +
+                     hex_token(7) + R"(","Platform":"Apple","OSVersion":"iOS 18","TimeZoneId":460}})";
+  auto moved = d.client->request("POST", "/api/v1/Agents/Pocket/RegisterDeviceForPushNotification", body,
+                                 {{"Authorization", "Bearer " + phone_b_token}, {"Content-Type", "application/json"}});
+  ASSERT_EQ(moved.status, 204) << moved.body;
+  auto a_list = d.client->request("POST", "/api/v1/Agents/Pocket/GetRegisteredDevices", R"({"AssociateId":5000})", auth());
+  EXPECT_EQ(json::parse(a_list.body).as_array().size(), 0u) << a_list.body;
+  put_appointment(d, "HANDOVER-A", {5000}, system_clock::now() + milliseconds(200));
+  put_appointment(d, "HANDOVER-B", {5001}, system_clock::now() + milliseconds(400));
+  ASSERT_TRUE(wait_token(hex_token(7), 1, seconds(10))) << d.proc->output();
+  // A's alarm was due first, so it was handled before B's reached the mock:
+  // had the device still been A's, its notification would be here too.
+  auto reqs = requests_for(hex_token(7));
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(json::parse(reqs[0].body).at("herald").at("appointment_id").as_string(), "HANDOVER-B");
 }
 
 TEST_F(broker_test, GoneDeviceIsRemoved) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "api/appointment_codec.hpp"
 #include "broker/appointment.hpp"
 
@@ -126,6 +128,9 @@ TEST(DeliveryPolicy, Outcomes) {
   EXPECT_EQ(p.action, delivery_action::schedule_retry);
   EXPECT_EQ(p.retry_at_ms, now + 2'000);
   retry.retry_delay = milliseconds(60'000);  // past max_lateness: give up
+  EXPECT_EQ(plan_delivery(retry, d, now, due, lateness).action, delivery_action::dead_letter);
+  // A Retry-After far in the future (or one that would overflow) never schedules a retry past max_lateness.
+  retry.retry_delay = milliseconds(std::numeric_limits<std::int64_t>::max());
   EXPECT_EQ(plan_delivery(retry, d, now, due, lateness).action, delivery_action::dead_letter);
 
   auto rejected = result_of(delivery_result::outcome::rejected, "PayloadTooLarge");

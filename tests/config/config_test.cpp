@@ -83,10 +83,11 @@ TEST_F(config_test, empty_document_gives_documented_defaults) {
   EXPECT_EQ(cfg.broker.max_lateness, 15min);
   EXPECT_EQ(cfg.broker.max_deliveries, 10);
   EXPECT_EQ(cfg.log.level, "info");
+  EXPECT_EQ(cfg.log.format, "text");
   EXPECT_EQ(cfg.locales.default_language, "en");
-  EXPECT_EQ(cfg.locales.directory, (dir_ / "locales").string());
+  EXPECT_EQ(cfg.locales.directory, "");  // the built-in catalogs
   EXPECT_EQ(cfg.timezones.default_zone, "Europe/Oslo");
-  EXPECT_EQ(cfg.timezones.table_file, (dir_ / "timezones.yaml").string());
+  EXPECT_EQ(cfg.timezones.table_file, "");  // the built-in table
 }
 
 TEST_F(config_test, empty_sections_keep_defaults) {
@@ -258,6 +259,38 @@ TEST_F(config_test, redis_password_file_is_read_and_trimmed) {
   EXPECT_EQ(cfg.redis.password_file, (dir_ / "redis.pw").string());
 }
 
+TEST_F(config_test, redis_sentinels_with_master_name_and_password_file) {
+  write("sentinel.pw", "sentinel-secret\n", 0640);
+  const config cfg = load(
+      "redis:\n  sentinels: [\"127.0.0.1:26379\", \"[::1]:26380\", \"sentinel.example:26381\"]\n  master_name: herald\n"
+      "  sentinel_password_file: sentinel.pw\n  dataset_reset_alert: 10m\n");
+  ASSERT_EQ(cfg.redis.sentinels.size(), 3u);
+  EXPECT_EQ(cfg.redis.sentinels[0].host, "127.0.0.1");
+  EXPECT_EQ(cfg.redis.sentinels[0].port, 26379);
+  EXPECT_EQ(cfg.redis.sentinels[1].host, "::1");
+  EXPECT_EQ(cfg.redis.sentinels[2].host, "sentinel.example");
+  EXPECT_EQ(cfg.redis.master_name, "herald");
+  EXPECT_EQ(cfg.redis.sentinel_password, "sentinel-secret");
+  EXPECT_EQ(cfg.redis.dataset_reset_alert, std::chrono::minutes(10));
+  const auto text = describe_effective(cfg);
+  EXPECT_NE(text.find("master_name: herald"), std::string::npos) << text;
+  EXPECT_NE(text.find("[::1]:26380"), std::string::npos) << text;
+  EXPECT_EQ(text.find("sentinel-secret"), std::string::npos) << text;
+}
+
+TEST_F(config_test, redis_url_and_sentinels_are_mutually_exclusive) {
+  auto e = error_of("redis:\n  url: redis://127.0.0.1:6379/0\n  sentinels: [\"127.0.0.1:26379\"]\n  master_name: m\n");
+  EXPECT_EQ(e.key(), "redis.sentinels");
+  EXPECT_NE(e.problem().find("redis.url"), std::string::npos) << e.problem();
+  EXPECT_NE(e.problem().find("redis.sentinels"), std::string::npos) << e.problem();
+  EXPECT_EQ(error_of("redis:\n  sentinels: [\"127.0.0.1:26379\"]\n").key(), "redis.master_name");
+  EXPECT_EQ(error_of("redis:\n  sentinels: [\"127.0.0.1\"]\n  master_name: m\n").key(), "redis.sentinels[0]");
+  EXPECT_EQ(error_of("redis:\n  sentinels: []\n  master_name: m\n").key(), "redis.sentinels");
+  EXPECT_EQ(error_of("redis:\n  master_name: m\n").key(), "redis.master_name");
+  write("sentinel.pw", "x\n", 0640);
+  EXPECT_EQ(error_of("redis:\n  sentinel_password_file: sentinel.pw\n").key(), "redis.sentinel_password_file");
+}
+
 TEST_F(config_test, redis_password_twice_is_an_error) {
   write("redis.pw", "file-secret\n");
   auto e = error_of("redis:\n  url: redis://:a@127.0.0.1\n  password_file: redis.pw\n");
@@ -363,14 +396,16 @@ TEST_F(config_test, tokens_file_is_appended_to_inline_tokens) {
         "- name: from-file\n  sha256: " + std::string(64, 'c') + "\n  scopes: [broker.run]\n  associate_id: 7\n",
         0644);
   const config cfg = load(std::string("auth:\n  tokens:\n    - name: inline\n      sha256: ") + dev_token_sha +
-                          "\n  tokens_file: tokens.yaml\n  application_tokens: [app-1, app-2]\n");
+                          "\n  tokens_file: tokens.yaml\n  application_tokens: [5eb7e725e6bac43f2a906437aa7be080081de786a7d12f7b9649be47b69d6ca0, 80d6ae0197c2a3be4ec46d171996105891dedf626ea3040f2dd2bf00e63c436e]\n");
   ASSERT_EQ(cfg.auth.tokens.size(), 2u);
   EXPECT_EQ(cfg.auth.tokens[0].name, "inline");
   EXPECT_EQ(cfg.auth.tokens[1].name, "from-file");
   EXPECT_EQ(cfg.auth.tokens[1].scopes, std::vector<std::string>{"broker.run"});
   EXPECT_EQ(cfg.auth.tokens[1].associate_id, 7);
   EXPECT_EQ(cfg.auth.tokens_file, (dir_ / "tokens.yaml").string());
-  EXPECT_EQ(cfg.auth.application_tokens, (std::vector<std::string>{"app-1", "app-2"}));
+  ASSERT_EQ(cfg.auth.application_tokens.size(), 2u);
+  EXPECT_EQ(cfg.auth.application_tokens[0], sha256_digest("app-1"));
+  EXPECT_EQ(cfg.auth.application_tokens[1], sha256_digest("app-2"));
 }
 
 TEST_F(config_test, tokens_file_errors_name_the_entry_or_file) {
@@ -380,6 +415,17 @@ TEST_F(config_test, tokens_file_errors_name_the_entry_or_file) {
   auto e = error_of("auth:\n  tokens_file: broken.yaml\n");
   EXPECT_EQ(e.key(), broken);
   EXPECT_TRUE(e.problem().starts_with("YAML error at line ")) << e.problem();
+}
+
+TEST_F(config_test, application_tokens_are_sha256_not_plain_text) {
+  auto e = error_of("auth:\n  application_tokens: [1234567-1234-9876]\n");
+  EXPECT_EQ(e.key(), "auth.application_tokens");
+  EXPECT_NE(e.problem().find("SHA-256"), std::string::npos) << e.problem();
+}
+
+TEST_F(config_test, max_connections_per_client_is_off_by_default) {
+  EXPECT_EQ(load("").server.max_connections_per_client, 0u);
+  EXPECT_EQ(load("server:\n  max_connections_per_client: 8\n").server.max_connections_per_client, 8u);
 }
 
 TEST_F(config_test, apps_keep_file_order_and_resolve_paths) {
@@ -463,6 +509,8 @@ TEST_F(config_test, other_sections) {
   EXPECT_EQ(cfg.timezones.default_zone, "America/New_York");
 
   EXPECT_EQ(error_of("log:\n  level: verbose\n").key(), "log.level");
+  EXPECT_EQ(error_of("log:\n  format: logfmt\n").key(), "log.format");
+  EXPECT_EQ(load("log:\n  format: json\n").log.format, "json");
   EXPECT_EQ(error_of("locales:\n  default_language: English\n").key(), "locales.default_language");
   EXPECT_EQ(error_of("timezones:\n  default: \"Europe/Oslo time\"\n").key(), "timezones.default");
   EXPECT_EQ(error_of("- a\n- b\n").key(), "<config>");
@@ -479,13 +527,13 @@ TEST_F(config_test, describe_effective_masks_secrets_and_shows_defaults) {
 
   const config cfg = load(std::string("redis:\n  password_file: redis.pw\n") +
                           "auth:\n  tokens:\n    - {name: crm, sha256: " + dev_token_sha +
-                          ", scopes: [devices.read], associate_id: 919}\n  application_tokens: [app-secret-123]\n" +
+                          ", scopes: [devices.read], associate_id: 919}\n  application_tokens: [b3ab68d00db78bdb6d9cd70e1d451183e6e04cc12d1556636c4df44d2ccd3734]\n" +
                           "apps:\n  pocket:\n    apns:\n      certificate_file: cert.pem\n"
                           "      certificate_password_file: cert.pw\n      topic: com.example.pocket\n");
   const std::string text = describe_effective(cfg);
   EXPECT_EQ(text.find("pw-from-file-xyz"), std::string::npos) << text;
   EXPECT_EQ(text.find("certificate-password-abc"), std::string::npos) << text;
-  EXPECT_EQ(text.find("app-secret-123"), std::string::npos) << text;
+  EXPECT_EQ(text.find("b3ab68d00db78bdb6d9cd70e1d451183e6e04cc12d1556636c4df44d2ccd3734"), std::string::npos) << text;
   EXPECT_EQ(text.find(dev_token_sha), std::string::npos) << text;
   EXPECT_NE(text.find("f01d2474\u2026"), std::string::npos) << text;
   EXPECT_NE(text.find("redis.pw"), std::string::npos) << "the file name is shown\n" << text;
@@ -507,6 +555,10 @@ TEST_F(config_test, describe_effective_output_loads_again) {
   EXPECT_EQ(again.server.header_timeout, 1500ms);
   ASSERT_EQ(again.apps.size(), 1u);
   EXPECT_EQ(again.apps[0].apns->certificate_file, cfg.apps[0].apns->certificate_file);
+  // Unset data files print as null (the built-in data), which loads as unset again.
+  EXPECT_NE(describe_effective(cfg).find("directory: ~"), std::string::npos) << describe_effective(cfg);
+  EXPECT_EQ(again.locales.directory, "");
+  EXPECT_EQ(again.timezones.table_file, "");
 }
 
 TEST(shipped_config, herald_yaml_loads) {

@@ -1,7 +1,10 @@
 #include "l10n/localizer.hpp"
 
+#include "l10n/builtin_data.hpp"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -342,6 +345,57 @@ TEST(l10n_threads, concurrent_const_use) {
 }
 
 // ---------------------------------------------------------------------------
+// Built-in data: the shipped files compiled into the binary.
+
+std::string file_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Every shipped catalog is built in byte for byte (a new file in
+// config/locales/ that is not listed in l10n/CMakeLists.txt fails here), and
+// nothing else is.
+TEST(l10n_builtin, matches_the_shipped_files) {
+  std::vector<std::string> shipped_names;
+  for (const auto& entry : fs::directory_iterator(locales_dir)) {
+    if (entry.path().extension() == ".yaml") shipped_names.push_back(entry.path().filename().string());
+  }
+  std::sort(shipped_names.begin(), shipped_names.end());
+  std::vector<std::string> builtin_names;
+  for (const auto& f : herald::builtin_catalogs()) {
+    builtin_names.emplace_back(f.name);
+    EXPECT_EQ(f.text, file_text(fs::path(locales_dir) / f.name)) << f.name;
+  }
+  EXPECT_EQ(builtin_names, shipped_names);
+  EXPECT_EQ(herald::builtin_timezone_table().text, file_text(zones_file));
+}
+
+TEST(l10n_builtin, loads_and_formats_like_the_files) {
+  const localizer builtin = localizer::load("", "", "en", "Europe/Oslo");
+  EXPECT_EQ(builtin.languages(), shipped().languages());
+  EXPECT_EQ(builtin.default_language(), "en");
+  EXPECT_EQ(builtin.zone_for(261), "Europe/Oslo");
+  EXPECT_EQ(builtin.zone_for_code("US-NY"), "America/New_York");
+  for (const auto& lang : shipped().languages()) {
+    for (const std::int32_t zone : {oslo_id, new_york_id, unknown_id}) {
+      const auto a = builtin.alarm(meeting(), lang, zone, start - hours(30));
+      const auto b = shipped().alarm(meeting(), lang, zone, start - hours(30));
+      EXPECT_EQ(a.title, b.title) << lang;
+      EXPECT_EQ(a.body, b.body) << lang;
+      EXPECT_EQ(a.zone_used, b.zone_used) << lang;
+    }
+  }
+  // A missing default language names the built-in catalogs.
+  try {
+    localizer::load("", "", "xx", "Europe/Oslo");
+    ADD_FAILURE() << "no error for a default language without a catalog";
+  } catch (const l10n_error& e) {
+    EXPECT_EQ(e.file(), "locales.default_language");
+    EXPECT_NE(e.problem().find("<built-in>"), std::string::npos) << e.what();
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Loading: operator-edited catalogs and tables.
 
 class l10n_load : public ::testing::Test {
@@ -375,6 +429,27 @@ class l10n_load : public ::testing::Test {
 };
 
 // Only "no" present: "nb-NO" -> "nb" -> "no"; the default may be given as nb-NO too.
+// Each file overrides its built-in counterpart on its own.
+TEST_F(l10n_load, directory_with_builtin_zones_and_builtin_catalogs_with_a_table) {
+  const auto own_catalogs = localizer::load((dir_ / "locales").string(), "", "en", "Europe/Oslo");
+  EXPECT_EQ(own_catalogs.languages(), std::vector<std::string>{"en"});
+  EXPECT_EQ(own_catalogs.zone_for(460), "America/New_York");  // the built-in table
+
+  write("timezones.yaml", "zones:\n  - { id: 857, code: IS, zone: Atlantic/Reykjavik }\n");
+  const auto own_table = localizer::load("", path("timezones.yaml"), "en", "Europe/Oslo");
+  EXPECT_EQ(own_table.languages(), shipped().languages());  // the built-in catalogs
+  EXPECT_EQ(own_table.zone_for(857), "Atlantic/Reykjavik");
+  EXPECT_EQ(own_table.zone_for(460), std::nullopt);  // replaced, not merged
+
+  try {
+    localizer::load("", path("missing.yaml"), "en", "Europe/Oslo");
+    ADD_FAILURE() << "no error for a missing table";
+  } catch (const l10n_error& e) {
+    EXPECT_EQ(e.file(), path("missing.yaml"));
+    EXPECT_NE(e.problem().find("cannot read time-zone table"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(l10n_load, norwegian_macrolanguage_fallback) {
   fs::copy_file(locales_dir + "/nb.yaml", dir_ / "locales" / "no.yaml");
   const auto l = load("nb-NO");

@@ -15,6 +15,7 @@
 #include "providers/backoff.hpp"
 #include "providers/fcm_protocol.hpp"
 #include "providers/http_types.hpp"
+#include "providers/reason_label.hpp"
 #include "providers/jwt.hpp"
 #include "runtime/metrics.hpp"
 
@@ -558,6 +559,19 @@ TEST(http, parse_retry_after) {
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111777 + 30), std::chrono::seconds(0));
   EXPECT_FALSE(parse_retry_after("soon", 0));
   EXPECT_FALSE(parse_retry_after("", 0));
+  // Clamped: no overflow, at most max_retry_after.
+  EXPECT_EQ(parse_retry_after("99999999999999999999999", 0), max_retry_after);
+  EXPECT_EQ(parse_retry_after("9223372036854775807", 0), max_retry_after);
+  EXPECT_EQ(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", 0), max_retry_after);
+}
+
+TEST(http, reason_label_is_bounded) {
+  EXPECT_EQ(reason_label("BadDeviceToken"), "BadDeviceToken");
+  EXPECT_EQ(reason_label("UNREGISTERED"), "UNREGISTERED");
+  EXPECT_EQ(reason_label(""), "none");
+  EXPECT_EQ(reason_label("TokenExchangeHTTP 500"), "TokenExchangeFailed");
+  EXPECT_EQ(reason_label("whatever the provider says " + std::string(100, 'x')), "other");
+  EXPECT_EQ(reason_label("HTTP 418"), "other");
 }
 
 // ---- routing, readiness, metrics

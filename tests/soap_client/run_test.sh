@@ -33,7 +33,7 @@ redis:
   url: redis://127.0.0.1:$rport/0
   key_prefix: soapclient
 auth:
-  application_tokens: [app-token]
+  application_tokens: ["7f14c33dfe13ac4af4884e14da5760f9b930205aa8055478c3e74296470d71af"]  # sha256 of app-token
   tokens:
     - name: crm
       sha256: "$sha"

@@ -100,7 +100,7 @@ class redis_client_test : public ::testing::Test {
 };
 
 TEST_F(redis_client_test, error_category_names_every_value) {
-  for (int v = 1; v <= static_cast<int>(redis_error::stopped); ++v) {
+  for (int v = 1; v <= static_cast<int>(redis_error::unavailable); ++v) {
     error_code ec = make_error_code(static_cast<redis_error>(v));
     EXPECT_EQ(ec.category().name(), std::string("herald.redis"));
     EXPECT_NE(ec.message(), "unknown Redis client error") << v;
