@@ -12,6 +12,7 @@
 #include <boost/system/result.hpp>
 
 #include "api/http_server.hpp"
+#include "model/device.hpp"
 #include "model/push_message.hpp"
 
 namespace herald {
@@ -53,6 +54,10 @@ struct api_context {
   alarm_broker* broker = nullptr;
   // Further route modules (appointments, SOAP, IBM, ForeignSystem, ...), asked in order after the Pocket routes.
   std::vector<route_module_factory> extra_routes;
+  // Checks a device's PNSHandle for its platform before it is stored (a Web
+  // subscription's endpoint and keys, a WNS channel URI): "" when acceptable,
+  // else the 400 message naming the field. Null: no check.
+  std::function<std::string(const device_info&)> check_device = nullptr;
 };
 
 class api_service {

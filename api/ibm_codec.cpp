@@ -128,6 +128,7 @@ char ibm_platform_letter(notification_platform platform) {
     case notification_platform::google:
     case notification_platform::google_developer: return 'G';
     case notification_platform::microsoft: return 'W';
+    case notification_platform::web: return 'B';  // Herald's Web platform: no IBM letter, kept apart from A/G/W
   }
   return 'A';
 }

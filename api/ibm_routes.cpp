@@ -269,6 +269,8 @@ class ibm_routes final : public route_module {
     d.associate_id = new_owner;
     d.created_at_ms = prev ? (prev->created_at_ms ? prev->created_at_ms : prev->registered_at_ms) : now;
     d.registered_at_ms = now;
+    if (ctx_.check_device)
+      if (auto problem = ctx_.check_device(d); !problem.empty()) co_return ibm_error(api_error{400, "BadRequest", problem});
     if (auto e = co_await save(d, prev, authz::registration_guard(p, new_owner))) co_return ibm_error(*e);
     registrations_.inc();
     ctx_.log.info("ibm.device_registered")
@@ -310,6 +312,8 @@ class ibm_routes final : public route_module {
     d.app_id = app;
     if (!d.created_at_ms) d.created_at_ms = d.registered_at_ms;
     d.registered_at_ms = unix_ms_now();
+    if (ctx_.check_device)
+      if (auto problem = ctx_.check_device(d); !problem.empty()) co_return ibm_error(api_error{400, "BadRequest", problem});
     if (auto e = co_await save(d, prev, authz::registration_guard(p, d.associate_id))) co_return ibm_error(*e);
     registrations_.inc();
     ctx_.log.info("ibm.device_updated").kv("app", app).kv("device", shorten_token(device_id)).kv("credential", p.name);

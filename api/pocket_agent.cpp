@@ -72,6 +72,9 @@ asio::awaitable<decoded<done>> pocket_agent::register_device(const principal& p,
     r.device.user_agent = old.user_agent;
     r.device.created_at_ms = old.created_at_ms ? old.created_at_ms : old.registered_at_ms;
   }
+  if (ctx_.check_device)
+    if (auto problem = ctx_.check_device(r.device); !problem.empty())
+      co_return api_error{400, "ArgumentException", std::move(problem)};
   auto verdict = authz::decide_registration(p, r.device.associate_id, stored, r.device.pns_handle);
   if (verdict == authz::registration_verdict::refuse) {
     ctx_.log.warning("device.move_refused")

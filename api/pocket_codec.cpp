@@ -93,11 +93,11 @@ decoded<register_device_request> decode_register_device(std::string_view text) {
 
   std::string platform;
   if (auto e = read_string(info, "Platform", "DeviceInfo.Platform", 64, platform)) return *e;
-  if (platform.empty()) return bad_request("DeviceInfo.Platform is required (Apple, Google, Microsoft, AppleDeveloper, AppleAdHoc, GoogleDeveloper)");
+  if (platform.empty()) return bad_request("DeviceInfo.Platform is required (Apple, Google, Microsoft, AppleDeveloper, AppleAdHoc, GoogleDeveloper, Web)");
   auto p = parse_platform(platform);
   if (!p)
     return bad_request("DeviceInfo.Platform '" + platform +
-                       "' is not a NotificationPlatform (Apple, Google, Microsoft, AppleDeveloper, AppleAdHoc, GoogleDeveloper)");
+                       "' is not a NotificationPlatform (Apple, Google, Microsoft, AppleDeveloper, AppleAdHoc, GoogleDeveloper, Web)");
   d.platform = *p;
 
   if (const auto* tz = find_ci(info, "TimeZoneId"); tz && !tz->is_null()) {

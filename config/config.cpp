@@ -767,6 +767,104 @@ fcm_settings load_fcm(const YAML::Node& node, const std::string& path, const fs:
   return out;
 }
 
+// An https URL with a path (a token endpoint): no credentials, no spaces.
+std::string https_url_with_path(const YAML::Node& node, const std::string& key) {
+  std::string url = non_empty(node, key);
+  std::string_view rest(url);
+  if (!rest.starts_with("https://")) throw config_error(key, "must be an https:// URL, got " + in_quotes(url));
+  rest.remove_prefix(8);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.empty() || authority.find('@') != std::string_view::npos)
+    throw config_error(key, "must be https://host[:port]/path without credentials");
+  if (!all_of(url, [](char c) { return static_cast<unsigned char>(c) > 0x20 && c != 0x7f; }))
+    throw config_error(key, "must not contain spaces or control characters");
+  parse_host_port(authority, key, "https://host[:port]/path");
+  return url;
+}
+
+// Hosts a client-supplied URL may point at: "name", "*.suffix" or an IP literal, lowercase.
+std::vector<std::string> host_list(const YAML::Node& node, const std::string& key) {
+  auto hosts = string_list(node, key);
+  if (hosts.empty()) throw config_error(key, "must list at least one host (leave it out for the defaults)");
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    auto& h = hosts[i];
+    std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string_view name(h);
+    if (name.starts_with("*.")) name.remove_prefix(2);
+    if (name.empty() || !all_of(name, [](char c) { return is_alnum(c) || c == '.' || c == '-' || c == ':'; }))
+      throw config_error(index_path(key, i), "must be a host name, *.domain or an IP address, got " + in_quotes(h));
+  }
+  return hosts;
+}
+
+wns_settings load_wns(const YAML::Node& node, const std::string& path, const fs::path& base_dir) {
+  const section s(node, path,
+                  {"client_id", "client_secret_file", "token_endpoint", "scope", "allowed_hosts", "ca_file",
+                   "connections", "connect_timeout", "response_timeout"});
+  wns_settings out;
+  if (auto v = s.get("client_id")) out.client_id = non_empty(*v, s.path("client_id"));
+  else throw config_error(s.path("client_id"), "is required (package SID or Entra ID application id)");
+  if (auto v = s.get("client_secret_file")) {
+    out.client_secret_file = resolve(base_dir, non_empty(*v, s.path("client_secret_file")));
+    require_secret_file(out.client_secret_file, s.path("client_secret_file"));
+  } else {
+    throw config_error(s.path("client_secret_file"), "is required");
+  }
+  if (auto v = s.get("token_endpoint")) {
+    out.token_endpoint = https_url_with_path(*v, s.path("token_endpoint"));
+  } else {
+    throw config_error(s.path("token_endpoint"),
+                       "is required: https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token (Entra ID) or "
+                       "https://login.live.com/accesstoken.srf (classic Store apps)");
+  }
+  if (auto v = s.get("scope")) out.scope = non_empty(*v, s.path("scope"));
+  if (auto v = s.get("allowed_hosts")) out.allowed_hosts = host_list(*v, s.path("allowed_hosts"));
+  if (auto v = s.get("ca_file")) {
+    out.ca_file = resolve(base_dir, non_empty(*v, s.path("ca_file")));
+    require_file(out.ca_file, s.path("ca_file"));
+  }
+  if (auto v = s.get("connections")) out.connections = static_cast<int>(integer(*v, s.path("connections"), 1, 64));
+  if (auto v = s.get("connect_timeout")) out.connect_timeout = duration(*v, s.path("connect_timeout"), 100ms, 5min);
+  if (auto v = s.get("response_timeout")) out.response_timeout = duration(*v, s.path("response_timeout"), 100ms, 10min);
+  return out;
+}
+
+webpush_settings load_webpush(const YAML::Node& node, const std::string& path, const fs::path& base_dir) {
+  const section s(node, path,
+                  {"vapid_private_key_file", "subject", "allowed_hosts", "ca_file", "ttl", "urgency", "connections",
+                   "connect_timeout", "response_timeout"});
+  webpush_settings out;
+  if (auto v = s.get("vapid_private_key_file")) {
+    out.vapid_private_key_file = resolve(base_dir, non_empty(*v, s.path("vapid_private_key_file")));
+    require_secret_file(out.vapid_private_key_file, s.path("vapid_private_key_file"));
+  } else {
+    throw config_error(s.path("vapid_private_key_file"), "is required (herald webpush keygen writes one)");
+  }
+  if (auto v = s.get("subject")) {
+    out.subject = non_empty(*v, s.path("subject"));
+    if (!out.subject.starts_with("mailto:") && !out.subject.starts_with("https://"))
+      throw config_error(s.path("subject"), "must be a mailto: or https:// contact, got " + in_quotes(out.subject));
+  } else {
+    throw config_error(s.path("subject"), "is required (mailto:ops@example.com or an https:// URL)");
+  }
+  if (auto v = s.get("allowed_hosts")) out.allowed_hosts = host_list(*v, s.path("allowed_hosts"));
+  if (auto v = s.get("ca_file")) {
+    out.ca_file = resolve(base_dir, non_empty(*v, s.path("ca_file")));
+    require_file(out.ca_file, s.path("ca_file"));
+  }
+  if (auto v = s.get("ttl"))
+    out.ttl = std::chrono::duration_cast<std::chrono::seconds>(duration(*v, s.path("ttl"), 0ms, 24h * 28));
+  if (auto v = s.get("urgency")) {
+    out.urgency = scalar(*v, s.path("urgency"));
+    if (out.urgency != "very-low" && out.urgency != "low" && out.urgency != "normal" && out.urgency != "high")
+      throw config_error(s.path("urgency"), "must be very-low, low, normal or high, got " + in_quotes(out.urgency));
+  }
+  if (auto v = s.get("connections")) out.connections = static_cast<int>(integer(*v, s.path("connections"), 1, 64));
+  if (auto v = s.get("connect_timeout")) out.connect_timeout = duration(*v, s.path("connect_timeout"), 100ms, 5min);
+  if (auto v = s.get("response_timeout")) out.response_timeout = duration(*v, s.path("response_timeout"), 100ms, 10min);
+  return out;
+}
+
 std::vector<app_settings> load_apps(const YAML::Node& node, const fs::path& base_dir) {
   std::vector<app_settings> out;
   if (!node.IsDefined() || node.IsNull()) return out;
@@ -782,10 +880,12 @@ std::vector<app_settings> load_apps(const YAML::Node& node, const fs::path& base
       throw config_error(path, "application id must be 1 to 64 characters of letters, digits, '_', '-', '.'");
     }
     if (!seen.insert(app.id).second) throw config_error(path, "duplicate key");
-    const section s(entry.second, path, {"apns", "fcm"});
+    const section s(entry.second, path, {"apns", "fcm", "wns", "webpush"});
     if (s.has("apns")) app.apns = load_apns(*s.get("apns"), s.path("apns"), base_dir);
     if (s.has("fcm")) app.fcm = load_fcm(*s.get("fcm"), s.path("fcm"), base_dir);
-    if (!app.apns && !app.fcm) throw config_error(path, "configure apns, fcm or both");
+    if (s.has("wns")) app.wns = load_wns(*s.get("wns"), s.path("wns"), base_dir);
+    if (s.has("webpush")) app.webpush = load_webpush(*s.get("webpush"), s.path("webpush"), base_dir);
+    if (!app.apns && !app.fcm && !app.wns && !app.webpush) throw config_error(path, "configure at least one of apns, fcm, wns, webpush");
     out.push_back(std::move(app));
   }
   return out;
@@ -1065,6 +1165,40 @@ std::string describe_effective(const config& cfg) {
       out << YAML::Key << "service_account_file" << YAML::Value << p.service_account_file;
       optional_string("endpoint", p.endpoint);
       optional_string("ca_file", p.ca_file);
+      out << YAML::Key << "connections" << YAML::Value << p.connections;
+      emit_duration(out, "connect_timeout", p.connect_timeout);
+      emit_duration(out, "response_timeout", p.response_timeout);
+      out << YAML::EndMap;
+    }
+    auto host_list_out = [&](const std::vector<std::string>& hosts) {
+      if (hosts.empty()) return;
+      out << YAML::Key << "allowed_hosts" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (const auto& h : hosts) out << h;
+      out << YAML::EndSeq;
+    };
+    if (app.wns) {
+      const auto& p = *app.wns;
+      out << YAML::Key << "wns" << YAML::Value << YAML::BeginMap;
+      out << YAML::Key << "client_id" << YAML::Value << p.client_id;
+      out << YAML::Key << "client_secret_file" << YAML::Value << p.client_secret_file;
+      out << YAML::Key << "token_endpoint" << YAML::Value << p.token_endpoint;
+      optional_string("scope", p.scope);
+      host_list_out(p.allowed_hosts);
+      optional_string("ca_file", p.ca_file);
+      out << YAML::Key << "connections" << YAML::Value << p.connections;
+      emit_duration(out, "connect_timeout", p.connect_timeout);
+      emit_duration(out, "response_timeout", p.response_timeout);
+      out << YAML::EndMap;
+    }
+    if (app.webpush) {
+      const auto& p = *app.webpush;
+      out << YAML::Key << "webpush" << YAML::Value << YAML::BeginMap;
+      out << YAML::Key << "vapid_private_key_file" << YAML::Value << p.vapid_private_key_file;
+      out << YAML::Key << "subject" << YAML::Value << p.subject;
+      host_list_out(p.allowed_hosts);
+      optional_string("ca_file", p.ca_file);
+      emit_duration(out, "ttl", std::chrono::duration_cast<millis>(p.ttl));
+      out << YAML::Key << "urgency" << YAML::Value << p.urgency;
       out << YAML::Key << "connections" << YAML::Value << p.connections;
       emit_duration(out, "connect_timeout", p.connect_timeout);
       emit_duration(out, "response_timeout", p.response_timeout);

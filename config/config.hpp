@@ -115,10 +115,38 @@ struct fcm_settings {
   millis response_timeout{30'000};
 };
 
+// WNS (Microsoft devices): OAuth 2.0 client credentials, channel URIs on allowed hosts.
+struct wns_settings {
+  std::string client_id;           // package SID (classic) or Entra ID application id
+  std::string client_secret_file;  // must exist, not world-readable; first line is the secret
+  std::string token_endpoint;      // https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token or https://login.live.com/accesstoken.srf
+  std::string scope;               // "" = by token_endpoint: notify.windows.com (login.live.com), else https://wns.windows.com/.default
+  std::vector<std::string> allowed_hosts;  // channel URI hosts ("*.x" = below x); empty = *.notify.windows.com
+  std::string ca_file;
+  int connections = 4;             // keep-alive connections per channel host, 1..64
+  millis connect_timeout{10'000};
+  millis response_timeout{30'000};
+};
+
+// Web Push (Herald's `Web` platform): VAPID key, subscription endpoints on allowed hosts.
+struct webpush_settings {
+  std::string vapid_private_key_file;  // PEM EC P-256 (herald webpush keygen), not world-readable
+  std::string subject;                 // mailto:... or https://... contact sent in the VAPID JWT
+  std::vector<std::string> allowed_hosts;  // empty = the browsers' push services
+  std::string ca_file;
+  std::chrono::seconds ttl{86'400};    // TTL header: how long the push service keeps an undelivered message
+  std::string urgency = "high";        // very-low | low | normal | high
+  int connections = 2;                 // keep-alive connections per push-service origin, 1..64
+  millis connect_timeout{10'000};
+  millis response_timeout{30'000};
+};
+
 struct app_settings {
   std::string id;  // the applicationId (key under apps:)
   std::optional<apns_settings> apns;
   std::optional<fcm_settings> fcm;
+  std::optional<wns_settings> wns;
+  std::optional<webpush_settings> webpush;
 };
 
 struct broker_settings {

@@ -31,6 +31,7 @@ constexpr const char* usage_text =
     "                               read or trim the dead-letter stream (undeliverable notifications)\n"
     "  token new --name N --scopes a,b [--associate ID]\n"
     "                               a random API token (stderr, shown once) and its tokens.yaml entry (stdout)\n"
+    "  webpush keygen --out FILE    write a new VAPID private key (mode 0600), print its public key\n"
     "  version                      print the version and the git commit\n";
 
 // Finds `--config FILE` (or --config=FILE); default config/herald.yaml.
@@ -86,6 +87,7 @@ int run_command(const std::vector<std::string>& args) {
   if (cmd == "token") return command_token(args);
   if (cmd == "deadletter") return command_deadletter(args);
   if (cmd == "redis") return command_redis(args);
+  if (cmd == "webpush") return command_webpush(args);
   std::fprintf(stderr, "herald: unknown command '%s'\n\n%s", cmd.c_str(), usage_text);
   return exit_bad_config;
 }

@@ -245,7 +245,8 @@ int command_serve(const std::string& config_path) {
 
   api_context api_ctx{log, metrics, auth, redis, devices, provider_readiness, cfg.redis.key_prefix,
                       [&broker](push_message m) { return broker.submit(std::move(m)); },
-                      [&broker] { return broker.run_once(); }, &broker, {}};
+                      [&broker] { return broker.run_once(); }, &broker, {},
+                      [&cfg](const device_info& d) { return check_pns_handle(d, cfg.apps); }};
   api_service api(std::move(api_ctx));
   http_server server(
       ioc.get_executor(), cfg.server, [&api](http_request& req) { return api.handle(req); }, log, metrics);

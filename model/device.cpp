@@ -12,13 +12,14 @@ struct platform_name {
   notification_platform value;
   std::string_view name;
 };
-constexpr std::array<platform_name, 6> platform_names{{
+constexpr std::array<platform_name, 7> platform_names{{
     {notification_platform::apple, "Apple"},
     {notification_platform::google, "Google"},
     {notification_platform::microsoft, "Microsoft"},
     {notification_platform::apple_developer, "AppleDeveloper"},
     {notification_platform::apple_ad_hoc, "AppleAdHoc"},
     {notification_platform::google_developer, "GoogleDeveloper"},
+    {notification_platform::web, "Web"},
 }};
 
 }  // namespace

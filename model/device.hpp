@@ -8,8 +8,9 @@
 
 namespace herald {
 
-// SuperOffice NotificationPlatform, by its JSON/SOAP name.
-enum class notification_platform { apple, google, microsoft, apple_developer, apple_ad_hoc, google_developer };
+// SuperOffice NotificationPlatform, by its JSON/SOAP name, plus Herald's
+// extension `Web` (a browser's Web Push subscription; not a SuperOffice value).
+enum class notification_platform { apple, google, microsoft, apple_developer, apple_ad_hoc, google_developer, web };
 
 std::string_view to_string(notification_platform platform);
 // Case-insensitive match of the NotificationPlatform names; nullopt if unknown.
@@ -27,7 +28,7 @@ struct device_info {
   std::string device_name;
   std::string pocket_version;
   std::string language;
-  std::string pns_handle;  // the token at APNs/FCM
+  std::string pns_handle;  // the token at APNs/FCM, WNS channel URI, or (Web) the subscription JSON
   notification_platform platform = notification_platform::apple;
   std::string os_version;
   std::int32_t time_zone_id = 0;  // SuperOffice TZLocation id; 0 = unknown

@@ -2,6 +2,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
@@ -197,6 +198,17 @@ std::string signing_key::public_pem() const {
   std::unique_ptr<BIO, bio_deleter> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_PUBKEY(bio.get(), impl_->key.get());
   return bio_text(bio.get());
+}
+
+std::string signing_key::ec_public_point() const {
+  if (alg_ != algorithm::es256) return {};
+  std::string out(65, '\0');
+  size_t len = 0;
+  if (EVP_PKEY_get_octet_string_param(impl_->key.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                      reinterpret_cast<unsigned char*>(out.data()), out.size(), &len) != 1 ||
+      len != 65)
+    return {};
+  return out;
 }
 
 boost::system::result<std::string> sign_jwt(const signing_key& key, std::string_view header_json,

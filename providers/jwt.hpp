@@ -40,6 +40,8 @@ class signing_key {
   bool verify(std::string_view data, std::string_view signature) const;
   std::string private_pem() const;  // PKCS#8
   std::string public_pem() const;   // SubjectPublicKeyInfo
+  // ES256 keys: the uncompressed public point (65 bytes); empty otherwise.
+  std::string ec_public_point() const;
 
  private:
   struct impl;

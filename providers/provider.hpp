@@ -74,7 +74,7 @@ struct provider_state {
 
 // Metrics hooks (Pushy's ApnsClientMetricsListener). Called on the
 // provider's executor; the default does nothing. `provider` is
-// "apns", "apns_sandbox" or "fcm"; `app` the applicationId.
+// "apns", "apns_sandbox", "fcm", "wns" or "webpush"; `app` the applicationId.
 class provider_metrics_listener {
  public:
   virtual ~provider_metrics_listener() = default;
@@ -132,10 +132,18 @@ std::unique_ptr<push_provider> make_apns_provider(boost::asio::any_io_executor e
 std::unique_ptr<push_provider> make_fcm_provider(boost::asio::any_io_executor ex, std::string app_id,
                                                  const fcm_settings& settings, provider_options options = {});
 
-// Which adapter a NotificationPlatform goes to (CRM-APIS: Apple/AppleAdHoc
-// production, AppleDeveloper sandbox, Google* FCM, Microsoft none). With
-// apns environment "sandbox" every Apple device goes to the sandbox.
-enum class provider_route { apns_production, apns_sandbox, fcm, none };
+// WNS (Microsoft devices) with OAuth client credentials. Never throws (see above).
+std::unique_ptr<push_provider> make_wns_provider(boost::asio::any_io_executor ex, std::string app_id,
+                                                 const wns_settings& settings, provider_options options = {});
+// Web Push (Web devices) with a VAPID key. Never throws (see above).
+std::unique_ptr<push_provider> make_webpush_provider(boost::asio::any_io_executor ex, std::string app_id,
+                                                     const webpush_settings& settings, provider_options options = {});
+
+// Which adapter a NotificationPlatform goes to: Apple/AppleAdHoc APNs
+// production, AppleDeveloper APNs sandbox, Google* FCM, Microsoft WNS, Web
+// (Herald's extension) Web Push. With apns environment "sandbox" every Apple
+// device goes to the sandbox.
+enum class provider_route { apns_production, apns_sandbox, fcm, wns, webpush, none };
 provider_route route_for(notification_platform platform, std::string_view apns_environment = "production");
 
 // All configured apps' providers, routed by app id and device platform.
@@ -154,7 +162,8 @@ class provider_router {
   push_provider* find(std::string_view app_id, notification_platform platform);
   // Whether `app_id` is a configured app (apps.<id>).
   bool has_app(std::string_view app_id) const;
-  // Per configured provider: "pocket/apns", "pocket/fcm" -> state (for /readyz).
+  // Per configured provider: "pocket/apns", "pocket/fcm", "pocket/wns",
+  // "pocket/webpush" -> state (for /readyz).
   std::vector<std::pair<std::string, provider_state>> states() const;
   void shutdown();
 
@@ -162,5 +171,13 @@ class provider_router {
   struct app_entry;
   std::vector<std::unique_ptr<app_entry>> apps_;
 };
+
+// Checks a device's PNSHandle before it is stored: a Web device's handle
+// must be a subscription JSON whose endpoint is https on an allowed host
+// (the webpush.allowed_hosts of the device's app, else the defaults); a
+// Microsoft device's channel URI is checked against wns.allowed_hosts when
+// its app configures wns. Returns "" when acceptable, else a message naming
+// the field ("DeviceInfo.PNSHandle endpoint: ...").
+std::string check_pns_handle(const device_info& device, const std::vector<app_settings>& apps);
 
 }  // namespace herald

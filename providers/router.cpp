@@ -2,6 +2,8 @@
 
 #include "providers/provider.hpp"
 #include "providers/reason_label.hpp"
+#include "providers/webpush_crypto.hpp"
+#include "providers/wns_protocol.hpp"
 
 #include <algorithm>
 #include "runtime/log.hpp"
@@ -30,7 +32,8 @@ provider_route route_for(notification_platform platform, std::string_view apns_e
     case notification_platform::apple_developer: return provider_route::apns_sandbox;
     case notification_platform::google:
     case notification_platform::google_developer: return provider_route::fcm;
-    case notification_platform::microsoft: return provider_route::none;
+    case notification_platform::microsoft: return provider_route::wns;
+    case notification_platform::web: return provider_route::webpush;
   }
   return provider_route::none;
 }
@@ -41,6 +44,8 @@ struct provider_router::app_entry {
   std::unique_ptr<push_provider> apns_production;
   std::unique_ptr<push_provider> apns_sandbox;
   std::unique_ptr<push_provider> fcm;
+  std::unique_ptr<push_provider> wns;
+  std::unique_ptr<push_provider> webpush;
 };
 
 provider_router::provider_router(boost::asio::any_io_executor ex, const std::vector<app_settings>& apps,
@@ -55,6 +60,8 @@ provider_router::provider_router(boost::asio::any_io_executor ex, const std::vec
       entry->apns_sandbox = make_apns_provider(ex, app.id, *app.apns, apns_environment::sandbox, options);
     }
     if (app.fcm) entry->fcm = make_fcm_provider(ex, app.id, *app.fcm, options);
+    if (app.wns) entry->wns = make_wns_provider(ex, app.id, *app.wns, options);
+    if (app.webpush) entry->webpush = make_webpush_provider(ex, app.id, *app.webpush, options);
     apps_.push_back(std::move(entry));
   }
 }
@@ -71,6 +78,8 @@ push_provider* provider_router::find(std::string_view app_id, notification_platf
     case provider_route::apns_production: return app->apns_production.get();
     case provider_route::apns_sandbox: return app->apns_sandbox.get();
     case provider_route::fcm: return app->fcm.get();
+    case provider_route::wns: return app->wns.get();
+    case provider_route::webpush: return app->webpush.get();
     case provider_route::none: return nullptr;
   }
   return nullptr;
@@ -99,6 +108,8 @@ std::vector<std::pair<std::string, provider_state>> provider_router::states() co
     if (a->apns_production) out.emplace_back(a->id + "/apns", a->apns_production->state());
     if (a->apns_sandbox) out.emplace_back(a->id + "/apns_sandbox", a->apns_sandbox->state());
     if (a->fcm) out.emplace_back(a->id + "/fcm", a->fcm->state());
+    if (a->wns) out.emplace_back(a->id + "/wns", a->wns->state());
+    if (a->webpush) out.emplace_back(a->id + "/webpush", a->webpush->state());
   }
   return out;
 }
@@ -108,7 +119,33 @@ void provider_router::shutdown() {
     if (a->apns_production) a->apns_production->shutdown();
     if (a->apns_sandbox) a->apns_sandbox->shutdown();
     if (a->fcm) a->fcm->shutdown();
+    if (a->wns) a->wns->shutdown();
+    if (a->webpush) a->webpush->shutdown();
   }
+}
+
+std::string check_pns_handle(const device_info& device, const std::vector<app_settings>& apps) {
+  const app_settings* app = nullptr;
+  for (const auto& a : apps)
+    if (a.id == device.app_id) app = &a;
+  if (!app && device.app_id.empty() && !apps.empty()) app = &apps.front();
+  if (device.platform == notification_platform::web) {
+    std::vector<std::string> hosts = default_webpush_allowed_hosts();
+    if (app && app->webpush && !app->webpush->allowed_hosts.empty()) hosts = app->webpush->allowed_hosts;
+    auto parsed = parse_web_subscription(device.pns_handle, hosts);
+    if (auto* e = std::get_if<subscription_error>(&parsed))
+      return "DeviceInfo.PNSHandle" + (e->field.empty() ? std::string() : " " + e->field) + ": " + e->message;
+    return {};
+  }
+  if (device.platform == notification_platform::microsoft && app && app->wns) {
+    const auto& hosts = app->wns->allowed_hosts.empty() ? default_wns_allowed_hosts() : app->wns->allowed_hosts;
+    auto url = parse_https_url(device.pns_handle);
+    bool clean = std::none_of(device.pns_handle.begin(), device.pns_handle.end(),
+                              [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; });
+    if (!origin_of(device.pns_handle) || !url || !clean || !host_allowed(url->host, hosts))
+      return "DeviceInfo.PNSHandle: a Microsoft device's PNSHandle must be its https channel URI on an allowed WNS host";
+  }
+  return {};
 }
 
 namespace {

@@ -34,6 +34,7 @@ char letter_of(notification_platform p) {
     case notification_platform::google:
     case notification_platform::google_developer: return 'G';
     case notification_platform::microsoft: return 'W';
+    case notification_platform::web: return 'B';
     default: return 'A';
   }
 }

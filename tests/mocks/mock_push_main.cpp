@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <cstdlib>
 #include <cstring>
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "tests/mocks/mock_platforms.hpp"
 #include "tests/mocks/mock_push_server.hpp"
 
 namespace {
@@ -23,6 +25,9 @@ constexpr const char* usage =
     "  APNs: --p8 F --key-id K --team-id T --topic BUNDLE [--initial-streams N] [--max-streams N]\n"
     "        [--client-ca F]    certificate auth: require client certificates signed by F (no JWT)\n"
     "  FCM:  --service-account F [--token-lifetime SECONDS] [--no-write-token-uri] [--max-streams N]\n"
+    "  WNS:  --wns [--client-id ID] [--client-secret S] [--scope SCOPE]   (HTTP/1.1; token endpoint /token)\n"
+    "  Web Push: --webpush --vapid-public-key K [--subscribe ID --subscription-out FILE]\n"
+    "        (HTTP/1.1; writes the subscription JSON of a new subscription ID to FILE)\n"
     "       mock_push_server --generate-pki DIR\n"
     "       mock_push_server --pki DIR --print-apns-jwt | --print-fcm-assertion   (for curl/h2load)\n"
     "  Writes ca.pem, server.pem, server.key, AuthKey_<kid>.p8, apns-cert.{pem,p12,password},\n"
@@ -39,7 +44,7 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> opt;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--apns" || a == "--fcm" || a == "--no-write-token-uri" || a == "--print-apns-jwt" ||
+    if (a == "--apns" || a == "--fcm" || a == "--wns" || a == "--webpush" || a == "--no-write-token-uri" || a == "--print-apns-jwt" ||
         a == "--print-fcm-assertion") {
       opt[a] = "1";
     } else if (a == "--help" || a == "-h") {
@@ -101,7 +106,10 @@ int main(int argc, char** argv) {
     if (cert.empty() || key.empty()) die("--cert and --key (or --pki) are required");
 
     const bool apns = opt.contains("--apns");
-    if (apns == opt.contains("--fcm")) die("give exactly one of --apns, --fcm");
+    const bool wns = opt.contains("--wns");
+    const bool webpush = opt.contains("--webpush");
+    if (int(apns) + int(opt.contains("--fcm")) + int(wns) + int(webpush) != 1)
+      die("give exactly one of --apns, --fcm, --wns, --webpush");
 
     // Block the stop signals before the server thread starts, so only sigwait sees them.
     sigset_t set;
@@ -111,7 +119,30 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
     std::unique_ptr<herald::test::mock_push_server> server;
-    if (apns) {
+    if (wns) {
+      auto o = herald::test::mock_wns_options::from(defaults);
+      o.cert_file = cert;
+      o.key_file = key;
+      o.port = port;
+      o.client_id = get("--client-id", o.client_id);
+      o.client_secret = get("--client-secret", o.client_secret);
+      o.scope = get("--scope", o.scope);
+      server = std::make_unique<herald::test::mock_wns_server>(o);
+    } else if (webpush) {
+      herald::test::mock_webpush_options o;
+      o.cert_file = cert;
+      o.key_file = key;
+      o.port = port;
+      o.vapid_public_key = get("--vapid-public-key");
+      if (o.vapid_public_key.empty()) die("--vapid-public-key is required (herald webpush keygen prints it)");
+      auto web = std::make_unique<herald::test::mock_webpush_server>(o);
+      if (opt.contains("--subscribe")) {
+        std::ofstream out(get("--subscription-out", "subscription.json"));
+        out << web->subscribe(get("--subscribe")) << "\n";
+        if (!out) die("cannot write --subscription-out");
+      }
+      server = std::move(web);
+    } else if (apns) {
       herald::test::mock_apns_options o;
       o.cert_file = cert;
       o.key_file = key;

@@ -645,7 +645,7 @@ void server_core::clear_faults() {
 
 void server_core::record(recorded_request r) {
   std::lock_guard lock(mu);
-  const bool ok = r.status == 200;
+  const bool ok = r.status == 200 || r.status == 201;  // 201: Web Push accepted
   if (!r.device_token.empty()) {
     ++by_token[r.device_token];
     if (ok) ++delivered_by_token[r.device_token];

@@ -582,7 +582,8 @@ TEST(router, platform_routes) {
   EXPECT_EQ(route_for(notification_platform::apple_developer), provider_route::apns_sandbox);
   EXPECT_EQ(route_for(notification_platform::google), provider_route::fcm);
   EXPECT_EQ(route_for(notification_platform::google_developer), provider_route::fcm);
-  EXPECT_EQ(route_for(notification_platform::microsoft), provider_route::none);
+  EXPECT_EQ(route_for(notification_platform::microsoft), provider_route::wns);
+  EXPECT_EQ(route_for(notification_platform::web), provider_route::webpush);
   EXPECT_EQ(route_for(notification_platform::apple, "sandbox"), provider_route::apns_sandbox);
 }
 
@@ -618,7 +619,7 @@ TEST(router, no_provider_and_unready_credentials_without_network) {
   };
   auto r1 = run("pocket", windows);
   EXPECT_EQ(r1.kind, outcome::no_provider);
-  EXPECT_EQ(r1.reason, "no provider for this platform");
+  EXPECT_EQ(r1.reason, "no provider configured for this app");  // no wns section
   EXPECT_EQ(run("pocket", android).kind, outcome::no_provider);  // no fcm section
   EXPECT_EQ(run("unknown-app", apple_device()).kind, outcome::no_provider);
   auto r4 = run("", apple_device());  // default app, credentials not loaded

@@ -1,0 +1,239 @@
+// The WNS adapter (Microsoft devices): OAuth 2.0 client-credentials token
+// (cached, single-flight refresh, once more on 401), HTTP/1.1 keep-alive TLS
+// pools, one per channel host, classification per docs/PROVIDERS.md. Lives
+// on one executor.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <fstream>
+#include <map>
+
+#include "providers/detail/common.hpp"
+#include "providers/detail/h1_pool.hpp"
+#include "providers/wns_protocol.hpp"
+#include "runtime/log.hpp"
+
+namespace herald {
+
+namespace {
+
+namespace asio = boost::asio;
+
+class wns_provider final : public push_provider {
+ public:
+  wns_provider(asio::any_io_executor ex, std::string app_id, const wns_settings& settings, provider_options options)
+      : ex_(ex), app_id_(std::move(app_id)), settings_(settings), options_(std::move(options)), refresh_done_(ex) {
+    if (!options_.random) options_.random = make_random_source();
+    if (!options_.metrics) options_.metrics = std::make_shared<provider_metrics_listener>();
+    if (settings_.allowed_hosts.empty()) settings_.allowed_hosts = default_wns_allowed_hosts();
+    init();
+  }
+
+  ~wns_provider() override { shutdown(); }
+
+  asio::awaitable<delivery_result> async_send(const device_info& device, const notification& n) override {
+    return detail::run_on<delivery_result>(ex_, [this, &device, &n] { return send_here(device, n); });
+  }
+
+  provider_state state() const override { return state_; }
+
+  void shutdown() override {
+    for (auto& [key, pool] : pools_) pool->shutdown();
+    if (token_pool_) token_pool_->shutdown();
+  }
+
+ private:
+  void init() {
+    std::ifstream in(settings_.client_secret_file, std::ios::binary);
+    if (!in) return fail("client_secret_file: cannot read " + settings_.client_secret_file);
+    std::getline(in, secret_);
+    while (!secret_.empty() && (secret_.back() == '\r' || secret_.back() == ' ')) secret_.pop_back();
+    if (secret_.empty()) return fail("client_secret_file: empty " + settings_.client_secret_file);
+    auto token_url = parse_https_url(settings_.token_endpoint);
+    if (!token_url) return fail("token_endpoint: not https://host[:port]/path: " + settings_.token_endpoint);
+    token_path_ = token_url->path;
+    scope_ = wns_scope_for(settings_.token_endpoint, settings_.scope);
+    std::string error;
+    tls_ = detail::make_tls_context({settings_.ca_file, {}, {}}, error);
+    if (!tls_) return fail(error);
+    detail::h1_pool_options po = pool_options();
+    po.connections = 1;
+    token_pool_ = std::make_unique<detail::h1_pool>(ex_, *token_url, tls_, po, detail::h2_hooks{}, options_.log);
+    state_.ready = true;
+  }
+
+  detail::h1_pool_options pool_options() const {
+    detail::h1_pool_options po;
+    po.connections = settings_.connections;
+    po.connect_timeout = settings_.connect_timeout;
+    po.queue_limit = options_.queue_limit;
+    po.max_response_body = options_.max_response_body;
+    return po;
+  }
+
+  void fail(std::string error) {
+    state_.ready = false;
+    state_.error = std::move(error);
+    if (options_.log) options_.log->err("wns_config").kv("app", app_id_).kv("error", state_.error);
+  }
+
+  detail::h1_pool& pool_for(const https_url& url) {
+    std::string key = url.authority();
+    auto it = pools_.find(key);
+    if (it != pools_.end()) return *it->second;
+    https_url origin = url;
+    origin.path = "/";
+    auto hooks = detail::metrics_hooks(options_.metrics, app_id_, "wns");
+    auto pool = std::make_unique<detail::h1_pool>(ex_, origin, tls_, pool_options(), std::move(hooks), options_.log);
+    return *pools_.emplace(key, std::move(pool)).first->second;
+  }
+
+  // The cached access token; one exchange at a time however many sends need it.
+  asio::awaitable<std::variant<std::string, delivery_result>> access_token() {
+    for (;;) {
+      if (!tokens_.needs_refresh(detail::now_unix_s())) co_return tokens_.token();
+      if (refreshing_) {
+        auto generation = refresh_generation_;
+        co_await refresh_done_.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (refresh_generation_ != generation && refresh_failure_) co_return *refresh_failure_;
+        continue;
+      }
+      refreshing_ = true;
+      refresh_done_.expires_at(asio::steady_timer::time_point::max());
+      auto outcome = co_await exchange();
+      refreshing_ = false;
+      ++refresh_generation_;
+      refresh_done_.cancel();
+      if (auto* failure = std::get_if<delivery_result>(&outcome)) {
+        refresh_failure_ = *failure;
+        co_return *failure;
+      }
+      refresh_failure_.reset();
+      co_return tokens_.token();
+    }
+  }
+
+  asio::awaitable<std::variant<std::string, delivery_result>> exchange() {
+    http_request request;
+    request.method = "POST";
+    request.path = token_path_;
+    request.headers.push_back({"content-type", "application/x-www-form-urlencoded", false});
+    request.headers.push_back({"accept", "application/json", false});
+    request.body = wns_token_request_body(settings_.client_id, secret_, scope_);
+    options_.metrics->on_token_refresh(app_id_, "wns");
+    for (int attempt = 0;; ++attempt) {
+      auto answer = co_await token_pool_->async_request(request, settings_.response_timeout);
+      if (!answer) {
+        auto e = static_cast<provider_error>(answer.error().value());
+        if (detail::resendable(e) && attempt < options_.max_resends) continue;
+        auto r = detail::transport_failure(e, options_.retry_backoff.delay(0, options_.random));
+        r.reason = "TokenExchange" + r.reason;
+        if (options_.log) options_.log->warning("wns_token_failed").kv("app", app_id_).kv("error", answer.error().message());
+        co_return r;
+      }
+      auto token = parse_wns_token_response(answer->status, answer->body);
+      if (!token) {
+        if (options_.log)
+          options_.log->err("wns_token_rejected")
+              .kv("app", app_id_)
+              .kv("status", answer->status)
+              .kv("body", answer->body.substr(0, 200));
+        if (answer->status >= 500 || answer->status == 429) {
+          delivery_result r;
+          r.kind = delivery_result::outcome::retry_after;
+          r.reason = "TokenExchangeUnavailable";
+          r.http_status = answer->status;
+          r.retry_delay = options_.retry_backoff.delay(0, options_.random);
+          co_return r;
+        }
+        auto r = detail::config_failure("TokenExchangeRejected");
+        r.http_status = answer->status;
+        co_return r;
+      }
+      tokens_.store(std::move(token->token), detail::now_unix_s(), token->expires_in_s);
+      if (options_.log) options_.log->info("wns_token_refreshed").kv("app", app_id_).kv("expires_in", token->expires_in_s);
+      co_return tokens_.token();
+    }
+  }
+
+  asio::awaitable<delivery_result> send_here(const device_info& device, const notification& n) {
+    const auto started = std::chrono::steady_clock::now();
+    delivery_result result = co_await send_attempts(device, n);
+    options_.metrics->on_result(app_id_, "wns", result, std::chrono::steady_clock::now() - started);
+    if (options_.log && result.kind != delivery_result::outcome::delivered)
+      options_.log->info("wns_result")
+          .kv("app", app_id_)
+          .kv("device", shorten_token(device.device_identifier))
+          .kv("outcome", to_string(result.kind))
+          .kv("reason", result.reason)
+          .kv("status", result.http_status);
+    co_return result;
+  }
+
+  asio::awaitable<delivery_result> send_attempts(const device_info& device, const notification& n) {
+    if (!state_.ready) co_return detail::config_failure(state_.error);
+    auto prepared = prepare_wns_request(device, n, settings_.allowed_hosts, detail::now_unix_s());
+    if (auto* local = std::get_if<delivery_result>(&prepared)) co_return *local;
+    auto& ready = std::get<wns_prepared>(prepared);
+    auto& pool = pool_for(ready.url);
+    bool refreshed = false;
+    int resends = 0;
+    for (;;) {
+      auto token = co_await access_token();
+      if (auto* failure = std::get_if<delivery_result>(&token)) co_return *failure;
+      const std::string used = std::get<std::string>(token);
+      set_wns_authorization(ready.request, used);
+      options_.metrics->on_sent(app_id_, "wns");
+      auto answer = co_await pool.async_request(ready.request, settings_.response_timeout);
+      if (!answer) {
+        auto e = static_cast<provider_error>(answer.error().value());
+        if (detail::resendable(e) && resends < options_.max_resends) {
+          ++resends;
+          continue;
+        }
+        co_return detail::transport_failure(e, options_.retry_backoff.delay(n.attempt, options_.random));
+      }
+      if (options_.log) {
+        auto summary = wns_status_summary(*answer);
+        if (!summary.empty())
+          options_.log->debug("wns_status").kv("app", app_id_).kv("status", answer->status).kv("wns", summary);
+      }
+      auto c = classify_wns_response(*answer, n.attempt, options_.retry_backoff,
+                                      options_.random ? options_.random() : 0.5, detail::now_unix_s(), refreshed);
+      if (c.next == next_step::refresh_token_resend) {
+        refreshed = true;
+        tokens_.invalidate(used);
+        if (options_.log) options_.log->notice("wns_unauthorized").kv("app", app_id_);
+        continue;
+      }
+      co_return c.result;
+    }
+  }
+
+  asio::any_io_executor ex_;
+  std::string app_id_;
+  wns_settings settings_;
+  provider_options options_;
+  provider_state state_;
+  std::string secret_;
+  std::string scope_;
+  std::string token_path_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  access_token_cache tokens_;
+  bool refreshing_ = false;
+  std::uint64_t refresh_generation_ = 0;
+  std::optional<delivery_result> refresh_failure_;
+  asio::steady_timer refresh_done_;
+  std::unique_ptr<detail::h1_pool> token_pool_;
+  std::map<std::string, std::unique_ptr<detail::h1_pool>> pools_;  // by channel host[:port]
+};
+
+}  // namespace
+
+std::unique_ptr<push_provider> make_wns_provider(asio::any_io_executor ex, std::string app_id,
+                                                 const wns_settings& settings, provider_options options) {
+  return std::make_unique<wns_provider>(ex, std::move(app_id), settings, std::move(options));
+}
+
+}  // namespace herald
