@@ -251,7 +251,7 @@ std::string envelope_open(soap_version v, const soap_service& svc) {
   out += "\"\n xmlns:SOAP-ENC=\"";
   out += v == soap_version::soap12 ? "http://www.w3.org/2003/05/soap-encoding" : "http://schemas.xmlsoap.org/soap/encoding/";
   out += "\"\n xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"\n xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"\n";
-  // The seeds' declarations: 8.7/8.8 also bind the Arrays namespace, 8.4 does not.
+  // The CRM's declarations: 8.7/8.8 also bind the Arrays namespace, 8.4 does not.
   if (svc.release >= 87) out += " xmlns:NetServerServices" + r + "2=\"http://schemas.microsoft.com/2003/10/Serialization/Arrays\"\n";
   out += " xmlns:NetServerServices" + r + "1=\"http://schemas.microsoft.com/2003/10/Serialization/\"\n";
   out += " xmlns:" + std::string(svc.prefix()) + "=\"" + svc.ns() + "\">\n";
@@ -355,7 +355,7 @@ std::variant<soap_request, soap_decode_failure> decode_soap_request(std::string_
       for (auto h : c.children())
         if (h.type() == pugi::node_element) read_header_item(h);
     } else {
-      read_header_item(c);  // the seeds put ApplicationToken and Credentials directly under Envelope
+      read_header_item(c);  // the CRM's clients put ApplicationToken and Credentials directly under Envelope
     }
   }
   if (!body_node) return fail(req.version, xml_error("the envelope has no Body"));
@@ -465,7 +465,7 @@ std::string generate_wsdl(const soap_service& svc, std::string_view endpoint_url
                                {"UpdatedBy", "xsd:string"}, {"DeviceIdentifier", "xsd:string"}, {"ForeignAppId", "xsd:int"}});
     array_type("ForeignDevice", "tns:ForeignDevice");
   }
-  // Request headers (sent under soap:Header or, as in the seeds, under Envelope).
+  // Request headers (sent under soap:Header or, as the CRM's clients do, under Envelope).
   out += "   <xsd:element name=\"ApplicationToken\" type=\"xsd:string\"/>\n";
   out += "   <xsd:complexType name=\"SoCredentials\"><xsd:sequence><xsd:element minOccurs=\"0\" name=\"Ticket\" type=\"xsd:string\"/></xsd:sequence></xsd:complexType>\n";
   out += "   <xsd:element name=\"Credentials\" type=\"tns:SoCredentials\"/>\n";

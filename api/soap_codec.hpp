@@ -39,7 +39,7 @@ struct soap_service {
   soap_agent agent = soap_agent::pocket;
   int release = 88;
   std::string ns() const;               // http://www.superoffice.net/ws/crm/NetServer/Services88
-  std::string_view prefix() const;      // "Pocket" or "ForeignSystem" (the seeds' prefixes)
+  std::string_view prefix() const;      // "Pocket" or "ForeignSystem" (the CRM's envelope prefixes)
   std::string path() const;             // /Remote/Services88/Pocket.svc
 };
 // The endpoint for a lowercased request path, if it is one of ours:
@@ -62,14 +62,14 @@ struct soap_decode_failure {
 };
 
 // The envelope (1.1 or 1.2 by its namespace), ApplicationToken and
-// Credentials/Ticket either directly under Envelope (as the seeds put them) or
+// Credentials/Ticket either directly under Envelope (as the CRM's own clients send them) or
 // inside Header, and the operation from the Body's first element (or, for an
 // empty Body, from SOAPAction / the action parameter of Content-Type). A
 // SOAPAction naming another operation than the Body is refused.
 std::variant<soap_request, soap_decode_failure> decode_soap_request(std::string_view body, std::string_view content_type,
                                                                      std::string_view soap_action);
 
-// The response envelope as in the seeds: <P:OpResponse> holding
+// The response envelope as the CRM answers: <P:OpResponse> holding
 // <P:Response xsi:type=...> unless `result` is null (void methods).
 std::string encode_soap_response(soap_version v, const soap_service& svc, std::string_view operation,
                                  const agent_value* result);

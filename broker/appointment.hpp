@@ -1,5 +1,5 @@
 #pragma once
-// An appointment as the CRM feeds it (CONTRACT section 4) and the pure rules
+// An appointment as the CRM feeds it (docs/API.md) and the pure rules
 // around its alarm: when it is due, what counts as a re-arming change, and
 // the stored record format.
 #include <chrono>

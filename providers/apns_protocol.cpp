@@ -233,7 +233,7 @@ classification classify_apns_response(const http_response& response, int attempt
       if (r.reason == "ExpiredProviderToken" && !token_refreshed) {
         r.kind = outcome::retry_after;
         c.next = next_step::refresh_token_resend;
-        c.retire_connection = true;  // PROVIDERS.md: new JWT, reopen the connection, resend
+        c.retire_connection = true;  // docs/PROVIDERS.md: new JWT, reopen the connection, resend
         return c;
       }
       if (r.reason.empty()) r.reason = "Forbidden";

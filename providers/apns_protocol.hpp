@@ -1,7 +1,7 @@
 #pragma once
 // APNs provider API, the pure parts: request headers and payload, local
 // checks, deterministic apns-id, response classification and the provider
-// token (JWT) caching policy. No sockets; see PROVIDERS.md.
+// token (JWT) caching policy. No sockets; see docs/PROVIDERS.md.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -49,7 +49,7 @@ std::variant<apns_prepared, delivery_result> prepare_apns_request(const device_i
 // Adds `authorization: bearer <jwt>` (never indexed).
 void set_apns_authorization(http_request& request, std::string_view jwt);
 
-// Status + reason -> outcome (the PROVIDERS.md table). `attempt` and
+// Status + reason -> outcome (the table in docs/PROVIDERS.md). `attempt` and
 // `unit` feed the backoff for retry_after; `token_refreshed` says the
 // request already carried a refreshed token (no second refresh).
 classification classify_apns_response(const http_response& response, int attempt, const backoff_policy& backoff,

@@ -1,6 +1,6 @@
 // The APNs adapter: token (ES256 JWT) or certificate auth, one pool of
 // HTTP/2 connections per (credential, environment), classification per
-// PROVIDERS.md. Lives on one executor.
+// docs/PROVIDERS.md. Lives on one executor.
 #include <boost/asio/ssl/context.hpp>
 
 #include <fstream>

@@ -1,7 +1,7 @@
 #pragma once
 // FCM HTTP v1, the pure parts: service-account parsing, the OAuth2 token
 // exchange request/answer, the message JSON, response classification and the
-// access-token caching policy. No sockets; see PROVIDERS.md.
+// access-token caching policy. No sockets; see docs/PROVIDERS.md.
 #include <boost/system/result.hpp>
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // The FCM HTTP v1 adapter: OAuth2 access token from the service account
 // (single-flight refresh), one pool of HTTP/2 connections to the endpoint
-// and one to token_uri, classification per PROVIDERS.md. Lives on one executor.
+// and one to token_uri, classification per docs/PROVIDERS.md. Lives on one executor.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -26,7 +26,7 @@ namespace herald {
 class logger;
 class metrics_registry;
 
-// What to show, provider independent. CONTRACT section 5.
+// What to show, provider independent (docs/API.md, Appointments and alarms).
 struct notification {
   std::string title;
   std::string body;

@@ -70,7 +70,7 @@ TEST(ibm_codec, RegistrationDecodes) {
   EXPECT_FALSE(std::get<ibm_device_registration>(absent).user_id.has_value());
 }
 
-// The PUT body of seed 002, and its 400s.
+// The PUT body IBM documents, and its 400s.
 TEST(ibm_codec, UpdateSeedBodyAndBadRequests) {
   // Seed 002's example exactly as published (trailing comma included).
   const std::string seed = "{\n  \"deviceId\" : \"12345-6789\",\n  \"phoneNumber\" : \"123456789\",\n"

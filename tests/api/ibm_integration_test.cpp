@@ -1,5 +1,5 @@
 // IBM MobileFirst push routes against the real daemon and a real
-// redis-server (every route, every status code of seed 002 / CRM-APIS), and
+// redis-server (every route, every status code IBM documents), and
 // POST /messages in-process with a recording submit_push.
 #include "tests/support/http_client.hpp"
 

@@ -1,5 +1,5 @@
 #pragma once
-// The seed documents' request/response envelopes (/work/shared/seeds 000,
+// The seed documents' request/response envelopes (the CRM documents' examples 000,
 // 003, 004), verbatim except for the values the tests fill in.
 #include <string>
 

@@ -176,7 +176,7 @@ TEST_F(broker_test, AlarmFiresOnItsTimerWithin100ms) {
   EXPECT_GE(lag, 0);
   EXPECT_LT(lag, 100) << "received " << lag << " ms after due";
   EXPECT_EQ(reqs[0].status, 200);
-  // The payload (CONTRACT section 5), localized for nb-NO in Oslo.
+  // The payload (docs/API.md), localized for nb-NO in Oslo.
   auto payload = json::parse(reqs[0].body);
   EXPECT_EQ(payload.at("aps").at("alert").at("title").as_string(), "Board meeting");
   std::string body(payload.at("aps").at("alert").at("body").as_string());

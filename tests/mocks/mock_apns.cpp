@@ -1,4 +1,4 @@
-// APNs rules for the mock: validates like api.push.apple.com (PROVIDERS.md)
+// APNs rules for the mock: validates like api.push.apple.com (docs/PROVIDERS.md)
 // and answers with the same statuses, reasons and apns-id echo.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

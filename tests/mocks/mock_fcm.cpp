@@ -1,5 +1,5 @@
 // FCM HTTP v1 rules for the mock, plus the Google OAuth2 token endpoint
-// (JWT-bearer grant) on the same port (PROVIDERS.md "FCM HTTP v1").
+// (JWT-bearer grant) on the same port (docs/PROVIDERS.md, FCM).
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 

@@ -1,7 +1,7 @@
 #pragma once
 // Mock APNs and FCM servers for integration tests: real TLS (ALPN h2) on
 // 127.0.0.1, HTTP/2 through an in-memory nghttp2 server session, strict request
-// validation like the real services (PROVIDERS.md), a record of every request
+// validation like the real services (docs/PROVIDERS.md), a record of every request
 // and faults injected on command.
 //
 // Threading: each server runs its own io_context on its own thread. Every

@@ -405,7 +405,7 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::awaitable<void> run_h2() {
     nghttp2_session_server_new(&session_, callbacks(), this);
     current_max_streams_ = core_.initial_max_concurrent_streams.load();
-    // Like api.push.apple.com (PROVIDERS.md "Observed server SETTINGS").
+    // Like api.push.apple.com (docs/PROVIDERS.md).
     std::array<nghttp2_settings_entry, 5> iv{{{NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, 4096},
                                               {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, current_max_streams_},
                                               {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 65535},

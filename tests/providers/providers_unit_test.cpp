@@ -294,7 +294,7 @@ TEST(apns, local_checks_reject_without_sending) {
   EXPECT_TRUE(std::holds_alternative<apns_prepared>(prepare_apns_request(apple_device(std::string(200, 'a')), n, "t")));
 }
 
-// ---- APNs classification: every status/reason of PROVIDERS.md
+// ---- APNs classification: every status/reason of docs/PROVIDERS.md
 
 struct apns_case {
   int status;
