@@ -7,7 +7,7 @@ namespace herald {
 
 namespace {
 // APNs reasons, FCM error codes, then Herald's own.
-constexpr std::array<std::string_view, 51> known_reasons = {
+constexpr std::array<std::string_view, 63> known_reasons = {
     "BadCertificate",
     "BadCertificateEnvironment",
     "BadCollapseId",
@@ -52,6 +52,19 @@ constexpr std::array<std::string_view, 51> known_reasons = {
     "UNAVAILABLE",
     "UNREGISTERED",
     "UNSPECIFIED_ERROR",
+    // WNS and Web Push
+    "BadAuthSecret",
+    "BadChannelUri",
+    "BadSubscription",
+    "BadSubscriptionKey",
+    "ChannelExpired",
+    "ChannelNotFound",
+    "EncryptionFailed",
+    "SubscriptionGone",
+    "SubscriptionNotFound",
+    "Throttled",
+    "Unauthorized",
+    "VapidRejected",
     "connection",
     "late",
     "no_provider",
@@ -66,6 +79,7 @@ std::string_view reason_label(std::string_view reason) {
   if (reason.empty()) return "none";
   if (std::find(known_reasons.begin(), known_reasons.end(), reason) != known_reasons.end()) return reason;
   if (reason.starts_with("TokenExchange")) return "TokenExchangeFailed";
+  if (reason.starts_with("VapidRejected")) return "VapidRejected";  // carries the service's text
   return "other";
 }
 

@@ -2,6 +2,8 @@
 // and the classification of every answer. No sockets.
 #include "providers/wns_protocol.hpp"
 
+#include "providers/reason_label.hpp"
+
 #include <gtest/gtest.h>
 
 namespace herald {
@@ -200,6 +202,14 @@ TEST(WnsToken, CachedUntilFiveMinutesBeforeExpiryAndDroppedOnceOn401) {
   cache.store("t2", now, 86400);
   EXPECT_FALSE(cache.invalidate("t1"));  // a second 401 for the old token keeps the new one
   EXPECT_EQ(cache.token(), "t2");
+}
+
+TEST(WnsAndWebPushReasons, AreMetricLabelsWhileServiceTextIsNot) {
+  for (std::string_view r : {"ChannelExpired", "ChannelNotFound", "Throttled", "Unauthorized", "BadChannelUri",
+                             "SubscriptionGone", "SubscriptionNotFound", "BadSubscription", "PayloadTooLarge"})
+    EXPECT_EQ(reason_label(r), r);
+  EXPECT_EQ(reason_label("VapidRejected: invalid JWT exp"), "VapidRejected");
+  EXPECT_EQ(reason_label("The channel belongs to another application"), "other");
 }
 
 }  // namespace
