@@ -223,9 +223,12 @@ int command_serve(const std::string& config_path) {
     return checks;
   };
   // Readiness as /readyz decides it, sampled on every scrape (alerts and dashboards).
-  metrics.add_collector([&metrics, redis, provider_readiness] {
+  // A weak reference: the registry outlives the io_context, and the Redis
+  // client must be destroyed before the io_context (its timers use its services).
+  metrics.add_collector([&metrics, weak_redis = std::weak_ptr<redis_client>(redis), provider_readiness] {
     constexpr const char* help = "1 while the dependency is ready (redis, and each configured provider as apns:<app>/fcm:<app>)";
-    bool all = redis->connected();
+    auto live = weak_redis.lock();
+    bool all = live && live->connected();
     metrics.get_gauge("herald_dependency_ready", help, {{"dependency", "redis"}}).set(all ? 1 : 0);
     for (const auto& check : provider_readiness()) {
       metrics.get_gauge("herald_dependency_ready", help, {{"dependency", check.name}}).set(check.ok ? 1 : 0);

@@ -26,7 +26,7 @@ struct probe_state {
 
 }  // namespace
 
-asio::awaitable<redis_health> check_redis_health(redis_client& redis, const std::string& key_prefix,
+asio::awaitable<redis_health> check_redis_health(redis_client& redis, std::string key_prefix,
                                                  std::chrono::milliseconds deadline) {
   if (!redis.connected()) {
     auto why = redis.last_error();

@@ -18,7 +18,7 @@ struct redis_health {
 // Sends ROLE and GET <prefix>:dataset:reset (pipelined). Not ok when the
 // client is not connected, no reply came within `deadline`, the node is not
 // a master, or a dataset reset is unacknowledged ("dataset reset").
-boost::asio::awaitable<redis_health> check_redis_health(redis_client& redis, const std::string& key_prefix,
+boost::asio::awaitable<redis_health> check_redis_health(redis_client& redis, std::string key_prefix,
                                                         std::chrono::milliseconds deadline);
 
 }  // namespace herald
