@@ -1,5 +1,5 @@
 #pragma once
-// docs/openapi.yaml, compiled in at build time (api/embed_openapi.cmake) and
+// docs/openapi.yaml, compiled in at build time (cmake/embed_files.cmake) and
 // served at GET /openapi.yaml.
 #include <string_view>
 

@@ -1,6 +1,6 @@
 // Seeds the alarm schedule for the broker benchmark: `count` appointments,
 // appointment i for associate (i % associates) + 1, written through
-// alarm_store::put (the API's own script), then their due times set in one
+// redis_broker_store::put (the API's own script), then their due times set in one
 // go: all at `t0_ms` (burst) or spread evenly at `rate` per second from t0_ms
 // (steady). Due times are set on the schedule directly (ms precision); the
 // API itself takes whole seconds.
@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "broker/alarm_store.hpp"
+#include "broker/redis/redis_broker_store.hpp"
 #include "runtime/log.hpp"
 #include "store/lua_script.hpp"
 #include "store/redis_client.hpp"
@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   logger log(log_level::warning);
   auto redis = redis_client::create(ioc.get_executor(), rs, log);
   redis->start();
-  alarm_store store(redis, prefix, "seeder");
+  redis_broker_store store(redis, prefix, "seeder");
   long failures = 0;
   asio::co_spawn(
       ioc,

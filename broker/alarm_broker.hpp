@@ -1,10 +1,12 @@
 #pragma once
 // The appointment-alarm broker: an Asio timer armed for the earliest due
-// alarm (re-armed when any daemon on the same Redis schedules an earlier
-// one), the broker.interval sweep as a safety net, atomic claims into a
-// Redis Stream consumed through a consumer group, takeover of a dead
-// daemon's entries (XAUTOCLAIM), and the fan-out to every device with
-// per-delivery records so that a takeover never sends twice.
+// alarm (re-armed when any daemon on the same store schedules an earlier
+// one: schedule_changed), the broker.interval sweep as a safety net, atomic
+// claims into a shared work queue, takeover of a dead daemon's entries, and
+// the fan-out to every device with fenced per-delivery records, so that
+// each alarm reaches each device once. It works through its ports
+// (broker/ports.hpp): broker/redis/ provides them on Redis, the unit tests
+// in memory.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
@@ -16,23 +18,23 @@
 #include <string>
 
 #include "broker/appointment.hpp"
-#include "broker/alarm_store.hpp"
+#include "broker/ports.hpp"
 #include "config/config.hpp"
 #include "model/push_message.hpp"
 
 namespace herald {
 
-class device_registry;
 class localizer;
 class logger;
 class metrics_registry;
-class provider_router;
-class redis_client;
+struct broker_core;
+
+// hostname:pid, the default name of this daemon in the work group.
+std::string default_consumer_name();
 
 struct broker_options {
   broker_settings settings;
   std::string key_prefix = "herald";
-  std::string consumer;                 // unique per daemon; default hostname:pid
   int claim_batch = 500;                // alarms moved into the stream per claim
   int read_batch = 256;                 // stream entries read per XREADGROUP (one batch)
   int max_batches_in_flight = 3;        // batches processed at once (a pipeline)
@@ -40,21 +42,21 @@ struct broker_options {
   int max_sends_per_entry = 256;        // devices of one message or retry sent concurrently; entries of a batch processed at once
   std::chrono::milliseconds takeover_idle{30'000};  // a pending entry idle this long belongs to a dead daemon
   std::int64_t max_deliveries = 10;                 // a work entry that failed this often is dead-lettered
-  std::chrono::milliseconds watch_block{2'000};     // XREAD BLOCK on the schedule-change stream
 };
 
 class alarm_broker {
  public:
-  // `redis` carries normal commands; `watch_redis` is a second connection
-  // used only for the blocking read of schedule changes (may be null: then
-  // only this daemon's own changes and the sweep re-arm the timer).
-  alarm_broker(boost::asio::any_io_executor ex, broker_options options, std::shared_ptr<redis_client> redis,
-               std::shared_ptr<redis_client> watch_redis, device_registry& devices, provider_router& providers,
-               const localizer& l10n, logger& log, metrics_registry& metrics);
+  // The ports must outlive the broker.
+  alarm_broker(boost::asio::any_io_executor ex, broker_options options, broker_ports ports, const localizer& l10n, logger& log,
+               metrics_registry& metrics);
   ~alarm_broker();
 
-  // Starts the timer loop, the change watcher and the sweep.
+  // Starts the timer loop and the sweep.
   void start();
+  // Another daemon (or anything else) changed the schedule: re-evaluate the
+  // next wake-up now (any thread). Without it, only this daemon's own
+  // changes and the sweep re-arm the timer.
+  void schedule_changed();
   void stop();
   // Graceful stop: claims and reads no new work, lets the batches in flight
   // finish (their sends answered, their records written, their entries
@@ -77,8 +79,7 @@ class alarm_broker {
   boost::asio::awaitable<boost::system::error_code> run_once();
 
  private:
-  struct impl;
-  std::shared_ptr<impl> impl_;
+  std::shared_ptr<broker_core> impl_;
 };
 
 }  // namespace herald

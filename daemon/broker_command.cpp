@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "broker/alarm_broker.hpp"
+#include "broker/redis/redis_ports.hpp"
 #include "config/config.hpp"
 #include "daemon/commands.hpp"
 #include "l10n/localizer.hpp"
@@ -55,7 +56,8 @@ int command_broker(const std::vector<std::string>& args) {
   bopts.key_prefix = cfg.redis.key_prefix;
   bopts.takeover_idle = cfg.broker.takeover_after;
   bopts.max_deliveries = cfg.broker.max_deliveries;
-  alarm_broker broker(ioc.get_executor(), bopts, redis, nullptr, devices, providers, *l10n, log, metrics);
+  redis_broker_ports broker_ports(redis, cfg.redis.key_prefix, default_consumer_name(), devices, providers);
+  alarm_broker broker(ioc.get_executor(), bopts, broker_ports.ports(), *l10n, log, metrics);
   int rc = exit_ok;
   asio::co_spawn(
       ioc,

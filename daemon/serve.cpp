@@ -22,6 +22,7 @@
 #include "api/http_server.hpp"
 #include "config/config.hpp"
 #include "broker/alarm_broker.hpp"
+#include "broker/redis/redis_ports.hpp"
 #include "daemon/build_info.hpp"
 #include "daemon/commands.hpp"
 #include "l10n/localizer.hpp"
@@ -29,6 +30,7 @@
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 #include "store/device_registry.hpp"
+#include "store/change_watcher.hpp"
 #include "store/redis_client.hpp"
 
 namespace herald {
@@ -241,10 +243,15 @@ int command_serve(const std::string& config_path) {
   bopts.key_prefix = cfg.redis.key_prefix;
   bopts.takeover_idle = cfg.broker.takeover_after;
   bopts.max_deliveries = cfg.broker.max_deliveries;
+  redis_broker_ports broker_ports(redis, cfg.redis.key_prefix, default_consumer_name(), devices, providers);
+  alarm_broker broker(push_strand, bopts, broker_ports.ports(), *l10n, log, metrics);
+  // Any daemon's appointment change re-arms this daemon's timer (a second
+  // connection: the read blocks).
+  change_watcher_options watch_opts{.stream = broker_ports.store().key("alarms:changes")};
   auto watch_settings = cfg.redis;
-  watch_settings.command_timeout = std::max(cfg.redis.command_timeout, bopts.watch_block + std::chrono::seconds(2));
+  watch_settings.command_timeout = std::max(cfg.redis.command_timeout, watch_opts.block + std::chrono::seconds(2));
   auto watch_redis = redis_client::create(ioc.get_executor(), watch_settings, log, nullptr);
-  alarm_broker broker(push_strand, bopts, redis, watch_redis, devices, providers, *l10n, log, metrics);
+  change_watcher schedule_watch(ioc.get_executor(), watch_redis, watch_opts, [&broker] { broker.schedule_changed(); });
 
   api_context api_ctx{log, metrics, auth, redis, devices, provider_readiness, cfg.redis.key_prefix,
                       [&broker](push_message m) { return broker.submit(std::move(m)); },
@@ -262,6 +269,7 @@ int command_serve(const std::string& config_path) {
   redis->start();
   watch_redis->start();
   broker.start();
+  schedule_watch.start();
   daemon_supervisor supervisor(ioc, config_path, log, auth, redis, server, cfg.server.shutdown_grace,
                                [&broker](std::chrono::milliseconds grace, std::function<void(bool)> done) {
                                  broker.async_drain(grace, std::move(done));
@@ -269,6 +277,7 @@ int command_serve(const std::string& config_path) {
                                [&] {
                                  broker.stop();
                                  providers.shutdown();
+                                 schedule_watch.stop();
                                  watch_redis->stop();
                                });
   supervisor.start();

@@ -24,6 +24,17 @@ class lua_script {
   std::string sha_;
 };
 
+// A command's (or script's) arguments as strings: redis_args("GET", key).
+// Use it instead of a braced list inside a co_await expression (GCC 12
+// miscompiles initializer lists there).
+template <typename... T>
+std::vector<std::string> redis_args(T&&... values) {
+  std::vector<std::string> out;
+  out.reserve(sizeof...(T));
+  (out.emplace_back(std::forward<T>(values)), ...);
+  return out;
+}
+
 // Runs one command: `auto [ec, reply] = co_await redis_command(redis, {"GET", key});`
 boost::asio::awaitable<std::pair<boost::system::error_code, redis_reply>> redis_command(redis_client& redis,
                                                                                          std::vector<std::string> args);

@@ -1,0 +1,78 @@
+#pragma once
+// The broker's ports on Redis (docs/DATA-MODEL.md, "Broker"): appointments,
+// the alarm schedule, the work stream with its consumer group, retries,
+// per-delivery records, dead letters and pending messages. Every multi-key
+// change is one Lua script (broker/redis/lua/, compiled in), so several
+// daemons on one Redis stay consistent; every script touches at most
+// delivery_records_port::max_keys_per_call keys.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "broker/ports.hpp"
+#include "store/redis_client.hpp"
+
+namespace herald {
+
+class redis_broker_store final : public schedule_port,
+                                 public work_queue_port,
+                                 public delivery_records_port,
+                                 public appointment_port,
+                                 public message_port {
+ public:
+  redis_broker_store(std::shared_ptr<redis_client> redis, std::string key_prefix, std::string consumer);
+
+  // schedule_port (schedule.cpp)
+  port_result<std::optional<std::int64_t>> next_alarm_due() override;
+  port_result<std::optional<std::int64_t>> next_retry_due() override;
+  port_result<std::int64_t> claim_due_alarms(std::int64_t now_ms, int limit) override;
+  port_result<std::int64_t> claim_due_retries(std::int64_t now_ms, int limit) override;
+  port_result<std::int64_t> alarms_due_count(std::int64_t now_ms) override;
+  port_result<std::int64_t> retry_depth() override;
+  port_result<std::int64_t> server_time_ms() override;
+
+  // work_queue_port (work_queue.cpp)
+  port_status ensure_group() override;
+  port_result<std::vector<work_item>> read_work(int count) override;
+  port_result<takeover> take_over_stale(std::int64_t min_idle_ms, int count, std::int64_t max_failures,
+                                        const std::set<std::string>& keep) override;
+  port_status ack_many(const std::vector<std::string>& stream_ids) override;
+  port_status count_failures(const std::vector<std::string>& stream_ids) override;
+  port_result<std::int64_t> renew_entries(const std::vector<std::string>& stream_ids) override;
+  port_result<std::int64_t> remove_idle_consumers(std::int64_t min_idle_ms) override;
+  port_status dead_letter(const std::map<std::string, std::string>& entry) override;
+  const std::string& consumer() const override { return consumer_; }
+
+  // delivery_records_port (delivery_records.cpp)
+  port_result<std::vector<claim_decision>> claim_deliveries(const std::vector<std::string>& delivery_ids, bool retrying,
+                                                            std::int64_t lease_ms) override;
+  port_result<std::vector<bool>> finish_deliveries(const std::vector<std::string>& delivery_ids, const std::string& state) override;
+  port_result<bool> schedule_retry(const std::string& delivery_id, std::int64_t at_ms,
+                                   const std::map<std::string, std::string>& job) override;
+  port_result<bool> dead_letter_delivery(const std::string& delivery_id, const std::string& state,
+                                         const std::map<std::string, std::string>& entry) override;
+  port_result<std::int64_t> renew_deliveries(const std::vector<std::string>& delivery_ids, std::int64_t lease_ms) override;
+
+  // appointment_port (content.cpp)
+  port_result<put_outcome> put(const appointment& a) override;
+  port_result<std::optional<appointment>> get(const std::string& id) override;
+  port_result<std::vector<std::optional<appointment>>> get_many(const std::vector<std::string>& ids) override;
+  port_result<bool> remove(const std::string& id) override;
+
+  // message_port (content.cpp)
+  port_result<std::string> enqueue_message(const push_message& m, std::int64_t now_ms) override;
+  port_result<std::optional<push_message>> get_message(const std::string& id) override;
+
+  std::string key(std::string_view suffix) const { return prefix_ + ":" + std::string(suffix); }
+
+ private:
+  std::shared_ptr<redis_client> redis_;
+  std::string prefix_;
+  std::string consumer_;
+};
+
+// A message as stored (JSON); pure.
+std::string encode_push_message(const push_message& m);
+std::optional<push_message> decode_push_message(std::string_view json);
+
+}  // namespace herald
