@@ -15,10 +15,6 @@ namespace herald {
 namespace asio = boost::asio;
 using boost::system::error_code;
 using namespace std::chrono;
-namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
-}  // namespace
-
 std::string default_consumer_name() {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
@@ -41,7 +37,7 @@ broker_core::broker_core(asio::any_io_executor ex, broker_options o, broker_port
       alarms_sent(m.get_counter("herald_broker_alarms_sent_total", "Alarms whose devices were all handed to the providers")),
       late_dropped(m.get_counter("herald_broker_alarms_late_dropped_total", "Alarms found later than broker.max_lateness: dropped, not sent")),
       stale(m.get_counter("herald_broker_alarms_stale_total", "Claimed alarms whose appointment changed or was deleted meanwhile")),
-      taken_over(m.get_counter("herald_broker_entries_taken_over_total", "Work entries taken over from a dead daemon (XAUTOCLAIM)")),
+      taken_over(m.get_counter("herald_broker_entries_taken_over_total", "Work entries taken over from a dead daemon (XPENDING + XCLAIM)")),
       duplicates(m.get_counter("herald_broker_deliveries_skipped_total", "Deliveries skipped because their record says done (takeover, duplicate)")),
       held_elsewhere(m.get_counter("herald_broker_deliveries_held_elsewhere_total", "Deliveries not sent because another daemon's lease on them still runs")),
       consumers_removed(m.get_counter("herald_broker_consumers_removed_total", "Consumers of gone daemons removed from the work group")),
@@ -51,7 +47,7 @@ broker_core::broker_core(asio::any_io_executor ex, broker_options o, broker_port
       retry_depth(m.get_gauge("herald_broker_retry_queue_depth", "Deliveries waiting for a retry")),
       tz_fallback(m.get_counter("herald_l10n_timezone_fallback_total", "Notifications formatted in the default zone because the TimeZoneId is unknown")),
       due_to_sent(m.get_histogram("herald_broker_due_to_sent_seconds", "From an alarm's due time until the provider answered",
-                                  {}, {0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300})),
+                                  {}, {0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300})),
       metrics(m) {}
 
 alarm_broker::alarm_broker(asio::any_io_executor ex, broker_options options, broker_ports ports, const localizer& l10n, logger& log,
@@ -102,7 +98,7 @@ void alarm_broker::async_drain(std::chrono::milliseconds grace, std::function<vo
         });
         if (self->passes_running > 0)
           self->log.notice("broker.draining").kv("passes", static_cast<unsigned long long>(self->passes_running));
-        while (self->passes_running > 0 && steady_clock::now() < deadline) co_await self->pass_ended.async_wait(tuple_awaitable);
+        while (self->passes_running > 0 && steady_clock::now() < deadline) co_await self->pass_ended.async_wait(as_tuple_awaitable);
         limit.cancel();
         const bool clean = self->passes_running == 0;
         self->log.notice("broker.drained").kv("clean", clean);

@@ -12,9 +12,11 @@
 // The decisions themselves are pure: broker/delivery_policy (verdicts and
 // plans), broker/delivery_lease (fencing, the clock), broker/work_kind.
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -44,6 +46,9 @@ enum class entry_state {
 inline void worsen(entry_state& s, entry_state t) {
   if (static_cast<int>(t) > static_cast<int>(s)) s = t;
 }
+
+// co_await timer.async_wait(as_tuple_awaitable): a cancelled wait is not an exception.
+inline constexpr auto as_tuple_awaitable = boost::asio::as_tuple(boost::asio::use_awaitable);
 
 // The error a pass reports when entries failed (they stay pending and are retried).
 boost::system::error_code work_failed();

@@ -1,7 +1,7 @@
 #pragma once
 // Pure fencing decisions of the broker: who may send a delivery and who may
 // end it, how many keys one script may touch, and the Redis clock. The Lua
-// scripts of broker/alarm_store carry out the same rules inside Redis; these
+// scripts of broker/redis/lua/ carry out the same rules inside Redis; these
 // functions state them once and are unit-tested without Redis.
 #include <cstdint>
 #include <optional>

@@ -20,7 +20,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 using namespace std::chrono;
 namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 // Runs fn(i) for i in [0, n) with at most `limit` at once on `ex` (a strand);
 // returns when all finished, with the number of calls that threw. fn is
 // expected to end its own delivery on an exception; one escaping here is
@@ -56,7 +55,7 @@ asio::awaitable<std::size_t> for_each_bounded(asio::any_io_executor ex, std::siz
         },
         asio::detached);
   }
-  while (st->running > 0) co_await st->done.async_wait(tuple_awaitable);
+  while (st->running > 0) co_await st->done.async_wait(as_tuple_awaitable);
   co_return st->failed;
 }
 

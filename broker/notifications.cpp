@@ -2,8 +2,6 @@
 // zone (broker_core.hpp).
 #include "broker/broker_core.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -11,12 +9,7 @@
 
 namespace herald {
 
-namespace asio = boost::asio;
-using boost::system::error_code;
 using namespace std::chrono;
-namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
-}  // namespace
 
 notification broker_core::alarm_notification(const appointment& a, const device_info& device) {
   alarm_message_input in{a.title, a.location, a.start, a.lead_time, a.is_private};

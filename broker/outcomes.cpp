@@ -15,9 +15,6 @@ namespace herald {
 namespace asio = boost::asio;
 using boost::system::error_code;
 using namespace std::chrono;
-namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
-}  // namespace
 
 void broker_core::count_outcome(std::string_view kind, std::string_view outcome, std::string_view reason) {
   std::string key = std::string(kind) + "/" + std::string(outcome);

@@ -16,7 +16,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 using namespace std::chrono;
 namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 std::int64_t steady_ms() { return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count(); }
 }  // namespace
 
@@ -51,7 +50,7 @@ asio::awaitable<void> broker_core::renew_loop() {
   const auto period = std::max<milliseconds>(opts.takeover_idle / 3, milliseconds(10));
   while (passes_running > 0) {
     tick.expires_after(period);
-    co_await tick.async_wait(tuple_awaitable);
+    co_await tick.async_wait(as_tuple_awaitable);
     if (passes_running == 0) break;
     std::vector<std::string> records, entries;
     for (const auto& [id, n] : inflight_records) records.push_back(id);
@@ -131,7 +130,7 @@ asio::awaitable<error_code> broker_core::pass(bool takeover) {
   bool more_due = true;
   while (!p->first_error && !stopped) {
     if (p->active >= max_batches) {
-      co_await p->slot_freed.async_wait(tuple_awaitable);
+      co_await p->slot_freed.async_wait(as_tuple_awaitable);
       continue;
     }
     auto items = co_await ports.work.read_work(opts.read_batch);
@@ -169,7 +168,7 @@ asio::awaitable<error_code> broker_core::pass(bool takeover) {
         },
         asio::detached);
   }
-  while (p->active > 0) co_await p->slot_freed.async_wait(tuple_awaitable);
+  while (p->active > 0) co_await p->slot_freed.async_wait(as_tuple_awaitable);
   if (p->first_error) co_return p->first_error;
   if (auto due = co_await ports.schedule.alarms_due_count(now())) due_gauge.set(static_cast<double>(*due));
   if (auto depth = co_await ports.schedule.retry_depth()) retry_depth.set(static_cast<double>(*depth));
@@ -182,7 +181,7 @@ asio::awaitable<error_code> broker_core::exclusive_pass(bool takeover) {
     const auto want = passes_started + 1;
     rerun = true;
     rerun_takeover = rerun_takeover || takeover;
-    while (passes_finished < want) co_await pass_ended.async_wait(tuple_awaitable);
+    while (passes_finished < want) co_await pass_ended.async_wait(as_tuple_awaitable);
     co_return last_pass_error;
   }
   pass_active = true;
@@ -223,7 +222,7 @@ asio::awaitable<void> broker_core::loop() {
   while (!stopped) {
     if (co_await ports.work.ensure_group()) {
       backoff.expires_after(milliseconds(200));
-      co_await backoff.async_wait(tuple_awaitable);
+      co_await backoff.async_wait(as_tuple_awaitable);
       continue;
     }
     break;
@@ -247,7 +246,7 @@ asio::awaitable<void> broker_core::loop() {
     if (dirty || stopped) continue;
     auto delay = milliseconds(std::max<std::int64_t>(0, next - now()));
     wake.expires_after(delay);
-    co_await wake.async_wait(tuple_awaitable);
+    co_await wake.async_wait(as_tuple_awaitable);
   }
 }
 

@@ -49,7 +49,9 @@ int command_broker(const std::vector<std::string>& args) {
   device_registry devices(redis, cfg.redis.key_prefix);
   provider_options popts;
   popts.log = &log;
-  popts.metrics = make_metrics_listener(metrics);
+  std::vector<std::string> app_ids;
+  for (const auto& app : cfg.apps) app_ids.push_back(app.id);
+  popts.metrics = make_metrics_listener(metrics, app_ids);
   provider_router providers(ioc.get_executor(), cfg.apps, popts);
   broker_options bopts;
   bopts.settings = cfg.broker;

@@ -209,7 +209,9 @@ int command_serve(const std::string& config_path) {
   authenticator auth(cfg.auth);
   provider_options popts;
   popts.log = &log;
-  popts.metrics = make_metrics_listener(metrics);
+  std::vector<std::string> app_ids;
+  for (const auto& app : cfg.apps) app_ids.push_back(app.id);
+  popts.metrics = make_metrics_listener(metrics, app_ids);
   // The providers' connections and the broker that drives them share one
   // strand: with server.threads > 1 their state is still touched by one
   // thread at a time (HTTP connections and Redis have their own strands).

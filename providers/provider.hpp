@@ -91,8 +91,11 @@ class provider_metrics_listener {
 // herald_push_sent_total, herald_push_delivered_total,
 // herald_push_failed_total{reason}, herald_push_response_seconds,
 // herald_push_open_connections, herald_push_inflight_streams,
-// herald_push_token_refreshes_total; all labelled {app, provider}.
-std::shared_ptr<provider_metrics_listener> make_metrics_listener(metrics_registry& registry);
+// herald_push_token_refreshes_total; all labelled {app, provider}. The
+// instruments of `app_ids` (every provider of each) are created here, once:
+// events then touch them without a lock.
+std::shared_ptr<provider_metrics_listener> make_metrics_listener(metrics_registry& registry,
+                                                                 const std::vector<std::string>& app_ids = {});
 
 // Tunables shared by the adapters; defaults suit production.
 struct provider_options {

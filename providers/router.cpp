@@ -6,6 +6,7 @@
 #include "providers/wns_protocol.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 
@@ -149,54 +150,85 @@ std::string check_pns_handle(const device_info& device, const std::vector<app_se
 }
 
 namespace {
+
+// The herald_push_* instruments of one (app, provider), looked up once.
+struct push_instruments {
+  push_instruments(metrics_registry& r, std::string_view app, std::string_view provider)
+      : app(app),
+        provider(provider),
+        sent(r.get_counter("herald_push_sent_total", "Requests sent to push providers (resends included)", labels())),
+        delivered(r.get_counter("herald_push_delivered_total", "Notifications accepted by the provider", labels())),
+        response(r.get_histogram("herald_push_response_seconds", "Time from send to classified result", labels())),
+        open_connections(r.get_gauge("herald_push_open_connections", "Open HTTP/2 connections to push providers", labels())),
+        inflight_streams(r.get_gauge("herald_push_inflight_streams", "HTTP/2 streams awaiting a provider answer", labels())),
+        token_refreshes(r.get_counter("herald_push_token_refreshes_total", "Provider/access tokens signed or fetched", labels())) {}
+
+  label_set labels() const { return {{"app", app}, {"provider", provider}}; }
+
+  std::string app;
+  std::string provider;
+  counter& sent;
+  counter& delivered;
+  histogram& response;
+  gauge& open_connections;
+  gauge& inflight_streams;
+  counter& token_refreshes;
+};
+
+// Writes herald_push_* into the registry. The instruments of every
+// configured (app, provider) are created at wiring time and found without
+// a lock or an allocation on each event; a pair not known then (tests that
+// name no apps) is created on first use under a mutex. Failures, labelled
+// by outcome and reason, are looked up in the registry: they are rare.
 class registry_listener final : public provider_metrics_listener {
  public:
-  explicit registry_listener(metrics_registry& registry) : registry_(registry) {}
-
-  void on_sent(std::string_view app, std::string_view provider) override {
-    registry_.get_counter("herald_push_sent_total", "Requests sent to push providers (resends included)",
-                          labels(app, provider)).inc();
+  registry_listener(metrics_registry& registry, const std::vector<std::string>& app_ids) : registry_(registry) {
+    for (const auto& app : app_ids)
+      for (std::string_view provider : {"apns", "apns_sandbox", "fcm", "wns", "webpush"})
+        known_.push_back(std::make_unique<push_instruments>(registry, app, provider));
   }
+
+  void on_sent(std::string_view app, std::string_view provider) override { find(app, provider).sent.inc(); }
   void on_result(std::string_view app, std::string_view provider, const delivery_result& result,
                  std::chrono::nanoseconds latency) override {
-    auto l = labels(app, provider);
-    registry_.get_histogram("herald_push_response_seconds", "Time from send to classified result", l)
-        .observe(std::chrono::duration<double>(latency).count());
+    auto& m = find(app, provider);
+    m.response.observe(std::chrono::duration<double>(latency).count());
     if (result.kind == delivery_result::outcome::delivered) {
-      registry_.get_counter("herald_push_delivered_total", "Notifications accepted by the provider", l).inc();
+      m.delivered.inc();
       return;
     }
+    auto l = m.labels();
     l.emplace_back("outcome", std::string(to_string(result.kind)));
     l.emplace_back("reason", std::string(reason_label(result.reason)));
     registry_.get_counter("herald_push_failed_total", "Notifications not delivered, by outcome and reason", l).inc();
   }
-  void on_connection_opened(std::string_view app, std::string_view provider) override {
-    registry_.get_gauge("herald_push_open_connections", "Open HTTP/2 connections to push providers",
-                        labels(app, provider)).add(1);
-  }
-  void on_connection_closed(std::string_view app, std::string_view provider) override {
-    registry_.get_gauge("herald_push_open_connections", "Open HTTP/2 connections to push providers",
-                        labels(app, provider)).add(-1);
-  }
+  void on_connection_opened(std::string_view app, std::string_view provider) override { find(app, provider).open_connections.add(1); }
+  void on_connection_closed(std::string_view app, std::string_view provider) override { find(app, provider).open_connections.add(-1); }
   void on_streams_changed(std::string_view app, std::string_view provider, int delta) override {
-    registry_.get_gauge("herald_push_inflight_streams", "HTTP/2 streams awaiting a provider answer",
-                        labels(app, provider)).add(delta);
+    find(app, provider).inflight_streams.add(delta);
   }
-  void on_token_refresh(std::string_view app, std::string_view provider) override {
-    registry_.get_counter("herald_push_token_refreshes_total", "Provider/access tokens signed or fetched",
-                          labels(app, provider)).inc();
-  }
+  void on_token_refresh(std::string_view app, std::string_view provider) override { find(app, provider).token_refreshes.inc(); }
 
  private:
-  static label_set labels(std::string_view app, std::string_view provider) {
-    return {{"app", std::string(app)}, {"provider", std::string(provider)}};
+  push_instruments& find(std::string_view app, std::string_view provider) {
+    for (const auto& m : known_)
+      if (m->app == app && m->provider == provider) return *m;
+    std::lock_guard lock(late_mutex_);
+    for (const auto& m : late_)
+      if (m->app == app && m->provider == provider) return *m;
+    return *late_.emplace_back(std::make_unique<push_instruments>(registry_, app, provider));
   }
+
   metrics_registry& registry_;
+  std::vector<std::unique_ptr<push_instruments>> known_;  // immutable after construction
+  std::mutex late_mutex_;
+  std::vector<std::unique_ptr<push_instruments>> late_;
 };
+
 }  // namespace
 
-std::shared_ptr<provider_metrics_listener> make_metrics_listener(metrics_registry& registry) {
-  return std::make_shared<registry_listener>(registry);
+std::shared_ptr<provider_metrics_listener> make_metrics_listener(metrics_registry& registry, const std::vector<std::string>& app_ids) {
+  return std::make_shared<registry_listener>(registry, app_ids);
 }
 
 }  // namespace herald
