@@ -1,18 +1,12 @@
 #include "broker/delivery_lease.hpp"
 
 #include <algorithm>
-#include <charconv>
+
+#include "model/text.hpp"
 
 namespace herald {
 
 namespace {
-
-std::optional<std::int64_t> to_int(std::string_view s) {
-  std::int64_t v = 0;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
 
 constexpr std::string_view sending_prefix = "sending:";
 
@@ -39,7 +33,7 @@ delivery_record parse_delivery_record(std::optional<std::string_view> stored) {
     return r;
   }
   r.owner = std::string(rest.substr(0, colon));
-  r.lease_until_ms = to_int(rest.substr(colon + 1)).value_or(0);
+  r.lease_until_ms = parse_integer<std::int64_t>(rest.substr(colon + 1)).value_or(0);
   return r;
 }
 
@@ -92,8 +86,8 @@ bool redis_clock::stale(std::int64_t steady_ms, std::int64_t max_age_ms) const {
 }
 
 std::optional<std::int64_t> redis_time_ms(std::string_view seconds, std::string_view microseconds) {
-  auto s = to_int(seconds);
-  auto us = to_int(microseconds);
+  auto s = parse_integer<std::int64_t>(seconds);
+  auto us = parse_integer<std::int64_t>(microseconds);
   if (!s || !us || *s < 0 || *us < 0 || *us >= 1'000'000) return std::nullopt;
   return *s * 1000 + *us / 1000;
 }

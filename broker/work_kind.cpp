@@ -1,6 +1,6 @@
 #include "broker/work_kind.hpp"
 
-#include <charconv>
+#include "model/text.hpp"
 
 namespace herald {
 
@@ -9,11 +9,7 @@ namespace {
 std::optional<std::int64_t> number(const std::map<std::string, std::string>& f, const char* name) {
   auto it = f.find(name);
   if (it == f.end()) return std::nullopt;
-  const auto& s = it->second;
-  std::int64_t v = 0;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
-  return v;
+  return parse_integer<std::int64_t>(it->second);
 }
 
 std::string text(const std::map<std::string, std::string>& f, const char* name) {

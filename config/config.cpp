@@ -21,6 +21,8 @@
 
 #include <arpa/inet.h>
 
+#include "model/text.hpp"
+
 namespace herald {
 namespace {
 
@@ -33,8 +35,6 @@ constexpr std::size_t mib = 1024 * kib;
 // ---------------------------------------------------------------------------
 // Text helpers
 
-bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 bool all_of(std::string_view text, bool (*pred)(char)) {
   return std::all_of(text.begin(), text.end(), pred);
@@ -44,23 +44,13 @@ bool all_of(std::string_view text, bool (*pred)(char)) {
 // no separators that would need quoting.
 bool is_identifier_char(char c) { return is_alnum(c) || c == '_' || c == '-' || c == '.'; }
 
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
 std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
-  if (text.empty() || !all_of(text, is_digit)) return std::nullopt;
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
+  return parse_integer<std::uint64_t>(text);
 }
 
 std::optional<std::int64_t> parse_signed(std::string_view text) {
-  std::int64_t value = 0;
   if (text.starts_with('+')) text.remove_prefix(1);
-  if (text.empty()) return std::nullopt;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
+  return parse_integer<std::int64_t>(text);
 }
 
 std::string format_duration(millis d) {
@@ -592,17 +582,6 @@ std::optional<std::array<std::uint8_t, 32>> decode_sha256(std::string_view hex) 
   return out;
 }
 
-std::string to_hex(const std::uint8_t* data, std::size_t length) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (std::size_t i = 0; i < length; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 0x0f];
-  }
-  return out;
-}
-
 token_credential load_token(const YAML::Node& node, const std::string& path) {
   if (!node.IsMap()) throw config_error(path, std::string("expected a mapping with name, sha256, scopes, got ") + kind_name(node));
   const section s(node, path, {"name", "sha256", "scopes", "associate_id"});
@@ -1041,20 +1020,6 @@ millis parse_duration(const std::string& text) {
   return millis{total};
 }
 
-std::string sha256_hex(const std::string& text) {
-  const auto digest = sha256_digest(text);
-  return to_hex(digest.data(), digest.size());
-}
-
-std::array<std::uint8_t, 32> sha256_digest(std::string_view text) {
-  std::array<std::uint8_t, 32> digest{};
-  unsigned int length = 0;
-  if (EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 || length != digest.size()) {
-    throw std::runtime_error("SHA-256 failed");
-  }
-  return digest;
-}
-
 config load_config_file(const std::string& path) {
   const fs::path absolute = fs::absolute(path).lexically_normal();
   std::ifstream in(absolute, std::ios::binary);
@@ -1122,7 +1087,7 @@ std::string describe_effective(const config& cfg) {
     out << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value << t.name;
     // Enough to tell tokens apart, far too little to help anyone guess one.
-    out << YAML::Key << "sha256" << YAML::Value << to_hex(t.sha256.data(), 4) + "\u2026";
+    out << YAML::Key << "sha256" << YAML::Value << to_hex(std::span<const std::uint8_t>(t.sha256.data(), 4)) + "\u2026";
     out << YAML::Key << "scopes" << YAML::Value << YAML::Flow << t.scopes;
     if (t.associate_id) out << YAML::Key << "associate_id" << YAML::Value << *t.associate_id;
     out << YAML::EndMap;

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/digest.hpp"  // sha256_digest: token_credential::sha256
+
 namespace herald {
 
 using millis = std::chrono::milliseconds;
@@ -194,9 +196,5 @@ std::string describe_effective(const config& cfg);
 
 // "30s", "15m", "1h", "250ms", "2d"; throws std::invalid_argument.
 millis parse_duration(const std::string& text);
-// Lowercase hex of SHA-256 of `text`.
-std::string sha256_hex(const std::string& text);
-// SHA-256 of `text`, comparable with token_credential::sha256.
-std::array<std::uint8_t, 32> sha256_digest(std::string_view text);
 
 }  // namespace herald

@@ -2,6 +2,9 @@
 // Small text helpers shared by the decoders (ASCII, locale-independent).
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <concepts>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +29,23 @@ inline std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
+}
+
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+inline bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+inline bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
+
+// "text" for error messages and logs.
+inline std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+// The whole of `text` as a decimal integer of type T, or nullopt: no
+// spaces, no trailing characters, no '+', in range (std::from_chars).
+template <std::integral T>
+std::optional<T> parse_integer(std::string_view text) {
+  T value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
 }
 
 }  // namespace herald

@@ -1,13 +1,13 @@
 #include "providers/apns_protocol.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <boost/json.hpp>
 
 #include <array>
 #include <memory>
+
+#include "runtime/digest.hpp"
 
 namespace herald {
 
@@ -31,31 +31,12 @@ constexpr std::array<push_type_info, 11> push_types{{
 }};
 
 // 8-4-4-4-12 lowercase hex.
-std::string format_uuid(std::array<unsigned char, 16> b) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out(36, '-');
-  std::size_t pos = 0;
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) ++pos;
-    out[pos++] = hex[b[i] >> 4];
-    out[pos++] = hex[b[i] & 0x0f];
-  }
+std::string format_uuid(const std::array<unsigned char, 16>& b) {
+  const auto h = to_hex(b);
+  std::string out;
+  out.reserve(36);
+  out.append(h, 0, 8).append(1, '-').append(h, 8, 4).append(1, '-').append(h, 12, 4).append(1, '-').append(h, 16, 4).append(1, '-').append(h, 20, 12);
   return out;
-}
-
-// SHA-256 with the algorithm fetched once and a context reused per thread
-// (one-shot SHA256() fetches the implementation on every call).
-void sha256(std::string_view in, unsigned char (&digest)[SHA256_DIGEST_LENGTH]) {
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  struct ctx_deleter {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-  };
-  thread_local std::unique_ptr<EVP_MD_CTX, ctx_deleter> ctx(EVP_MD_CTX_new());
-  unsigned int len = 0;
-  if (!md || !ctx || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), in.data(), in.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) {
-    SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), digest);
-  }
 }
 
 delivery_result local_rejection(delivery_result::outcome kind, std::string reason) {
@@ -75,10 +56,9 @@ bool is_hex(std::string_view s) {
 std::string apns_id_for(std::string_view delivery_id) {
   std::string input = "herald-apns-id:";
   input += delivery_id;
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  sha256(input, digest);
+  const auto digest = sha256_digest(input);
   std::array<unsigned char, 16> b{};
-  std::copy(digest, digest + 16, b.begin());
+  std::copy(digest.begin(), digest.begin() + 16, b.begin());
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x80);  // version 8
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC variant
   return format_uuid(b);

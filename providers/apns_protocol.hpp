@@ -7,7 +7,7 @@
 #include <string_view>
 #include <variant>
 
-#include "providers/backoff.hpp"
+#include "runtime/backoff.hpp"
 #include "providers/http_types.hpp"
 #include "providers/provider.hpp"
 

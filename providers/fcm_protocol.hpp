@@ -9,7 +9,7 @@
 #include <string_view>
 #include <variant>
 
-#include "providers/backoff.hpp"
+#include "runtime/backoff.hpp"
 #include "providers/errors.hpp"
 #include "providers/http_types.hpp"
 #include "providers/provider.hpp"

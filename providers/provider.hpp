@@ -19,7 +19,7 @@
 
 #include "config/config.hpp"
 #include "model/device.hpp"
-#include "providers/backoff.hpp"
+#include "runtime/backoff.hpp"
 
 namespace herald {
 

@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "providers/backoff.hpp"
+#include "runtime/backoff.hpp"
 #include "providers/http_types.hpp"
 #include "providers/provider.hpp"
 #include "providers/webpush_crypto.hpp"

@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "providers/backoff.hpp"
+#include "runtime/backoff.hpp"
 #include "providers/fcm_protocol.hpp"
 #include "providers/http_types.hpp"
 #include "providers/provider.hpp"

@@ -10,7 +10,7 @@
 
 #include <random>
 
-#include "store/detail/backoff.hpp"
+#include "runtime/backoff.hpp"
 #include "store/lua_script.hpp"
 #include "store/redis_client.hpp"
 
@@ -32,7 +32,7 @@ struct change_watcher::state : std::enable_shared_from_this<state> {
   std::mt19937 rng{std::random_device{}()};
 
   asio::awaitable<void> pause() {
-    auto delay = detail::reconnect_delay(opts.backoff_min, opts.backoff_max, failures++,
+    auto delay = reconnect_delay(opts.backoff_min, opts.backoff_max, failures++,
                                          std::uniform_real_distribution<double>(0, 1)(rng));
     pause_timer.expires_after(delay);
     co_await pause_timer.async_wait(asio::as_tuple(asio::use_awaitable));

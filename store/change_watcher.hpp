@@ -2,7 +2,7 @@
 // Follows a Redis Stream of change notices (XREAD BLOCK on a connection of
 // its own) and calls on_change for every new entry batch, and once after
 // each (re)connect, since anything may have changed while it was not
-// watching. Errors back off exponentially (store/detail/backoff.hpp), so a
+// watching. Errors back off exponentially (runtime/backoff.hpp), so a
 // Redis that answers every read with an error is not asked in a loop.
 // The broker uses it for "<prefix>:alarms:changes": any daemon's PUT
 // re-arms every daemon's timer.

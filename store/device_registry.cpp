@@ -1,5 +1,7 @@
 #include "store/device_registry.hpp"
 
+#include "model/text.hpp"
+
 #include "store/lua_script.hpp"
 
 
@@ -156,8 +158,9 @@ bool storable(const device_info& d) {
 }
 
 bool parse_int64(std::string_view text, std::int64_t& out) {
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && p == text.data() + text.size();
+  auto v = parse_integer<std::int64_t>(text);
+  if (v) out = *v;
+  return v.has_value();
 }
 
 const json::string* string_field(const json::object& o, std::string_view key, std::size_t max_size, bool& ok) {

@@ -1,24 +1,15 @@
 #include "store/lua_script.hpp"
 
-#include <openssl/evp.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "runtime/digest.hpp"
 
 namespace herald {
 
 namespace asio = boost::asio;
 
-lua_script::lua_script(std::string text) : text_(std::move(text)) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(text_.data(), text_.size(), digest, &size, EVP_sha1(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  for (unsigned i = 0; i < size; ++i) {
-    sha_.push_back(hex[digest[i] >> 4]);
-    sha_.push_back(hex[digest[i] & 15]);
-  }
-}
+lua_script::lua_script(std::string text) : text_(std::move(text)), sha_(sha1_hex(text_)) {}
 
 asio::awaitable<std::pair<boost::system::error_code, redis_reply>> redis_command(redis_client& redis, std::vector<std::string> args) {
   auto [ec, reply] = co_await redis.async_exec(std::move(args), asio::as_tuple(asio::use_awaitable));

@@ -28,7 +28,7 @@
 
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
-#include "store/detail/backoff.hpp"
+#include "runtime/backoff.hpp"
 #include "store/detail/link_policy.hpp"
 #include "store/detail/resp.hpp"
 #include "store/sentinel.hpp"
@@ -807,7 +807,7 @@ return {'adopted', ARGV[2]}
 
   void schedule_reconnect() {
     std::uniform_real_distribution<double> unit(0.0, 1.0);
-    const auto delay = detail::reconnect_delay(settings_.reconnect_min, settings_.reconnect_max, attempt_, unit(rng_));
+    const auto delay = reconnect_delay(settings_.reconnect_min, settings_.reconnect_max, attempt_, unit(rng_));
     ++attempt_;
     if (reconnects_) reconnects_->inc();
     log_.at(attempt_ <= 1 ? log_level::info : log_level::debug, "redis.reconnect_scheduled")

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "runtime/log.hpp"
-#include "store/detail/backoff.hpp"
+#include "runtime/backoff.hpp"
 #include "store/detail/resp.hpp"
 
 namespace herald {
@@ -288,7 +288,7 @@ class sentinel_client_impl final : public sentinel_client {
       i = (i + 1) % self->settings_.sentinels.size();
       std::uniform_real_distribution<double> unit(0.0, 1.0);
       wait.expires_after(
-          detail::reconnect_delay(self->settings_.reconnect_min, self->settings_.reconnect_max, attempt++, unit(self->rng_)));
+          reconnect_delay(self->settings_.reconnect_min, self->settings_.reconnect_max, attempt++, unit(self->rng_)));
       co_await wait.async_wait(tuple_awaitable);
     }
     self->watch_wait_ = nullptr;

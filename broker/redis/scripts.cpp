@@ -1,11 +1,11 @@
 #include "broker/redis/scripts.hpp"
 
-#include <charconv>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 
+#include "model/text.hpp"
 #include "runtime/embedded_file.hpp"
 
 namespace herald {
@@ -45,17 +45,13 @@ const lua_script& script(std::string_view prelude1, std::string_view prelude2, s
 boost::system::error_code unexpected() { return make_error_code(redis_error::unexpected_reply); }
 
 std::optional<std::int64_t> reply_int(const std::string& s) {
-  std::int64_t v = 0;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
-    // Redis scores may come back as "1.7e12" or with a fraction.
-    try {
-      return static_cast<std::int64_t>(std::stod(s));
-    } catch (...) {
-      return std::nullopt;
-    }
+  if (auto v = parse_integer<std::int64_t>(s)) return v;
+  // Redis scores may come back as "1.7e12" or with a fraction.
+  try {
+    return static_cast<std::int64_t>(std::stod(s));
+  } catch (...) {
+    return std::nullopt;
   }
-  return v;
 }
 
 std::vector<work_item> parse_stream_entries(const redis_reply& entries) {

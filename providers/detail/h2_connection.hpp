@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/backoff.hpp"
+#include "runtime/backoff.hpp"
 #include "providers/errors.hpp"
 #include "providers/http_types.hpp"
 

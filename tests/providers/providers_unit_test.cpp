@@ -12,7 +12,7 @@
 #include <set>
 
 #include "providers/apns_protocol.hpp"
-#include "providers/backoff.hpp"
+#include "runtime/backoff.hpp"
 #include "providers/fcm_protocol.hpp"
 #include "providers/http_types.hpp"
 #include "providers/reason_label.hpp"

@@ -1,8 +1,8 @@
-#include "store/detail/backoff.hpp"
+#include "runtime/backoff.hpp"
 
 #include <gtest/gtest.h>
 
-namespace herald::detail {
+namespace herald {
 namespace {
 
 using std::chrono::milliseconds;
@@ -39,4 +39,4 @@ TEST(reconnect_delay, stays_within_bounds_for_odd_settings) {
 }
 
 }  // namespace
-}  // namespace herald::detail
+}  // namespace herald

@@ -1,4 +1,4 @@
-#include "providers/backoff.hpp"
+#include "runtime/backoff.hpp"
 
 #include <algorithm>
 #include <memory>
