@@ -142,13 +142,7 @@ asio::awaitable<error_code> alarm_broker::run_once() {
   // The pass runs on the broker's strand whatever executor the caller is on
   // (REST, SOAP and CLI handlers); the caller resumes on its own.
   auto self = impl_;
-  co_return co_await asio::co_spawn(
-      self->strand,
-      [self]() -> asio::awaitable<error_code> {
-        if (auto ec = co_await self->ports.work.ensure_group()) co_return ec;
-        co_return co_await self->exclusive_pass(true);
-      },
-      asio::use_awaitable);
+  co_return co_await asio::co_spawn(self->strand, self->requested_pass(), asio::use_awaitable);
 }
 
 }  // namespace herald

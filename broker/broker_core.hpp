@@ -122,6 +122,8 @@ struct broker_core : std::enable_shared_from_this<broker_core> {
   bool rerun_takeover = false;
   boost::system::error_code last_pass_error;
   boost::asio::awaitable<boost::system::error_code> exclusive_pass(bool takeover);
+  // A pass with takeover asked for from outside (run_once): on the strand.
+  boost::asio::awaitable<boost::system::error_code> requested_pass();
   boost::asio::awaitable<void> loop();
 
   // --- fan_out.cpp -----------------------------------------------------------

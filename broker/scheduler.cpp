@@ -216,6 +216,13 @@ asio::awaitable<error_code> broker_core::exclusive_pass(bool takeover) {
   co_return ec;
 }
 
+asio::awaitable<error_code> broker_core::requested_pass() {
+  auto self = shared_from_this();
+  const error_code group = co_await ports.work.ensure_group();
+  if (group) co_return group;
+  co_return co_await exclusive_pass(true);
+}
+
 asio::awaitable<void> broker_core::loop() {
   auto self = shared_from_this();
   asio::steady_timer backoff(strand);
