@@ -75,30 +75,45 @@ void h1_pool::shutdown() {
 
 void h1_pool::wake_one() { static_cast<asio::steady_timer*>(wake_.get())->cancel_one(); }
 
+// Several releases may happen before the first woken waiter runs: whoever
+// takes a connection wakes the next waiter while one is still free.
+void h1_pool::pass_on() {
+  if (waiting_ > 0 && (!idle_.empty() || busy_ < static_cast<std::size_t>(options_.connections))) wake_one();
+}
+
 asio::awaitable<std::unique_ptr<h1_pool::connection>> h1_pool::acquire(error_code& ec) {
   auto wake = wake_;  // outlives a pool destroyed while we wait
+  // First come, first served: a newcomer queues behind the requests already
+  // waiting (each release wakes the oldest waiter, which takes what was
+  // released), so no request waits while later ones keep overtaking it.
+  bool newcomer = true;
   for (;;) {
     if (shut_down_) {
       ec = provider_error::shut_down;
       co_return nullptr;
     }
-    // Reuse the most recently used idle connection; close stale ones.
-    while (!idle_.empty()) {
-      auto c = std::move(idle_.back());
-      idle_.pop_back();
-      if (std::chrono::steady_clock::now() - c->last_used < options_.idle_close_after) {
-        ++busy_;
-        co_return c;
+    if (!newcomer || waiting_ == 0) {
+      // Reuse the most recently used idle connection; close stale ones.
+      while (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        if (std::chrono::steady_clock::now() - c->last_used < options_.idle_close_after) {
+          ++busy_;
+          pass_on();
+          co_return c;
+        }
+        error_code ignored;
+        beast::get_lowest_layer(c->stream).socket().close(ignored);
+        --open_;
+        if (hooks_.on_close) hooks_.on_close();
       }
-      error_code ignored;
-      beast::get_lowest_layer(c->stream).socket().close(ignored);
-      --open_;
-      if (hooks_.on_close) hooks_.on_close();
+      if (busy_ < static_cast<std::size_t>(options_.connections)) {
+        ++busy_;
+        pass_on();
+        co_return std::make_unique<connection>(ex_, *tls_, next_id_++);
+      }
     }
-    if (busy_ < static_cast<std::size_t>(options_.connections)) {
-      ++busy_;
-      co_return std::make_unique<connection>(ex_, *tls_, next_id_++);
-    }
+    newcomer = false;
     if (waiting_ >= options_.queue_limit) {
       ec = provider_error::queue_full;
       co_return nullptr;

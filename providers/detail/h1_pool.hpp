@@ -65,6 +65,7 @@ class h1_pool {
   void close_open(connection& c);
   void release(std::unique_ptr<connection> c);
   void wake_one();
+  void pass_on();
 
   boost::asio::any_io_executor ex_;
   https_url target_;
