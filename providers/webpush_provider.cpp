@@ -127,6 +127,7 @@ class webpush_provider final : public push_provider {
       }
       auto c = classify_webpush_response(*answer, n.attempt, options_.retry_backoff,
                                           options_.random ? options_.random() : 0.5, detail::now_unix_s());
+      if (c.retire_connection) pool.retire(*answer);
       co_return c.result;
     }
   }

@@ -205,6 +205,7 @@ class wns_provider final : public push_provider {
       }
       auto c = classify_wns_response(*answer, n.attempt, options_.retry_backoff,
                                       options_.random ? options_.random() : 0.5, detail::now_unix_s(), refreshed);
+      if (c.retire_connection) pool.retire(*answer);
       if (c.next == next_step::refresh_token_resend) {
         refreshed = true;
         tokens_.invalidate(used);

@@ -73,6 +73,14 @@ void h1_pool::shutdown() {
   static_cast<asio::steady_timer*>(wake_.get())->cancel();
 }
 
+void h1_pool::retire(std::uint64_t connection_id) {
+  auto it = std::find_if(idle_.begin(), idle_.end(), [&](const auto& c) { return c->id == connection_id; });
+  if (it == idle_.end()) return;
+  close_open(**it);
+  idle_.erase(it);
+  if (busy_ < static_cast<std::size_t>(options_.connections)) pass_on();
+}
+
 void h1_pool::wake_one() { static_cast<asio::steady_timer*>(wake_.get())->cancel_one(); }
 
 // Several releases may happen before the first woken waiter runs: whoever

@@ -51,6 +51,8 @@ class h1_pool {
   // is closed. An idle connection already open answers "http/1.1" at once.
   // Errors: connect_failed, queue_full, shut_down.
   boost::asio::awaitable<boost::system::result<std::string>> async_negotiate();
+  // Closes that connection if it is idle in the pool (e.g. it answered 5xx).
+  void retire(std::uint64_t connection_id);
   void shutdown();
   const https_url& target() const { return target_; }
   std::size_t open_connections() const { return open_; }

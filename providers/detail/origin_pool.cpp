@@ -33,6 +33,11 @@ void origin_pool::shutdown() {
   static_cast<asio::steady_timer*>(done_.get())->cancel();
 }
 
+void origin_pool::retire(const http_response& answer) {
+  if (version_ == http_version::h2 && h2_) h2_->retire(answer.connection_id);
+  else h1_->retire(answer.connection_id);
+}
+
 asio::awaitable<error_code> origin_pool::negotiate() {
   auto done = done_;  // outlives a pool destroyed while we wait
   auto* timer = static_cast<asio::steady_timer*>(done.get());

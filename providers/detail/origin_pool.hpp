@@ -40,6 +40,8 @@ class origin_pool {
 
   boost::asio::awaitable<boost::system::result<http_response>> async_request(const http_request& request,
                                                                             std::chrono::milliseconds timeout);
+  // Stops using the connection that gave `answer` (the pool of the version in use).
+  void retire(const http_response& answer);
   void shutdown();
   // The version in use; nullopt before the first negotiation succeeded.
   std::optional<http_version> version() const { return version_; }

@@ -445,10 +445,24 @@ TEST_F(ibm_test, PaginationAndFilters) {
 }
 
 TEST_F(ibm_test, BrowserRegistrationsAreTheWebPlatformReadBackAsWEB) {
-  ASSERT_EQ(register_ibm("chrome", "WEB_CHROME", "919").status, 201);
-  ASSERT_EQ(register_ibm("firefox", "WEB").status, 201);
+  // The token of a Web device is the browser's subscription JSON (here with
+  // the receiver key and auth secret of RFC 8291's example), checked like a
+  // Pocket registration's.
+  auto browser = [&](const std::string& id, const std::string& platform, const std::string& user) {
+    json::object keys{{"p256dh", "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4"},
+                      {"auth", "BTBZMqHH6r4Tts7J_aSIgg"}};
+    json::object sub{{"endpoint", "https://fcm.googleapis.com/fcm/send/" + id}, {"keys", keys}};
+    json::object body{{"deviceId", id}, {"platform", platform}, {"token", json::serialize(sub)}, {"userId", user}};
+    return call("POST", app_path("/devices"), json::serialize(body));
+  };
+  auto registered = browser("chrome", "WEB_CHROME", "919");
+  ASSERT_EQ(registered.status, 201) << registered.body;
+  ASSERT_EQ(browser("firefox", "WEB", "admin").status, 201);
   ASSERT_EQ(register_ibm("windows", "W").status, 201);
-  EXPECT_EQ(register_ibm("safari", "WEB_SAFARI").status, 400);  // APNs website push, not Web Push
+  EXPECT_EQ(browser("safari", "WEB_SAFARI", "admin").status, 400);  // APNs website push, not Web Push
+  auto not_a_subscription = register_ibm("bad", "WEB");             // token "tok-bad"
+  EXPECT_EQ(not_a_subscription.status, 400);
+  EXPECT_NE(not_a_subscription.body.find("subscription"), std::string::npos) << not_a_subscription.body;
   auto chrome = json::parse(call("GET", app_path("/devices/chrome")).body).as_object();
   EXPECT_EQ(chrome.at("platform").as_string(), "WEB");
   auto ids = [](const json::object& page) {

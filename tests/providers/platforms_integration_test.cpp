@@ -206,6 +206,20 @@ TEST_P(wns_test, GoneThrottledUnavailableAndPermanentAnswers) {
   EXPECT_EQ(server.request_count(), before);
 }
 
+TEST_P(wns_test, AServerErrorRetiresTheConnectionThatAnswered) {
+  auto s = settings();
+  s.connections = 1;
+  auto* p = keep(make_wns_provider(runner.io.get_executor(), "pocket", s, options()));
+  ASSERT_EQ(send(*p, windows("c1"), alarm()).kind, outcome::delivered);
+  const auto before = server.connection_count();
+  EXPECT_EQ(send(*p, windows("c1"), alarm()).kind, outcome::delivered);
+  EXPECT_EQ(server.connection_count(), before);  // kept alive
+  server.fail_token("down", mock_fault::apns(503, ""));
+  EXPECT_EQ(send(*p, windows("down"), alarm()).kind, outcome::retry_after);
+  EXPECT_EQ(send(*p, windows("c1"), alarm()).kind, outcome::delivered);
+  EXPECT_EQ(server.connection_count(), before + 1);  // the 503's connection was not used again
+}
+
 TEST_P(wns_test, ExpiredTokenIsRefreshedOnceAndTheSendRepeated) {
   auto* p = make();
   EXPECT_EQ(send(*p, windows("c1"), alarm()).kind, outcome::delivered);
