@@ -30,6 +30,7 @@
 # the reference's rate beats Herald's in every row, says so loudly when it
 # does not (exit status 3), and prints as its LAST line Herald's rate, the
 # reference's rate in the same run and their ratio for every row.
+# shellcheck disable=SC2154  # port_<mock> and pid_<mock> are set by start_mock (printf -v)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-50000}
