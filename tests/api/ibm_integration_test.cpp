@@ -462,7 +462,9 @@ TEST_F(ibm_test, BrowserRegistrationsAreTheWebPlatformReadBackAsWEB) {
   EXPECT_EQ(browser("safari", "WEB_SAFARI", "admin").status, 400);  // APNs website push, not Web Push
   auto not_a_subscription = register_ibm("bad", "WEB");             // token "tok-bad"
   EXPECT_EQ(not_a_subscription.status, 400);
-  EXPECT_NE(not_a_subscription.body.find("subscription"), std::string::npos) << not_a_subscription.body;
+  EXPECT_NE(not_a_subscription.body.find("\"message\":\"token: PNSHandle of a Web device must be the subscription JSON"),
+            std::string::npos)
+      << not_a_subscription.body;
   auto chrome = json::parse(call("GET", app_path("/devices/chrome")).body).as_object();
   EXPECT_EQ(chrome.at("platform").as_string(), "WEB");
   auto ids = [](const json::object& page) {
