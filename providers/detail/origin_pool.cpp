@@ -46,7 +46,8 @@ asio::awaitable<error_code> origin_pool::negotiate() {
     while (negotiating_ && generation_ == generation && !shut_down_)
       co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
     if (shut_down_) co_return provider_error::shut_down;
-    co_return version_ ? error_code{} : last_error_;
+    if (version_) co_return error_code{};
+    co_return last_error_ ? last_error_ : error_code(provider_error::connect_failed);
   }
   negotiating_ = true;
   ++negotiations_;
@@ -67,8 +68,9 @@ asio::awaitable<error_code> origin_pool::negotiate() {
   }
   if (*version == http_version::h2 && !h2_)
     h2_ = std::make_unique<h2_pool>(ex_, target_, tls_, options_.h2, hooks_, random_, log_);
-  if (log_ && version_ != version)
+  if (log_ && logged_ != version)
     log_->notice("alpn_selected").kv("host", target_.host).kv("port", target_.port).kv("protocol", to_string(*version));
+  logged_ = version;
   version_ = version;
   co_return error_code{};
 }
@@ -76,7 +78,10 @@ asio::awaitable<error_code> origin_pool::negotiate() {
 asio::awaitable<boost::system::result<http_response>> origin_pool::async_request(const http_request& request,
                                                                                 std::chrono::milliseconds timeout) {
   if (shut_down_) co_return provider_error::shut_down;
-  if (!version_) {
+  // A waiter may find the version reset again (a connection setup failed
+  // meanwhile): it negotiates once more, then gives up.
+  for (int round = 0; !version_; ++round) {
+    if (round == 2) co_return provider_error::connect_failed;
     auto ec = co_await negotiate();
     if (ec) co_return ec;
   }

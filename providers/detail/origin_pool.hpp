@@ -61,6 +61,7 @@ class origin_pool {
   std::unique_ptr<h1_pool> h1_;  // exists from the start: it negotiates
   std::unique_ptr<h2_pool> h2_;  // made when a server first selects h2
   std::optional<http_version> version_;
+  std::optional<http_version> logged_;  // the version last logged (alpn_selected)
   bool negotiating_ = false;
   std::uint64_t generation_ = 0;  // negotiations finished
   boost::system::error_code last_error_;

@@ -255,6 +255,44 @@ TEST_P(wns_test, SlowAnswerTimesOutAsRetry) {
   EXPECT_EQ(r.reason, "Timeout");
 }
 
+// A channel host that stops offering h2 (same port, now HTTP/1.1 only): the
+// HTTP/2 connection cannot be set up again, so the next send negotiates anew
+// and goes over HTTP/1.1 (a fresh token too: the new service did not issue
+// the cached one).
+TEST_F(platform_test, AHostThatStopsOfferingH2IsNegotiatedAgain) {
+  auto first = std::make_unique<test::mock_wns_server>(test::mock_wns_options::from(pki));
+  const auto port = first->port();
+  wns_settings s;
+  s.client_id = "ms-app://s-1-15-2-herald-test";
+  s.client_secret_file = write_secret(pki.dir, "wns_secret_renegotiate", "herald-test-wns-secret\n");
+  s.token_endpoint = first->token_endpoint();
+  s.allowed_hosts = {"127.0.0.1"};
+  s.ca_file = pki.ca_file;
+  s.connections = 1;
+  s.response_timeout = 5000ms;
+  auto* p = keep(make_wns_provider(runner.io.get_executor(), "pocket", s, options()));
+  device_info d;
+  d.device_identifier = "win-1";
+  d.platform = notification_platform::microsoft;
+  d.pns_handle = first->channel_uri("c1");
+  ASSERT_EQ(send(*p, d, alarm()).kind, outcome::delivered);
+  ASSERT_EQ(first->requests().size(), 1u);
+  EXPECT_NE(first->requests()[0].stream_id, 0);  // HTTP/2
+  first->stop();
+  first.reset();
+
+  auto o = test::mock_wns_options::from(pki);
+  o.port = port;
+  o.http2 = false;
+  test::mock_wns_server second(o);
+  auto r = send(*p, d, alarm());
+  EXPECT_EQ(r.kind, outcome::delivered) << r.reason;
+  auto reqs = second.requests();
+  ASSERT_FALSE(reqs.empty());
+  EXPECT_EQ(reqs.back().stream_id, 0);  // HTTP/1.1
+  EXPECT_EQ(reqs.back().status, 200);
+}
+
 // ---------------------------------------------------------------- Web Push
 
 class webpush_test : public platform_test, public ::testing::WithParamInterface<bool> {
