@@ -113,11 +113,18 @@ decoded<std::optional<std::vector<std::string>>> string_list(const json::object&
 
 }  // namespace
 
-std::optional<notification_platform> platform_from_ibm(std::string_view letter) {
-  if (letter == "A") return notification_platform::apple;
-  if (letter == "G") return notification_platform::google;
-  if (letter == "W") return notification_platform::microsoft;
+std::optional<notification_platform> platform_from_ibm(std::string_view value) {
+  if (value == "A") return notification_platform::apple;
+  if (value == "G") return notification_platform::google;
+  if (value == "W") return notification_platform::microsoft;
+  if (value == "WEB" || value == "WEB_CHROME" || value == "WEB_FIREFOX" || value == "WEB_EDGE")
+    return notification_platform::web;
   return std::nullopt;
+}
+
+std::string ibm_platform_value(notification_platform platform) {
+  if (platform == notification_platform::web) return "WEB";
+  return std::string(1, ibm_platform_letter(platform));
 }
 
 char ibm_platform_letter(notification_platform platform) {
@@ -138,6 +145,7 @@ std::vector<std::string> platform_names_for_ibm(char letter) {
     case 'A': return {"Apple", "AppleDeveloper", "AppleAdHoc"};
     case 'G': return {"Google", "GoogleDeveloper"};
     case 'W': return {"Microsoft"};
+    case 'B': return {"Web"};
     default: return {};
   }
 }
@@ -214,9 +222,9 @@ decoded<ibm_device_registration> decode_ibm_device_registration(std::string_view
   HERALD_IBM_TRY(phone, string_member(o, "phoneNumber", max_device_text_size));
   HERALD_IBM_TRY(agent, string_member(o, "userAgent", max_device_text_size));
   if (auto e = check_ibm_device_id(device_id.value_or(""))) return *e;
-  if (!platform || platform->empty()) return bad_request("platform is required (A, G or W)");
+  if (!platform || platform->empty()) return bad_request("platform is required (A, G, W or WEB)");
   auto p = platform_from_ibm(*platform);
-  if (!p) return bad_request("platform '" + *platform + "' is not one of A (Apple), G (Google), W (Windows)");
+  if (!p) return bad_request("platform '" + *platform + "' is not one of A (Apple), G (Google), W (Windows), WEB (browser)");
   if (!token || token->empty()) return bad_request("token is required");
   if (auto e = check_user_id(user_id)) return *e;
   r.device_id = std::move(*device_id);
@@ -240,7 +248,7 @@ decoded<ibm_device_update> decode_ibm_device_update(std::string_view text, std::
     return bad_request("deviceId in the body ('" + *device_id + "') differs from the path's");
   if (platform) {
     auto p = platform_from_ibm(*platform);
-    if (!p) return bad_request("platform '" + *platform + "' is not one of A (Apple), G (Google), W (Windows)");
+    if (!p) return bad_request("platform '" + *platform + "' is not one of A (Apple), G (Google), W (Windows), WEB (browser)");
     u.platform = *p;
   }
   if (token && token->empty()) return bad_request("token must not be empty");
@@ -278,7 +286,7 @@ decoded<ibm_message_request> decode_ibm_message(std::string_view text) {
     const auto& t = target->get_object();
     HERALD_IBM_TRY(device_ids, string_list(t, "deviceIds", max_device_identifier_size));
     HERALD_IBM_TRY(user_ids, string_list(t, "userIds", std::numeric_limits<std::size_t>::max()));
-    HERALD_IBM_TRY(platforms, string_list(t, "platforms", 1));
+    HERALD_IBM_TRY(platforms, string_list(t, "platforms", 16));
     HERALD_IBM_TRY(tag_names, string_list(t, "tagNames", max_tag_size));
     if (user_ids)
       for (const auto& u : *user_ids)
@@ -286,8 +294,10 @@ decoded<ibm_message_request> decode_ibm_message(std::string_view text) {
     if (platforms) {
       std::vector<char> letters;
       for (const auto& p : *platforms) {
-        if (!platform_from_ibm(p)) return bad_request("target.platforms: '" + p + "' is not one of A, G, W");
-        letters.push_back(p[0]);
+        auto platform = platform_from_ibm(p);
+        if (!platform) return bad_request("target.platforms: '" + p + "' is not one of A, G, W, WEB");
+        char letter = ibm_platform_letter(*platform);
+        if (std::find(letters.begin(), letters.end(), letter) == letters.end()) letters.push_back(letter);
       }
       m.platforms = std::move(letters);
     }
@@ -399,9 +409,10 @@ decoded<ibm_device_query> decode_ibm_device_query(const std::optional<std::strin
       auto field = trim(term.substr(0, eq));
       auto value = trim(term.substr(eq + 2));
       if (field == "platform") {
-        if (!platform_from_ibm(value))
-          return bad_request("filter platform==" + std::string(value) + ": platform is one of A, G, W");
-        q.platform = value[0];
+        auto platform = platform_from_ibm(value);
+        if (!platform)
+          return bad_request("filter platform==" + std::string(value) + ": platform is one of A, G, W, WEB");
+        q.platform = ibm_platform_letter(*platform);
       } else if (field == "userId") {
         std::optional<std::string> u{std::string(value)};
         if (auto e = check_user_id(u)) return *e;
@@ -432,7 +443,7 @@ json::object registration_object(const device_info& d) {
   o["deviceId"] = d.device_identifier;
   o["lastUpdatedTime"] = format_iso8601_utc(d.registered_at_ms);
   o["phoneNumber"] = d.phone_number;
-  o["platform"] = std::string(1, ibm_platform_letter(d.platform));
+  o["platform"] = ibm_platform_value(d.platform);
   o["token"] = d.pns_handle;
   o["userId"] = d.user_id;
   o["userAgent"] = d.user_agent;

@@ -27,11 +27,17 @@ inline constexpr std::size_t ibm_max_target_list = 1000;    // messages: entries
 inline constexpr std::size_t ibm_max_alert_size = 4000;     // messages: message.alert (APNs payloads are 4 KiB)
 inline constexpr std::size_t ibm_max_data_entries = 64;     // messages: settings.*.payload entries
 
-// IBM platform letters: A (Apple), G (Google), W (Windows).
-// A registration's letter maps to the base NotificationPlatform; every
-// variant maps back to its letter (AppleDeveloper -> A).
-std::optional<notification_platform> platform_from_ibm(std::string_view letter);
+// IBM platform values: A (Apple), G (Google), W (Windows), and for Herald's
+// Web platform (browsers, Web Push) WEB, also accepted as IBM Cloud Push's
+// browser values WEB_CHROME, WEB_FIREFOX and WEB_EDGE (WEB_SAFARI, Safari's
+// APNs-based website push, is not Web Push and stays refused).
+// A registration's value maps to the base NotificationPlatform; every
+// variant maps back to its value (AppleDeveloper -> A, Web -> WEB).
+std::optional<notification_platform> platform_from_ibm(std::string_view value);
+// The one-letter code the registry indexes IBM platforms by (Web: 'B').
 char ibm_platform_letter(notification_platform platform);
+// The platform value IBM clients read back: "A", "G", "W" or "WEB".
+std::string ibm_platform_value(notification_platform platform);
 // The NotificationPlatform names one letter stands for in a message target
 // ("A" -> Apple, AppleDeveloper, AppleAdHoc).
 std::vector<std::string> platform_names_for_ibm(char letter);

@@ -29,6 +29,14 @@ namespace http = boost::beast::http;
 
 namespace {
 
+// The registry's check names Pocket's field (DeviceInfo.PNSHandle); an IBM
+// client sent it as `token`.
+api_error device_refused(std::string problem) {
+  constexpr std::string_view pocket_field = "DeviceInfo.PNSHandle";
+  if (problem.starts_with(pocket_field)) problem.replace(0, pocket_field.size(), "token");
+  return api_error{400, "BadRequest", std::move(problem)};
+}
+
 constexpr std::string_view ibm_path_prefix = "/imfpush/v1/apps/";
 // Devices read per request when a list cannot be paged in Redis (a filter on
 // both userId and platform, subscriptions, a userId or broadcast message target).
@@ -270,7 +278,7 @@ class ibm_routes final : public route_module {
     d.created_at_ms = prev ? (prev->created_at_ms ? prev->created_at_ms : prev->registered_at_ms) : now;
     d.registered_at_ms = now;
     if (ctx_.check_device)
-      if (auto problem = ctx_.check_device(d); !problem.empty()) co_return ibm_error(api_error{400, "BadRequest", problem});
+      if (auto problem = ctx_.check_device(d); !problem.empty()) co_return ibm_error(device_refused(problem));
     if (auto e = co_await save(d, prev, authz::registration_guard(p, new_owner))) co_return ibm_error(*e);
     registrations_.inc();
     ctx_.log.info("ibm.device_registered")
@@ -313,7 +321,7 @@ class ibm_routes final : public route_module {
     if (!d.created_at_ms) d.created_at_ms = d.registered_at_ms;
     d.registered_at_ms = unix_ms_now();
     if (ctx_.check_device)
-      if (auto problem = ctx_.check_device(d); !problem.empty()) co_return ibm_error(api_error{400, "BadRequest", problem});
+      if (auto problem = ctx_.check_device(d); !problem.empty()) co_return ibm_error(device_refused(problem));
     if (auto e = co_await save(d, prev, authz::registration_guard(p, d.associate_id))) co_return ibm_error(*e);
     registrations_.inc();
     ctx_.log.info("ibm.device_updated").kv("app", app).kv("device", shorten_token(device_id)).kv("credential", p.name);

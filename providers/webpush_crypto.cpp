@@ -72,9 +72,12 @@ pkey_ptr make_p256(std::string_view scalar, std::string_view point) {
   int selection = scalar.empty() ? EVP_PKEY_PUBLIC_KEY : EVP_PKEY_KEYPAIR;
   if (EVP_PKEY_fromdata(ctx.get(), &raw, selection, params.get()) != 1) return nullptr;
   pkey_ptr key(raw);
-  // The point must lie on the curve; a private scalar must match it.
+  // The point must lie on the curve (and not be the point at infinity); a
+  // private scalar must match it. P-256 has cofactor 1, so every such point
+  // is in the prime-order group: the quick check suffices and spares the
+  // full check's extra scalar multiplication by the order on every message.
   pkey_ctx_ptr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1) return nullptr;
+  if (!check || EVP_PKEY_public_check_quick(check.get()) != 1) return nullptr;
   if (!scalar.empty() && EVP_PKEY_pairwise_check(check.get()) != 1) return nullptr;
   return key;
 }
@@ -182,7 +185,10 @@ bool p256_key::has_private() const { return impl_->has_private; }
 std::optional<std::string> p256_key::derive(const p256_key& peer) const {
   if (!impl_->has_private) return std::nullopt;
   pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, impl_->key.get(), nullptr));
-  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), peer.impl_->key.get()) != 1)
+  // The peer was checked when it became a p256_key (generated, or imported
+  // through make_p256): no second check per derivation.
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
+      EVP_PKEY_derive_set_peer_ex(ctx.get(), peer.impl_->key.get(), 0) != 1)
     return std::nullopt;
   size_t len = 0;
   if (EVP_PKEY_derive(ctx.get(), nullptr, &len) != 1) return std::nullopt;

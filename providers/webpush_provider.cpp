@@ -1,13 +1,14 @@
 // The Web Push adapter (Herald's Web platform): payload encrypted per
-// message, one VAPID JWT per push-service origin (cached), HTTP/1.1
-// keep-alive TLS pools, one per origin, classification per docs/PROVIDERS.md.
+// message, one VAPID JWT per push-service origin (cached), one pool per
+// origin speaking HTTP/2 or HTTP/1.1 keep-alive as the push service's ALPN
+// decides, classification per docs/PROVIDERS.md.
 // Lives on one executor.
 #include <boost/asio/ssl/context.hpp>
 
 #include <map>
 
 #include "providers/detail/common.hpp"
-#include "providers/detail/h1_pool.hpp"
+#include "providers/detail/origin_pool.hpp"
 #include "providers/jwt.hpp"
 #include "providers/webpush_protocol.hpp"
 #include "runtime/log.hpp"
@@ -63,18 +64,15 @@ class webpush_provider final : public push_provider {
     if (options_.log) options_.log->err("webpush_config").kv("app", app_id_).kv("error", state_.error);
   }
 
-  detail::h1_pool& pool_for(const std::string& origin, const https_url& url) {
+  detail::origin_pool& pool_for(const std::string& origin, const https_url& url) {
     auto it = pools_.find(origin);
     if (it != pools_.end()) return *it->second;
     https_url target = url;
     target.path = "/";
-    detail::h1_pool_options po;
-    po.connections = settings_.connections;
-    po.connect_timeout = settings_.connect_timeout;
-    po.queue_limit = options_.queue_limit;
-    po.max_response_body = options_.max_response_body;
     auto hooks = detail::metrics_hooks(options_.metrics, app_id_, "webpush");
-    auto pool = std::make_unique<detail::h1_pool>(ex_, target, tls_, po, std::move(hooks), options_.log);
+    auto pool = std::make_unique<detail::origin_pool>(
+        ex_, target, tls_, detail::make_origin_pool_options(settings_.connections, settings_.connect_timeout, options_),
+        std::move(hooks), options_.random, options_.log);
     return *pools_.emplace(origin, std::move(pool)).first->second;
   }
 
@@ -129,6 +127,7 @@ class webpush_provider final : public push_provider {
       }
       auto c = classify_webpush_response(*answer, n.attempt, options_.retry_backoff,
                                           options_.random ? options_.random() : 0.5, detail::now_unix_s());
+      if (c.retire_connection) pool.retire(*answer);
       co_return c.result;
     }
   }
@@ -143,7 +142,7 @@ class webpush_provider final : public push_provider {
   std::string public_point_;
   std::shared_ptr<asio::ssl::context> tls_;
   vapid_token_cache vapid_;
-  std::map<std::string, std::unique_ptr<detail::h1_pool>> pools_;  // by origin
+  std::map<std::string, std::unique_ptr<detail::origin_pool>> pools_;  // by origin
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The WNS adapter (Microsoft devices): OAuth 2.0 client-credentials token
-// (cached, single-flight refresh, once more on 401), HTTP/1.1 keep-alive TLS
-// pools, one per channel host, classification per docs/PROVIDERS.md. Lives
-// on one executor.
+// (cached, single-flight refresh, once more on 401), one pool per channel
+// host speaking HTTP/2 or HTTP/1.1 keep-alive as the host's ALPN decides (the
+// token endpoint: HTTP/1.1), classification per docs/PROVIDERS.md. Lives on
+// one executor.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -11,6 +12,7 @@
 
 #include "providers/detail/common.hpp"
 #include "providers/detail/h1_pool.hpp"
+#include "providers/detail/origin_pool.hpp"
 #include "providers/wns_protocol.hpp"
 #include "runtime/log.hpp"
 
@@ -78,14 +80,16 @@ class wns_provider final : public push_provider {
     if (options_.log) options_.log->err("wns_config").kv("app", app_id_).kv("error", state_.error);
   }
 
-  detail::h1_pool& pool_for(const https_url& url) {
+  detail::origin_pool& pool_for(const https_url& url) {
     std::string key = url.authority();
     auto it = pools_.find(key);
     if (it != pools_.end()) return *it->second;
     https_url origin = url;
     origin.path = "/";
     auto hooks = detail::metrics_hooks(options_.metrics, app_id_, "wns");
-    auto pool = std::make_unique<detail::h1_pool>(ex_, origin, tls_, pool_options(), std::move(hooks), options_.log);
+    auto pool = std::make_unique<detail::origin_pool>(
+        ex_, origin, tls_, detail::make_origin_pool_options(settings_.connections, settings_.connect_timeout, options_),
+        std::move(hooks), options_.random, options_.log);
     return *pools_.emplace(key, std::move(pool)).first->second;
   }
 
@@ -201,6 +205,7 @@ class wns_provider final : public push_provider {
       }
       auto c = classify_wns_response(*answer, n.attempt, options_.retry_backoff,
                                       options_.random ? options_.random() : 0.5, detail::now_unix_s(), refreshed);
+      if (c.retire_connection) pool.retire(*answer);
       if (c.next == next_step::refresh_token_resend) {
         refreshed = true;
         tokens_.invalidate(used);
@@ -226,7 +231,7 @@ class wns_provider final : public push_provider {
   std::optional<delivery_result> refresh_failure_;
   asio::steady_timer refresh_done_;
   std::unique_ptr<detail::h1_pool> token_pool_;
-  std::map<std::string, std::unique_ptr<detail::h1_pool>> pools_;  // by channel host[:port]
+  std::map<std::string, std::unique_ptr<detail::origin_pool>> pools_;  // by channel host[:port]
 };
 
 }  // namespace

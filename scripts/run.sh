@@ -36,7 +36,8 @@ for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
 pids+=($!)
 ./build/tests/mocks/mock_push_server --fcm --pki var/pki --port 9443 >var/mock-fcm.log 2>&1 &
 pids+=($!)
-# WNS (Microsoft devices) and Web Push (browsers): HTTP/1.1 simulators. A new
+# WNS (Microsoft devices) and Web Push (browsers) simulators (HTTP/2 via ALPN, as
+# Herald negotiates it; HTTP/1.1 for clients that offer only that). A new
 # VAPID key each run; the Web Push simulator creates the subscription a
 # browser would hand over and writes it to ./var/web-subscription.json.
 umask 077

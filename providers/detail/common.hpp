@@ -10,6 +10,7 @@
 #include <string>
 
 #include "providers/detail/h2_connection.hpp"
+#include "providers/detail/origin_pool.hpp"
 #include "providers/errors.hpp"
 #include "providers/provider.hpp"
 
@@ -64,6 +65,19 @@ inline h2_pool_options make_pool_options(int connections, std::chrono::milliseco
   po.connection.queue_limit = options.queue_limit;
   po.connection.max_response_body = options.max_response_body;
   po.reconnect_backoff = options.reconnect_backoff;
+  return po;
+}
+
+// Settings of an origin_pool (WNS, Web Push): `connections` per origin for
+// either version, bounds and backoff from `options`.
+inline origin_pool_options make_origin_pool_options(int connections, std::chrono::milliseconds connect_timeout,
+                                                    const provider_options& options) {
+  origin_pool_options po;
+  po.http11.connections = std::max(1, connections);
+  po.http11.connect_timeout = connect_timeout;
+  po.http11.queue_limit = options.queue_limit;
+  po.http11.max_response_body = options.max_response_body;
+  po.h2 = make_pool_options(connections, connect_timeout, options);
   return po;
 }
 

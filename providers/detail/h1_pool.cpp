@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "providers/alpn.hpp"
 #include "runtime/log.hpp"
 
 namespace herald::detail {
@@ -72,32 +73,55 @@ void h1_pool::shutdown() {
   static_cast<asio::steady_timer*>(wake_.get())->cancel();
 }
 
+void h1_pool::retire(std::uint64_t connection_id) {
+  auto it = std::find_if(idle_.begin(), idle_.end(), [&](const auto& c) { return c->id == connection_id; });
+  if (it == idle_.end()) return;
+  close_open(**it);
+  idle_.erase(it);
+  if (busy_ < static_cast<std::size_t>(options_.connections)) pass_on();
+}
+
 void h1_pool::wake_one() { static_cast<asio::steady_timer*>(wake_.get())->cancel_one(); }
+
+// Several releases may happen before the first woken waiter runs: whoever
+// takes a connection wakes the next waiter while one is still free.
+void h1_pool::pass_on() {
+  if (waiting_ > 0 && (!idle_.empty() || busy_ < static_cast<std::size_t>(options_.connections))) wake_one();
+}
 
 asio::awaitable<std::unique_ptr<h1_pool::connection>> h1_pool::acquire(error_code& ec) {
   auto wake = wake_;  // outlives a pool destroyed while we wait
+  // First come, first served: a newcomer queues behind the requests already
+  // waiting (each release wakes the oldest waiter, which takes what was
+  // released), so no request waits while later ones keep overtaking it.
+  bool newcomer = true;
   for (;;) {
     if (shut_down_) {
       ec = provider_error::shut_down;
       co_return nullptr;
     }
-    // Reuse the most recently used idle connection; close stale ones.
-    while (!idle_.empty()) {
-      auto c = std::move(idle_.back());
-      idle_.pop_back();
-      if (std::chrono::steady_clock::now() - c->last_used < options_.idle_close_after) {
-        ++busy_;
-        co_return c;
+    if (!newcomer || waiting_ == 0) {
+      // Reuse the most recently used idle connection; close stale ones.
+      while (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        if (std::chrono::steady_clock::now() - c->last_used < options_.idle_close_after) {
+          ++busy_;
+          pass_on();
+          co_return c;
+        }
+        error_code ignored;
+        beast::get_lowest_layer(c->stream).socket().close(ignored);
+        --open_;
+        if (hooks_.on_close) hooks_.on_close();
       }
-      error_code ignored;
-      beast::get_lowest_layer(c->stream).socket().close(ignored);
-      --open_;
-      if (hooks_.on_close) hooks_.on_close();
+      if (busy_ < static_cast<std::size_t>(options_.connections)) {
+        ++busy_;
+        pass_on();
+        co_return std::make_unique<connection>(ex_, *tls_, next_id_++);
+      }
     }
-    if (busy_ < static_cast<std::size_t>(options_.connections)) {
-      ++busy_;
-      co_return std::make_unique<connection>(ex_, *tls_, next_id_++);
-    }
+    newcomer = false;
     if (waiting_ >= options_.queue_limit) {
       ec = provider_error::queue_full;
       co_return nullptr;
@@ -122,6 +146,83 @@ void h1_pool::release(std::unique_ptr<connection> c) {
   wake_one();
 }
 
+asio::awaitable<bool> h1_pool::connect(connection& c, std::string_view alpn, std::string& selected) {
+  auto& tcp = beast::get_lowest_layer(c.stream);
+  auto fail = [&] {
+    error_code ignored;
+    tcp.socket().close(ignored);
+    return false;
+  };
+  tcp.expires_after(options_.connect_timeout);
+  asio::ip::tcp::resolver resolver(ex_);
+  auto [rec, endpoints] = co_await resolver.async_resolve(target_.host, std::to_string(target_.port), use_tuple);
+  if (rec) co_return fail();
+  auto [cec, ep] = co_await tcp.async_connect(endpoints, use_tuple);
+  if (cec) {
+    if (log_) log_->warning("h1_connect_failed").kv("host", target_.host).kv("port", target_.port).kv("error", cec.message());
+    co_return fail();
+  }
+  SSL* ssl = c.stream.native_handle();
+  bool ok = SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(alpn.data()),
+                                static_cast<unsigned>(alpn.size())) == 0;
+  if (is_ip_literal(target_.host)) {
+    ok = ok && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target_.host.c_str()) == 1;
+  } else {
+    ok = ok && SSL_set_tlsext_host_name(ssl, target_.host.c_str()) == 1 && SSL_set1_host(ssl, target_.host.c_str()) == 1;
+  }
+  if (!ok) co_return fail();
+  auto [hec] = co_await c.stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+  if (hec) {
+    if (log_) log_->warning("h1_tls_failed").kv("host", target_.host).kv("port", target_.port).kv("error", hec.message());
+    co_return fail();
+  }
+  const unsigned char* proto = nullptr;
+  unsigned proto_len = 0;
+  SSL_get0_alpn_selected(ssl, &proto, &proto_len);
+  selected.assign(reinterpret_cast<const char*>(proto), proto ? proto_len : 0);
+  tcp.expires_never();
+  co_return true;
+}
+
+void h1_pool::mark_open(connection& c) {
+  c.connected = true;
+  ++open_;
+  if (hooks_.on_open) hooks_.on_open();
+  if (log_) log_->info("h1_connected").kv("host", target_.host).kv("port", target_.port).kv("connection", c.id);
+}
+
+void h1_pool::close_open(connection& c) {
+  error_code ignored;
+  beast::get_lowest_layer(c.stream).socket().close(ignored);
+  if (!c.connected) return;
+  c.connected = false;
+  --open_;
+  if (hooks_.on_close) hooks_.on_close();
+}
+
+asio::awaitable<boost::system::result<std::string>> h1_pool::async_negotiate() {
+  error_code ec;
+  auto c = co_await acquire(ec);
+  if (!c) co_return ec;
+  if (c->connected) {  // every connection of this pool speaks HTTP/1.1
+    release(std::move(c));
+    co_return std::string("http/1.1");
+  }
+  std::string selected;
+  if (!co_await connect(*c, alpn_offer_h2_or_http11(), selected)) {
+    release(nullptr);
+    co_return provider_error::connect_failed;
+  }
+  if (http_version_for_alpn(selected) == http_version::http11) {
+    mark_open(*c);
+    release(std::move(c));
+  } else {
+    close_open(*c);
+    release(nullptr);
+  }
+  co_return selected;
+}
+
 asio::awaitable<boost::system::result<http_response>> h1_pool::async_request(const http_request& request,
                                                                            std::chrono::milliseconds timeout) {
   error_code ec;
@@ -144,33 +245,11 @@ asio::awaitable<boost::system::result<http_response>> h1_pool::async_request(con
 
   const bool reused = c->connected;
   if (!c->connected) {
-    tcp.expires_after(options_.connect_timeout);
-    asio::ip::tcp::resolver resolver(ex_);
-    auto [rec, endpoints] = co_await resolver.async_resolve(target_.host, std::to_string(target_.port), use_tuple);
-    if (rec) co_return drop(provider_error::connect_failed);
-    auto [cec, ep] = co_await tcp.async_connect(endpoints, use_tuple);
-    if (cec) {
-      if (log_) log_->warning("h1_connect_failed").kv("host", target_.host).kv("port", target_.port).kv("error", cec.message());
+    static constexpr char http11[] = "\x08http/1.1";
+    std::string selected;
+    if (!co_await connect(*c, std::string_view(http11, sizeof http11 - 1), selected))
       co_return drop(provider_error::connect_failed);
-    }
-    SSL* ssl = c->stream.native_handle();
-    static constexpr unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-    bool ok = SSL_set_alpn_protos(ssl, alpn, sizeof alpn) == 0;
-    if (is_ip_literal(target_.host)) {
-      ok = ok && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target_.host.c_str()) == 1;
-    } else {
-      ok = ok && SSL_set_tlsext_host_name(ssl, target_.host.c_str()) == 1 && SSL_set1_host(ssl, target_.host.c_str()) == 1;
-    }
-    if (!ok) co_return drop(provider_error::connect_failed);
-    auto [hec] = co_await c->stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
-    if (hec) {
-      if (log_) log_->warning("h1_tls_failed").kv("host", target_.host).kv("port", target_.port).kv("error", hec.message());
-      co_return drop(provider_error::connect_failed);
-    }
-    c->connected = true;
-    ++open_;
-    if (hooks_.on_open) hooks_.on_open();
-    if (log_) log_->info("h1_connected").kv("host", target_.host).kv("port", target_.port).kv("connection", c->id);
+    mark_open(*c);
   }
 
   http::request<http::string_body> req;

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "providers/detail/h2_connection.hpp"
@@ -43,6 +45,14 @@ class h1_pool {
   // `request.path` is the request target; Host is the pool's authority.
   boost::asio::awaitable<boost::system::result<http_response>> async_request(const http_request& request,
                                                                             std::chrono::milliseconds timeout);
+  // Opens one connection offering ALPN "h2" and "http/1.1" and returns the
+  // protocol the server selected ("" when it selected none). A connection
+  // that speaks HTTP/1.1 stays in the pool for the next request; any other
+  // is closed. An idle connection already open answers "http/1.1" at once.
+  // Errors: connect_failed, queue_full, shut_down.
+  boost::asio::awaitable<boost::system::result<std::string>> async_negotiate();
+  // Closes that connection if it is idle in the pool (e.g. it answered 5xx).
+  void retire(std::uint64_t connection_id);
   void shutdown();
   const https_url& target() const { return target_; }
   std::size_t open_connections() const { return open_; }
@@ -50,8 +60,14 @@ class h1_pool {
  private:
   struct connection;
   boost::asio::awaitable<std::unique_ptr<connection>> acquire(boost::system::error_code& ec);
+  // TCP, TLS (offering `alpn`, wire format) and the peer check; the
+  // selected protocol goes to `selected`. On failure the socket is closed.
+  boost::asio::awaitable<bool> connect(connection& c, std::string_view alpn, std::string& selected);
+  void mark_open(connection& c);
+  void close_open(connection& c);
   void release(std::unique_ptr<connection> c);
   void wake_one();
+  void pass_on();
 
   boost::asio::any_io_executor ex_;
   https_url target_;

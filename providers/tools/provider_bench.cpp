@@ -1,23 +1,38 @@
 // provider_bench: throughput and latency of the real adapter code (JWT or
-// OAuth token, headers, payload, HTTP/2 pool, classification) against any
-// HTTP/2 server, e.g. nghttpd or the mock servers.
+// OAuth token, headers, payload, encryption, HTTP/2 or HTTP/1.1 pool,
+// classification) against any server, e.g. nghttpd or the mock servers.
 //
-//   provider_bench --provider apns|fcm --endpoint https://HOST:PORT [--ca-file FILE]
+//   provider_bench --provider apns|fcm|wns|webpush --endpoint https://HOST:PORT [--ca-file FILE]
 //                  --count N --connections C [--concurrency K]
 //                  [--fcm-access-token TOKEN | --fcm-service-account FILE]
-//                  [--apns-key FILE --key-id ID --team-id ID] [--topic TOPIC] [--same-device] [--verbose]
+//                  [--apns-key FILE --key-id ID --team-id ID] [--topic TOPIC]
+//                  [--wns-client-id ID --wns-client-secret S] [--vapid-key FILE]
+//                  [--same-device] [--print-request FILE] [--verbose]
 //
-// Notification i goes to device token i (APNs path /3/device/<64 hex of
-// 0x5eed0000 + i>, FCM token bench-fcm-token-<i>); with --same-device every
-// notification goes to token 0, so a static server (nghttpd) can answer every
-// request from one cached file.
+// Notification i goes to device i (APNs path /3/device/<64 hex of
+// 0x5eed0000 + i>, FCM token bench-fcm-token-<i>, WNS channel
+// <endpoint>/w/?token=bench-<i>, Web Push subscription <endpoint>/push/bench-<i>);
+// with --same-device every notification goes to device 0, so a static server
+// (nghttpd) can answer every request from one cached file.
 //
 // APNs signs with its own fresh P-256 key unless --apns-key is given. FCM
 // uses --fcm-access-token as is (no exchange) or exchanges the service
 // account's assertion at its token_uri; without either it generates a
-// service account whose token_uri is <endpoint>/token.
+// service account whose token_uri is <endpoint>/token. WNS exchanges the
+// client credentials (defaults: the mock's) at <endpoint>/token. Web Push
+// signs VAPID with --vapid-key (PEM P-256) or a fresh key; the subscription
+// keys (p256dh, auth) are generated, the payload encrypted per message.
+// WNS and Web Push speak HTTP/2 or HTTP/1.1 as the server's ALPN decides
+// (the adapter logs event=alpn_selected protocol=... on stderr).
+//
+// --print-request FILE (wns, webpush): writes the request Herald sends for
+// notification 0, without sending it, for a reference load generator: FILE
+// gets "method M", "path P" and "header NAME: VALUE" lines, FILE.body the
+// body (Web Push: a fresh encryption of the same payload; the bearer token
+// of WNS is a stand-in of the real one's length).
 // Output: counts per outcome, p50/p99 latency, VmRSS after every 50,000
-// results (rss_kb_after_<n>) and the peak (peak_rss_kb), and as the last line
+// results (rss_kb_after_<n>) and the peak (peak_rss_kb), the process's CPU
+// time (cpu_user_s, cpu_sys_s), and as the last line
 // `notifications_per_s=<number>`. Exit status 1 when the setup fails.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -37,11 +52,16 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "providers/http_types.hpp"
 #include "providers/jwt.hpp"
 #include "providers/provider.hpp"
+#include "providers/webpush_crypto.hpp"
+#include "providers/webpush_protocol.hpp"
+#include "providers/wns_protocol.hpp"
 #include "runtime/log.hpp"
 
 namespace {
@@ -59,6 +79,9 @@ struct args {
   std::string fcm_access_token;
   std::string fcm_service_account;
   std::string apns_key, key_id = "BENCHKEY01", team_id = "BENCHTEAM1", topic = "com.example.herald";
+  std::string wns_client_id = "ms-app://s-1-15-2-herald-test", wns_client_secret = "herald-test-wns-secret";
+  std::string vapid_key;
+  std::string print_request;
   bool same_device = false;
   bool verbose = false;
 };
@@ -66,10 +89,11 @@ struct args {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "provider_bench: %s\n"
-               "usage: provider_bench --provider apns|fcm --endpoint https://HOST:PORT [--ca-file FILE]\n"
+               "usage: provider_bench --provider apns|fcm|wns|webpush --endpoint https://HOST:PORT [--ca-file FILE]\n"
                "       --count N --connections C [--concurrency K] [--fcm-access-token T]\n"
                "       [--fcm-service-account FILE] [--apns-key FILE --key-id ID --team-id ID] [--topic T]\n"
-               "       [--same-device] [--verbose]\n",
+               "       [--wns-client-id ID --wns-client-secret S] [--vapid-key FILE]\n"
+               "       [--same-device] [--print-request FILE] [--verbose]\n",
                why);
   std::exit(2);
 }
@@ -101,12 +125,19 @@ args parse(int argc, char** argv) {
     else if (k == "--key-id") a.key_id = value();
     else if (k == "--team-id") a.team_id = value();
     else if (k == "--topic") a.topic = value();
+    else if (k == "--wns-client-id") a.wns_client_id = value();
+    else if (k == "--wns-client-secret") a.wns_client_secret = value();
+    else if (k == "--vapid-key") a.vapid_key = value();
+    else if (k == "--print-request") a.print_request = value();
     else if (k == "--same-device") a.same_device = true;
     else if (k == "--verbose") a.verbose = true;
     else usage(("unknown option " + k).c_str());
   }
-  if (a.provider != "apns" && a.provider != "fcm") usage("--provider must be apns or fcm");
+  if (a.provider != "apns" && a.provider != "fcm" && a.provider != "wns" && a.provider != "webpush")
+    usage("--provider must be apns, fcm, wns or webpush");
   if (a.endpoint.empty()) usage("--endpoint is required");
+  if (!a.print_request.empty() && a.provider != "wns" && a.provider != "webpush")
+    usage("--print-request is for wns and webpush");
   return a;
 }
 
@@ -197,20 +228,99 @@ struct run_state {
   std::function<void()> on_all_done;
 };
 
-boost::asio::awaitable<void> worker(push_provider& provider, const args& a, run_state& st, notification_platform platform) {
+// The subscription keys of the bench's Web Push devices (one pair for all).
+struct bench_subscription {
+  std::string p256dh, auth;  // base64url
+};
+
+std::string endpoint_base(std::string endpoint) {
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  return endpoint;
+}
+
+device_info bench_device(const args& a, notification_platform platform, long i, const bench_subscription& sub) {
+  device_info d;
+  d.device_identifier = "bench-" + std::to_string(i);
+  long token = a.same_device ? 0 : i;
+  switch (platform) {
+    case notification_platform::apple: d.pns_handle = hex_token(token); break;
+    case notification_platform::microsoft:
+      d.pns_handle = endpoint_base(a.endpoint) + "/w/?token=bench-" + std::to_string(token);
+      break;
+    case notification_platform::web:
+      d.pns_handle = "{\"endpoint\":" + json_string(endpoint_base(a.endpoint) + "/push/bench-" + std::to_string(token)) +
+                     ",\"expirationTime\":null,\"keys\":{\"p256dh\":\"" + sub.p256dh + "\",\"auth\":\"" + sub.auth +
+                     "\"}}";
+      break;
+    default: d.pns_handle = "bench-fcm-token-" + std::to_string(token); break;
+  }
+  d.platform = platform;
+  return d;
+}
+
+notification bench_notification(long i) {
+  notification n;
+  n.title = "Meeting";
+  n.body = "Starts at 14:00 (in 15 minutes), Room 4";
+  n.delivery_id = "bench/" + std::to_string(i);
+  n.custom_json = R"({"herald":{"appointment_id":"42","event":"AppointmentAlarm"}})";
+  return n;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// --print-request: the request of notification 0 as the adapter builds it.
+int print_request(const args& a, notification_platform platform, const bench_subscription& sub,
+                  const std::string& vapid_key_file) {
+  auto url = parse_https_url(a.endpoint);
+  if (!url) usage("--endpoint is not https://host[:port]");
+  device_info d = bench_device(a, platform, 0, sub);
+  notification n = bench_notification(0);
+  http_request request;
+  if (platform == notification_platform::microsoft) {
+    auto prepared = prepare_wns_request(d, n, {url->host}, unix_now());
+    if (auto* local = std::get_if<delivery_result>(&prepared)) {
+      std::fprintf(stderr, "provider_bench: %s\n", local->reason.c_str());
+      return 1;
+    }
+    request = std::get<wns_prepared>(prepared).request;
+    // The mock's tokens: 51 characters and 24 hex digits.
+    set_wns_authorization(request, std::string(51, 'E') + std::string(24, '0'));
+  } else {
+    webpush_request_settings settings;
+    settings.allowed_hosts = {url->host};
+    auto prepared = prepare_webpush_request(d, n, settings, unix_now());
+    if (auto* local = std::get_if<delivery_result>(&prepared)) {
+      std::fprintf(stderr, "provider_bench: %s\n", local->reason.c_str());
+      return 1;
+    }
+    auto& ready = std::get<webpush_prepared>(prepared);
+    auto key = signing_key::from_pem_file(vapid_key_file, signing_key::algorithm::es256);
+    if (!key) {
+      std::fprintf(stderr, "provider_bench: %s\n", key.error().message().c_str());
+      return 1;
+    }
+    auto jwt = make_vapid_jwt(*key, ready.origin, unix_now() + vapid_token_cache::lifetime_s, "mailto:bench@example.com");
+    if (!jwt) return 1;
+    set_vapid_authorization(ready.request, vapid_authorization(*jwt, key->ec_public_point()));
+    request = ready.request;
+  }
+  std::ofstream out(a.print_request, std::ios::binary | std::ios::trunc);
+  out << "method " << request.method << "\npath " << request.path << "\n";
+  for (const auto& h : request.headers) out << "header " << h.name << ": " << h.value << "\n";
+  std::ofstream body(a.print_request + ".body", std::ios::binary | std::ios::trunc);
+  body << request.body;
+  return out && body ? 0 : 1;
+}
+
+boost::asio::awaitable<void> worker(push_provider& provider, const args& a, run_state& st, notification_platform platform,
+                                    const bench_subscription& sub) {
   while (st.next < a.count) {
     long i = st.next++;
-    device_info d;
-    d.device_identifier = "bench-" + std::to_string(i);
-    long token = a.same_device ? 0 : i;
-    d.pns_handle =
-        platform == notification_platform::apple ? hex_token(token) : "bench-fcm-token-" + std::to_string(token);
-    d.platform = platform;
-    notification n;
-    n.title = "Meeting";
-    n.body = "Starts at 14:00 (in 15 minutes), Room 4";
-    n.delivery_id = "bench/" + std::to_string(i);
-    n.custom_json = R"({"herald":{"appointment_id":"42","event":"AppointmentAlarm"}})";
+    device_info d = bench_device(a, platform, i, sub);
+    notification n = bench_notification(i);
     auto start = clock_type::now();
     auto r = co_await provider.async_send(d, n);
     st.latency.add(clock_type::now() - start);
@@ -231,7 +341,7 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   ::chmod(dir.c_str(), 0700);
 
-  logger log(a.verbose ? log_level::info : log_level::warning);
+  logger log(a.verbose ? log_level::info : log_level::notice);
   boost::asio::io_context io(1);  // one thread, as in the daemon's workers
   provider_options options;
   options.log = &log;
@@ -240,6 +350,7 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<push_provider> provider;
   notification_platform platform = notification_platform::apple;
+  bench_subscription sub;
   if (a.provider == "apns") {
     apns_settings s;
     s.team_id = a.team_id;
@@ -253,6 +364,47 @@ int main(int argc, char** argv) {
     s.ca_file = a.ca_file;
     s.connections = a.connections;
     provider = make_apns_provider(io.get_executor(), "bench", s, apns_environment::production, options);
+  } else if (a.provider == "wns" || a.provider == "webpush") {
+    auto url = parse_https_url(a.endpoint);
+    if (!url) usage("--endpoint is not https://host[:port]");
+    if (a.provider == "wns") {
+      platform = notification_platform::microsoft;
+      if (!a.print_request.empty()) {
+        int rc = print_request(a, platform, sub, {});
+        std::filesystem::remove_all(dir);
+        return rc;
+      }
+      wns_settings s;
+      s.client_id = a.wns_client_id;
+      s.client_secret_file = write_private(dir / "wns-secret", a.wns_client_secret + "\n");
+      s.token_endpoint = endpoint_base(a.endpoint) + "/token";
+      s.allowed_hosts = {url->host};
+      s.ca_file = a.ca_file;
+      s.connections = a.connections;
+      provider = make_wns_provider(io.get_executor(), "bench", s, options);
+    } else {
+      platform = notification_platform::web;
+      auto device_key = signing_key::generate(signing_key::algorithm::es256);
+      sub.p256dh = base64url_encode(device_key.ec_public_point());
+      std::string auth(16, '\0');
+      for (std::size_t k = 0; k < auth.size(); ++k) auth[k] = static_cast<char>(0x5e + k);
+      sub.auth = base64url_encode(auth);
+      webpush_settings s;
+      s.vapid_private_key_file =
+          a.vapid_key.empty()
+              ? write_private(dir / "vapid.pem", signing_key::generate(signing_key::algorithm::es256).private_pem())
+              : a.vapid_key;
+      if (!a.print_request.empty()) {
+        int rc = print_request(a, platform, sub, s.vapid_private_key_file);
+        std::filesystem::remove_all(dir);
+        return rc;
+      }
+      s.subject = "mailto:bench@example.com";
+      s.allowed_hosts = {url->host};
+      s.ca_file = a.ca_file;
+      s.connections = a.connections;
+      provider = make_webpush_provider(io.get_executor(), "bench", s, options);
+    }
   } else {
     platform = notification_platform::google;
     fcm_settings s;
@@ -285,7 +437,7 @@ int main(int argc, char** argv) {
   auto started = clock_type::now();
   int workers = static_cast<int>(std::min<long>(a.concurrency, a.count));
   for (int w = 0; w < workers; ++w)
-    boost::asio::co_spawn(io, worker(*provider, a, st, platform), [](std::exception_ptr e) {
+    boost::asio::co_spawn(io, worker(*provider, a, st, platform, sub), [](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
     });
   // Run until every notification has a result, then let the connections close.
@@ -309,6 +461,10 @@ int main(int argc, char** argv) {
   long peak = rss_kb("VmHWM");  // the kernel updates it lazily: also take the samples
   for (const auto& sample : st.rss_at) peak = std::max(peak, sample.second);
   std::printf("peak_rss_kb=%ld\n", peak);
+  rusage usage_self{};
+  ::getrusage(RUSAGE_SELF, &usage_self);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  std::printf("cpu_user_s=%.3f\ncpu_sys_s=%.3f\n", seconds(usage_self.ru_utime), seconds(usage_self.ru_stime));
   std::printf("notifications_per_s=%.1f\n", static_cast<double>(st.done) / elapsed);
   return 0;
 }

@@ -165,6 +165,10 @@ TEST(ibm_codec, MessageMapsToPushMessage) {
   EXPECT_EQ(p.platforms, (std::vector<std::string>{"Apple", "AppleDeveloper", "AppleAdHoc", "Microsoft"}));
   EXPECT_EQ(p.tags, (std::vector<std::string>{"Gold"}));
   EXPECT_EQ(p.app_id, "myapp");
+  auto web = decode_ibm_message(R"({"message":{"alert":"a"},"target":{"platforms":["WEB_CHROME","WEB_FIREFOX","W"]}})");
+  ASSERT_EQ(error_of(web), nullptr) << std::get<api_error>(web).message;
+  EXPECT_EQ(to_push_message(std::get<ibm_message_request>(web), "myapp", {}).platforms,
+            (std::vector<std::string>{"Web", "Microsoft"}));
   EXPECT_EQ(p.title, "T");
   EXPECT_EQ(p.body, "Hello");
   EXPECT_EQ(p.url, "https://x.example/a");
@@ -188,6 +192,20 @@ TEST(ibm_codec, PlatformLettersAndUserIds) {
   EXPECT_EQ(ibm_platform_letter(notification_platform::apple_ad_hoc), 'A');
   EXPECT_EQ(ibm_platform_letter(notification_platform::google_developer), 'G');
   EXPECT_EQ(ibm_platform_letter(notification_platform::microsoft), 'W');
+  // Herald's Web platform: WEB, or IBM Cloud Push's browser values for Web Push.
+  for (auto v : {"WEB", "WEB_CHROME", "WEB_FIREFOX", "WEB_EDGE"}) EXPECT_EQ(platform_from_ibm(v), notification_platform::web) << v;
+  EXPECT_FALSE(platform_from_ibm("WEB_SAFARI"));  // APNs website push, not Web Push
+  EXPECT_FALSE(platform_from_ibm("B"));           // the registry's internal code is not an IBM value
+  EXPECT_FALSE(platform_from_ibm("web"));
+  EXPECT_EQ(ibm_platform_letter(notification_platform::web), 'B');
+  EXPECT_EQ(ibm_platform_value(notification_platform::web), "WEB");
+  EXPECT_EQ(ibm_platform_value(notification_platform::apple_ad_hoc), "A");
+  EXPECT_EQ(ibm_platform_value(notification_platform::microsoft), "W");
+  EXPECT_EQ(platform_names_for_ibm('B'), std::vector<std::string>{"Web"});
+  device_info browser;
+  browser.device_identifier = "b1";
+  browser.platform = notification_platform::web;
+  EXPECT_EQ(json::parse(encode_ibm_registration(browser)).at("platform").as_string(), "WEB");
 
   struct user_case {
     std::string user_id;
@@ -239,6 +257,9 @@ TEST(ibm_codec, DeviceQuery) {
   EXPECT_FALSE(defaults.platform);
   auto clamped = std::get<ibm_device_query>(decode_ibm_device_query({}, {}, {}, opt{"100000"}));
   EXPECT_EQ(clamped.size, ibm_max_page_size);
+  // WEB_* values start with W but are the Web platform, not Windows.
+  EXPECT_EQ(std::get<ibm_device_query>(decode_ibm_device_query(opt{"platform==WEB_CHROME"}, {}, {}, {})).platform, 'B');
+  EXPECT_EQ(std::get<ibm_device_query>(decode_ibm_device_query(opt{"platform==WEB"}, {}, {}, {})).platform, 'B');
   auto both = std::get<ibm_device_query>(decode_ibm_device_query(opt{"platform==G;userId==bob"}, {}, {}, {}));
   EXPECT_EQ(both.platform, 'G');
   EXPECT_EQ(both.user_id, "bob");

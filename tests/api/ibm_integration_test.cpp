@@ -14,6 +14,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -441,6 +442,49 @@ TEST_F(ibm_test, PaginationAndFilters) {
   EXPECT_EQ(ids(healed), (std::vector<std::string>{"d0", "d2", "d3"}));
   EXPECT_EQ(healed.at("pageInfo").at("totalCount").as_int64(), 3);
   EXPECT_EQ(json::parse(call("GET", app_path("/devices")).body).at("pageInfo").at("totalCount").as_int64(), 3);
+}
+
+TEST_F(ibm_test, BrowserRegistrationsAreTheWebPlatformReadBackAsWEB) {
+  // The token of a Web device is the browser's subscription JSON (here with
+  // the receiver key and auth secret of RFC 8291's example), checked like a
+  // Pocket registration's.
+  auto browser = [&](const std::string& id, const std::string& platform, const std::string& user) {
+    json::object keys{{"p256dh", "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4"},
+                      {"auth", "BTBZMqHH6r4Tts7J_aSIgg"}};
+    json::object sub{{"endpoint", "https://fcm.googleapis.com/fcm/send/" + id}, {"keys", keys}};
+    json::object body{{"deviceId", id}, {"platform", platform}, {"token", json::serialize(sub)}, {"userId", user}};
+    return call("POST", app_path("/devices"), json::serialize(body));
+  };
+  auto registered = browser("chrome", "WEB_CHROME", "919");
+  ASSERT_EQ(registered.status, 201) << registered.body;
+  ASSERT_EQ(browser("firefox", "WEB", "admin").status, 201);
+  ASSERT_EQ(register_ibm("windows", "W").status, 201);
+  EXPECT_EQ(browser("safari", "WEB_SAFARI", "admin").status, 400);  // APNs website push, not Web Push
+  auto not_a_subscription = register_ibm("bad", "WEB");             // token "tok-bad"
+  EXPECT_EQ(not_a_subscription.status, 400);
+  EXPECT_NE(not_a_subscription.body.find("\"message\":\"token: PNSHandle of a Web device must be the subscription JSON"),
+            std::string::npos)
+      << not_a_subscription.body;
+  auto chrome = json::parse(call("GET", app_path("/devices/chrome")).body).as_object();
+  EXPECT_EQ(chrome.at("platform").as_string(), "WEB");
+  auto ids = [](const json::object& page) {
+    std::vector<std::string> out;
+    for (const auto& d : page.at("devices").as_array()) out.emplace_back(d.at("deviceId").as_string());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  // WEB and its aliases select the browsers; W (Windows) does not.
+  for (std::string value : {"WEB", "WEB_FIREFOX"})
+    EXPECT_EQ(ids(json::parse(call("GET", app_path("/devices?filter=platform==" + value)).body).as_object()),
+              (std::vector<std::string>{"chrome", "firefox"}))
+        << value;
+  EXPECT_EQ(ids(json::parse(call("GET", app_path("/devices?filter=platform==W")).body).as_object()),
+            (std::vector<std::string>{"windows"}));
+  // Pocket sees the same device with Platform "Web".
+  auto list = json::parse(pocket("GetRegisteredDevices", R"({"AssociateId":919})").body).as_array();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].at("DeviceIdentifier").as_string(), "chrome");
+  EXPECT_EQ(list[0].at("Platform").as_string(), "Web");
 }
 
 TEST_F(ibm_test, SubscriptionsAreKeptApartFromPocketTags) {

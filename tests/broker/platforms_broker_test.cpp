@@ -3,7 +3,8 @@
 // An appointment alarm for an associate with an iPhone, an Android phone, a
 // Windows device and a browser arrives once on each, in the device's
 // language; WNS and Web Push "gone" answers remove the registration; a Web
-// registration pointing at an internal or plain-http address is refused.
+// registration pointing at an internal or plain-http address is refused;
+// `herald send` reaches the Windows device and the browser too.
 #include "tests/mocks/mock_platforms.hpp"
 #include "tests/mocks/mock_push_server.hpp"
 
@@ -150,6 +151,7 @@ class platforms_test : public ::testing::Test {
   unsigned short port_ = 0;
   std::unique_ptr<child_process> proc_;
   std::unique_ptr<http_client> client_;
+  std::string config_path() const { return dir_ + "/herald.yaml"; }
 };
 
 const std::string iphone_token(64, 'a');
@@ -231,6 +233,30 @@ TEST_F(platforms_test, WebRegistrationToAnInternalOrPlainHttpEndpointIsRefused) 
   EXPECT_NE(r.body.find("keys.auth"), std::string::npos) << r.body;
   EXPECT_EQ(register_device(5200, "windows", "Microsoft", "https://169.254.169.254/w/?token=x", "en").status, 400);
   EXPECT_EQ(device_count(5200), 0u);
+}
+
+TEST_F(platforms_test, HeraldSendReachesTheWindowsDeviceAndTheBrowser) {
+  start_daemon();
+  ASSERT_EQ(register_device(5200, "windows", "Microsoft", wns_->channel_uri("win-send"), "en").status, 204);
+  auto web = register_device(5200, "browser", "Web", webpush_->subscribe("web-send"), "en");
+  ASSERT_EQ(web.status, 204) << web.body;
+  child_process send({HERALD_TEST_BINARY, "send", "--config", config_path(), "--associate", "5200", "--title", "Hello",
+                      "--body", "World"},
+                     dir_ + "/send.log");
+  auto code = send.wait(seconds(20));
+  ASSERT_TRUE(code.has_value()) << send.output();
+  EXPECT_EQ(*code, 0) << send.output();
+  auto out = send.output();
+  EXPECT_NE(out.find("device=windows platform=Microsoft outcome=delivered status=200"), std::string::npos) << out;
+  EXPECT_NE(out.find("device=browser platform=Web outcome=delivered status=201"), std::string::npos) << out;
+  EXPECT_EQ(wns_->delivered_count_for_token("win-send"), 1u);
+  auto toast = wns_->requests().at(0).body;
+  EXPECT_NE(toast.find("Hello"), std::string::npos) << toast;
+  auto messages = webpush_->messages_for("web-send");
+  ASSERT_EQ(messages.size(), 1u);
+  auto msg = json::parse(messages[0]).as_object();
+  EXPECT_EQ(msg.at("title").as_string(), "Hello");
+  EXPECT_EQ(msg.at("body").as_string(), "World");
 }
 
 }  // namespace

@@ -73,6 +73,22 @@ recorded_request record_of(const incoming_request& r, std::string token) {
   return rec;
 }
 
+// Validation off: the answer from memory, recorded without headers or body.
+decision unchecked(const incoming_request& r, std::string token, int status, header_list headers) {
+  recorded_request rec;
+  rec.connection_id = r.connection_id;
+  rec.stream_id = r.stream_id;
+  rec.method = r.method;
+  rec.device_token = std::move(token);
+  rec.status = status;
+  rec.received_at = r.received_at;
+  decision d;
+  d.status = status;
+  d.headers = std::move(headers);
+  d.record = std::move(rec);
+  return d;
+}
+
 // A fault from the queues, answered instead of validating; nullopt = validate.
 // `slow` faults (status 200) validate and keep their delay in `delay`.
 std::optional<decision> apply_fault(server_core& core, recorded_request& rec, std::chrono::milliseconds& delay) {
@@ -108,6 +124,7 @@ class wns_handler final : public protocol_handler {
     lifetime_s = options_.token_lifetime.count();
   }
   bool allow_http1() const override { return true; }
+  bool allow_h2() const override { return options_.http2; }
 
   decision handle(const incoming_request& r, connection_state&) override {
     if (r.path == "/token") return handle_token(r);
@@ -167,6 +184,10 @@ class wns_handler final : public protocol_handler {
   decision handle_send(const incoming_request& r) {
     constexpr std::string_view prefix = "/w/?token=";
     std::string channel = r.path.starts_with(prefix) ? url_decode(r.path.substr(prefix.size())) : std::string();
+    if (!options_.validate)
+      return unchecked(r, std::move(channel), 200,
+                       {{"x-wns-status", "received"}, {"x-wns-deviceconnectionstatus", "connected"},
+                        {"x-wns-msg-id", "0000000000000000"}});
     recorded_request rec = record_of(r, channel);
     std::chrono::milliseconds delay{0};
     if (auto faulted = apply_fault(core_, rec, delay)) return std::move(*faulted);
@@ -232,7 +253,11 @@ class webpush_handler final : public protocol_handler {
     if (!point || !is_valid_p256_point(*point)) throw std::runtime_error("mock_webpush: vapid_public_key is not a P-256 point");
   }
   bool allow_http1() const override { return true; }
-  void on_bound(unsigned short port) override { origin_ = "https://127.0.0.1:" + std::to_string(port); }
+  bool allow_h2() const override { return options_.http2; }
+  void on_bound(unsigned short port) override {
+    origin_ = "https://127.0.0.1:" + std::to_string(port);
+    location_ = origin_ + "/m/0";
+  }
 
   const std::string& origin() const { return origin_; }
 
@@ -265,6 +290,7 @@ class webpush_handler final : public protocol_handler {
   decision handle(const incoming_request& r, connection_state&) override {
     constexpr std::string_view prefix = "/push/";
     std::string id = r.path.starts_with(prefix) ? r.path.substr(prefix.size()) : std::string();
+    if (!options_.validate) return unchecked(r, std::move(id), 201, {{"location", location_}});
     recorded_request rec = record_of(r, id);
     std::chrono::milliseconds delay{0};
     if (auto faulted = apply_fault(core_, rec, delay)) return std::move(*faulted);
@@ -357,6 +383,7 @@ class webpush_handler final : public protocol_handler {
   server_core& core_;
   const mock_webpush_options options_;
   std::string origin_;
+  std::string location_;  // the Location of every answer when not validating
   mutable std::mutex mu_;
   std::unordered_map<std::string, subscription> subs_;
 };

@@ -1,9 +1,15 @@
 #pragma once
 // Mock WNS and Web Push services for integration tests: real TLS on
-// 127.0.0.1 (HTTP/1.1, as Herald's WNS and Web Push clients speak it), strict
-// validation like the real services (docs/PROVIDERS.md), the request record
-// and faults of mock_push_server (fail_token/fail_next with
-// mock_fault::apns(status, reason), slow, reset_connection).
+// 127.0.0.1, HTTP/2 when the client's ALPN offers h2 (unless `http2` is
+// off) and HTTP/1.1 otherwise, strict validation like the real services
+// (docs/PROVIDERS.md), the request record and faults of mock_push_server
+// (fail_token/fail_next with mock_fault::apns(status, reason), slow,
+// reset_connection).
+//
+// With `validate` off (benchmarks) a send is answered from memory at once,
+// as a valid one would be: no token, header, XML, VAPID or decryption
+// check, no fault queue, and the record keeps the device token and status
+// only (counts stay right; headers and body are not kept).
 //
 // The device token of a recorded request is the WNS channel's token
 // parameter, or the Web Push subscription id (the last path segment).
@@ -23,6 +29,8 @@ struct mock_wns_options {
   std::string scope = "https://wns.windows.com/.default";  // the scope a token request must ask for
   std::chrono::seconds token_lifetime{86'400};
   unsigned short port = 0;
+  bool http2 = true;     // false: ALPN never selects h2 (an HTTP/1.1-only service)
+  bool validate = true;  // false: every send answered 200 without checks (the token endpoint still checks)
 
   static mock_wns_options from(const test_pki& pki);
 };
@@ -53,6 +61,8 @@ struct mock_webpush_options {
   std::string cert_file, key_file;  // server TLS
   std::string vapid_public_key;     // base64url uncompressed P-256 point the VAPID JWTs must verify with
   unsigned short port = 0;
+  bool http2 = true;     // false: ALPN never selects h2 (an HTTP/1.1-only service)
+  bool validate = true;  // false: every POST /push/<any id> answered 201 without checks or decryption
 };
 
 // POST /push/<id> for subscriptions made with subscribe(): checks

@@ -25,9 +25,13 @@ constexpr const char* usage =
     "  APNs: --p8 F --key-id K --team-id T --topic BUNDLE [--initial-streams N] [--max-streams N]\n"
     "        [--client-ca F]    certificate auth: require client certificates signed by F (no JWT)\n"
     "  FCM:  --service-account F [--token-lifetime SECONDS] [--no-write-token-uri] [--max-streams N]\n"
-    "  WNS:  --wns [--client-id ID] [--client-secret S] [--scope SCOPE]   (HTTP/1.1; token endpoint /token)\n"
+    "  WNS:  --wns [--client-id ID] [--client-secret S] [--scope SCOPE]   (token endpoint /token)\n"
     "  Web Push: --webpush --vapid-public-key K [--subscribe ID --subscription-out FILE]\n"
-    "        (HTTP/1.1; writes the subscription JSON of a new subscription ID to FILE)\n"
+    "        (writes the subscription JSON of a new subscription ID to FILE)\n"
+    "  WNS and Web Push speak HTTP/2 when the client offers h2 (ALPN), else HTTP/1.1;\n"
+    "        [--http1-only]      never select h2\n"
+    "        [--no-validate]     benchmarks: answer every send at once from memory (no token, XML,\n"
+    "                            VAPID or decryption check; the WNS token endpoint still checks)\n"
     "       mock_push_server --generate-pki DIR\n"
     "       mock_push_server --pki DIR --print-apns-jwt | --print-fcm-assertion   (for curl/h2load)\n"
     "  Writes ca.pem, server.pem, server.key, AuthKey_<kid>.p8, apns-cert.{pem,p12,password},\n"
@@ -45,7 +49,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--apns" || a == "--fcm" || a == "--wns" || a == "--webpush" || a == "--no-write-token-uri" || a == "--print-apns-jwt" ||
-        a == "--print-fcm-assertion") {
+        a == "--print-fcm-assertion" || a == "--http1-only" || a == "--no-validate") {
       opt[a] = "1";
     } else if (a == "--help" || a == "-h") {
       std::fputs(usage, stdout);
@@ -127,6 +131,8 @@ int main(int argc, char** argv) {
       o.client_id = get("--client-id", o.client_id);
       o.client_secret = get("--client-secret", o.client_secret);
       o.scope = get("--scope", o.scope);
+      o.http2 = !opt.contains("--http1-only");
+      o.validate = !opt.contains("--no-validate");
       server = std::make_unique<herald::test::mock_wns_server>(o);
     } else if (webpush) {
       herald::test::mock_webpush_options o;
@@ -134,6 +140,8 @@ int main(int argc, char** argv) {
       o.key_file = key;
       o.port = port;
       o.vapid_public_key = get("--vapid-public-key");
+      o.http2 = !opt.contains("--http1-only");
+      o.validate = !opt.contains("--no-validate");
       if (o.vapid_public_key.empty()) die("--vapid-public-key is required (herald webpush keygen prints it)");
       auto web = std::make_unique<herald::test::mock_webpush_server>(o);
       if (opt.contains("--subscribe")) {

@@ -1,5 +1,6 @@
-// Self-tests of the mock APNs / FCM servers, driven by a minimal nghttp2
-// client (h2_test_client) over real TLS on loopback.
+// Self-tests of the mock APNs / FCM servers (and the WNS / Web Push mocks'
+// ALPN and benchmark modes), driven by a minimal nghttp2 client
+// (h2_test_client) over real TLS on loopback.
 #include "tests/mocks/mock_push_server.hpp"
 
 #include <gtest/gtest.h>
@@ -10,7 +11,9 @@
 #include <string>
 #include <thread>
 
+#include "providers/jwt.hpp"
 #include "tests/mocks/h2_test_client.hpp"
+#include "tests/mocks/mock_platforms.hpp"
 
 namespace herald::test {
 namespace {
@@ -315,6 +318,79 @@ TEST_F(fcm_mock_test, faults_and_token_expiry) {
   std::string short_lived = fetch_token(client, 1);
   std::this_thread::sleep_for(1100ms);
   EXPECT_EQ(client.send(send_request(short_lived, R"({"token":"x"})")).status, 401);
+}
+
+// ---- WNS / Web Push mocks: ALPN and validation off
+
+mock_webpush_options webpush_options(const test_pki& pki) {
+  mock_webpush_options o;
+  o.cert_file = pki.server_cert_file;
+  o.key_file = pki.server_key_file;
+  o.vapid_public_key = base64url_encode(signing_key::generate(signing_key::algorithm::es256).ec_public_point());
+  return o;
+}
+
+TEST(platform_mock_test, validating_webpush_mock_speaks_h2_and_refuses_an_unsigned_push) {
+  const test_pki& pki = test_pki::shared();
+  mock_webpush_server server(webpush_options(pki));
+  server.subscribe("s1");
+  h2_test_client client(server.port(), pki.ca_file);
+  h2_request r;
+  r.path = "/push/s1";
+  r.headers = {{"ttl", "60"}, {"content-encoding", "aes128gcm"}};
+  r.body = "not encrypted";
+  auto answer = client.send(r);
+  EXPECT_EQ(answer.status, 401);  // no VAPID authorization
+  auto recorded = server.requests();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_NE(recorded[0].stream_id, 0);
+}
+
+TEST(platform_mock_test, http1_only_mock_never_selects_h2) {
+  const test_pki& pki = test_pki::shared();
+  auto o = webpush_options(pki);
+  o.http2 = false;
+  mock_webpush_server server(o);
+  // The client offers only h2: no protocol in common, the handshake fails.
+  EXPECT_THROW(h2_test_client(server.port(), pki.ca_file), std::exception);
+  EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST(platform_mock_test, validation_off_answers_any_push_and_keeps_only_the_counts) {
+  const test_pki& pki = test_pki::shared();
+  auto o = webpush_options(pki);
+  o.validate = false;
+  mock_webpush_server server(o);
+  h2_test_client client(server.port(), pki.ca_file);
+  h2_request r;
+  r.path = "/push/never-subscribed";
+  r.headers = {{"authorization", "vapid t=x, k=y"}};
+  r.body = "garbage";
+  auto answer = client.send(std::vector<h2_request>(3, r));
+  for (const auto& a : answer) {
+    EXPECT_EQ(a.status, 201);
+    EXPECT_EQ(a.header("location"), server.endpoint() + "/m/0");
+  }
+  EXPECT_EQ(server.request_count(), 3u);
+  EXPECT_EQ(server.delivered_count_for_token("never-subscribed"), 3u);
+  auto recorded = server.requests();
+  ASSERT_EQ(recorded.size(), 3u);
+  EXPECT_TRUE(recorded[0].body.empty());
+  EXPECT_TRUE(recorded[0].headers.empty());
+  EXPECT_EQ(recorded[0].status, 201);
+  EXPECT_EQ(server.vapid_failures(), 0u);  // nothing checked
+
+  mock_wns_options w = mock_wns_options::from(pki);
+  w.validate = false;
+  mock_wns_server wns(w);
+  h2_test_client wns_client(wns.port(), pki.ca_file);
+  h2_request send;
+  send.path = "/w/?token=c1";  // no bearer token, no X-WNS-Type, no XML
+  auto sent = wns_client.send(send);
+  EXPECT_EQ(sent.status, 200);
+  EXPECT_EQ(sent.header("x-wns-status"), "received");
+  EXPECT_EQ(wns.delivered_count_for_token("c1"), 1u);
+  EXPECT_EQ(wns.tokens_issued(), 0u);
 }
 
 }  // namespace

@@ -46,10 +46,16 @@ void log_exception(std::exception_ptr e) {
   }
 }
 
-// ALPN: h2 always preferred; http/1.1 only where the handler allows it.
+// What ALPN may select (set from the handler at start).
+struct alpn_choice {
+  bool h2 = true;
+  bool http1 = false;
+};
+
+// ALPN: h2 preferred where the handler allows it; http/1.1 only where the handler allows it.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
                 void* arg) {
-  const bool allow_h1 = *static_cast<const bool*>(arg);
+  const auto& allowed = *static_cast<const alpn_choice*>(arg);
   auto find = [&](std::string_view wanted) {
     for (unsigned i = 0; i < inlen;) {
       unsigned len = in[i];
@@ -63,7 +69,7 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
     }
     return false;
   };
-  if (find("h2") || (allow_h1 && find("http/1.1"))) return SSL_TLSEXT_ERR_OK;
+  if ((allowed.h2 && find("h2")) || (allowed.http1 && find("http/1.1"))) return SSL_TLSEXT_ERR_OK;
   return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
@@ -137,7 +143,7 @@ struct server_core::impl {
   std::thread thread;
   std::atomic<bool> finished{false};
   bool stopping = false;  // server thread only
-  bool alpn_h1 = false;
+  alpn_choice alpn;
   std::vector<std::weak_ptr<connection>> connections;  // server thread only
 
   template <class F>
@@ -176,7 +182,7 @@ class connection : public std::enable_shared_from_this<connection> {
     unsigned alpn_len = 0;
     SSL_get0_alpn_selected(stream_.native_handle(), &alpn, &alpn_len);
     std::string_view proto(reinterpret_cast<const char*>(alpn), alpn ? alpn_len : 0);
-    if (proto == "h2") {
+    if (proto == "h2" && core_.handler().allow_h2()) {
       co_await run_h2();
     } else if (core_.handler().allow_http1()) {
       co_await run_h1();
@@ -571,8 +577,9 @@ void server_core::start() {
   }
   SSL_CTX_set_ex_data(ssl.native_handle(), handshake_failures_index(), &handshake_failures);
   SSL_CTX_set_info_callback(ssl.native_handle(), on_tls_info);
-  impl_->alpn_h1 = handler_->allow_http1();
-  SSL_CTX_set_alpn_select_cb(ssl.native_handle(), select_alpn, &impl_->alpn_h1);
+  impl_->alpn.h2 = handler_->allow_h2();
+  impl_->alpn.http1 = handler_->allow_http1();
+  SSL_CTX_set_alpn_select_cb(ssl.native_handle(), select_alpn, &impl_->alpn);
 
   tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), settings_.port);
   impl_->acceptor.open(ep.protocol());

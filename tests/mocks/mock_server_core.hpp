@@ -62,6 +62,8 @@ class protocol_handler {
  public:
   virtual ~protocol_handler() = default;
   virtual bool allow_http1() const { return false; }
+  // false: ALPN never selects h2 (an HTTP/1.1-only service); needs allow_http1.
+  virtual bool allow_h2() const { return true; }
   // Called once the port is known, before any connection is accepted.
   virtual void on_bound(unsigned short /*port*/) {}
   virtual decision handle(const incoming_request& request, connection_state& state) = 0;

@@ -1,7 +1,8 @@
-// The WNS and Web Push adapters against the validating mocks (real TLS,
-// HTTP/1.1 keep-alive on loopback): delivery, every fault the mocks inject,
-// token caching and single-flight refresh, VAPID checked and bodies
-// decrypted by the mock.
+// The WNS and Web Push adapters against the validating mocks (real TLS on
+// loopback): delivery, every fault the mocks inject, token caching and
+// single-flight refresh, VAPID checked and bodies decrypted by the mock.
+// Every test runs twice: against a mock whose ALPN selects h2 (the adapter
+// must speak HTTP/2) and against an HTTP/1.1-only mock (keep-alive HTTP/1.1).
 #include "providers/provider.hpp"
 
 #include <gtest/gtest.h>
@@ -102,13 +103,27 @@ class platform_test : public ::testing::Test {
   delivery_result send(push_provider& p, const device_info& d, const notification& n) { return send_all(p, {d}, n).front(); }
 };
 
+// The mock's ALPN offers h2 (true) or only http/1.1 (false).
+std::string protocol_name(const ::testing::TestParamInfo<bool>& info) { return info.param ? "h2" : "http11"; }
+
+// Every request the mock recorded came over the version its ALPN decided:
+// HTTP/2 requests have a stream id, HTTP/1.1 ones none.
+void expect_version(const std::vector<test::recorded_request>& requests, bool h2) {
+  for (const auto& r : requests) EXPECT_EQ(r.stream_id != 0, h2) << r.path << " stream " << r.stream_id;
+}
+
 // ---------------------------------------------------------------- WNS
 
-class wns_test : public platform_test {
+class wns_test : public platform_test, public ::testing::WithParamInterface<bool> {
  protected:
-  wns_test() : server(pki) {}
+  wns_test() : server(server_options()) {}
   test::mock_wns_server server;
 
+  test::mock_wns_options server_options() {
+    auto o = test::mock_wns_options::from(pki);
+    o.http2 = GetParam();
+    return o;
+  }
   wns_settings settings() {
     wns_settings s;
     s.client_id = "ms-app://s-1-15-2-herald-test";
@@ -130,7 +145,7 @@ class wns_test : public platform_test {
   push_provider* make() { return keep(make_wns_provider(runner.io.get_executor(), "pocket", settings(), options())); }
 };
 
-TEST_F(wns_test, DeliversAToastTheMockValidates) {
+TEST_P(wns_test, DeliversAToastTheMockValidates) {
   auto* p = make();
   ASSERT_TRUE(p->state().ready) << p->state().error;
   auto r = send(*p, windows("c1"), alarm("Meeting <Board> & \"Q3\""));
@@ -139,6 +154,7 @@ TEST_F(wns_test, DeliversAToastTheMockValidates) {
   EXPECT_FALSE(r.provider_id.empty());  // X-WNS-Msg-ID
   auto reqs = server.requests();
   ASSERT_EQ(reqs.size(), 1u);
+  expect_version(reqs, GetParam());
   EXPECT_EQ(reqs[0].status, 200);
   EXPECT_EQ(reqs[0].header("x-wns-type"), "wns/toast");
   EXPECT_NE(reqs[0].body.find("Meeting &lt;Board&gt; &amp; &quot;Q3&quot;"), std::string::npos);
@@ -146,7 +162,7 @@ TEST_F(wns_test, DeliversAToastTheMockValidates) {
   EXPECT_EQ(server.tokens_issued(), 1u);
 }
 
-TEST_F(wns_test, OneTokenForManyConcurrentSendsAndConnectionsKeptAlive) {
+TEST_P(wns_test, OneTokenForManyConcurrentSendsAndConnectionsKeptAlive) {
   auto* p = make();
   std::vector<device_info> devices;
   for (int i = 0; i < 20; ++i) devices.push_back(windows("c" + std::to_string(i)));
@@ -154,10 +170,13 @@ TEST_F(wns_test, OneTokenForManyConcurrentSendsAndConnectionsKeptAlive) {
   for (const auto& r : results) EXPECT_EQ(r.kind, outcome::delivered) << r.reason;
   EXPECT_EQ(server.token_requests(), 1u);  // single flight
   EXPECT_EQ(server.delivered_count(), 20u);
-  EXPECT_LE(server.connection_count(), 3u);  // 2 send connections + 1 token connection, reused
+  expect_version(server.requests(), GetParam());
+  // Reused: HTTP/1.1, the 2 send connections (the first one negotiated) + 1
+  // token connection; HTTP/2, the negotiating connection (closed) + 2 + 1.
+  EXPECT_LE(server.connection_count(), GetParam() ? 4u : 3u);
 }
 
-TEST_F(wns_test, GoneThrottledUnavailableAndPermanentAnswers) {
+TEST_P(wns_test, GoneThrottledUnavailableAndPermanentAnswers) {
   auto* p = make();
   server.fail_token("gone", mock_fault::apns(410, "channel expired"));
   server.fail_token("missing", mock_fault::apns(404, ""));
@@ -187,7 +206,21 @@ TEST_F(wns_test, GoneThrottledUnavailableAndPermanentAnswers) {
   EXPECT_EQ(server.request_count(), before);
 }
 
-TEST_F(wns_test, ExpiredTokenIsRefreshedOnceAndTheSendRepeated) {
+TEST_P(wns_test, AServerErrorRetiresTheConnectionThatAnswered) {
+  auto s = settings();
+  s.connections = 1;
+  auto* p = keep(make_wns_provider(runner.io.get_executor(), "pocket", s, options()));
+  ASSERT_EQ(send(*p, windows("c1"), alarm()).kind, outcome::delivered);
+  const auto before = server.connection_count();
+  EXPECT_EQ(send(*p, windows("c1"), alarm()).kind, outcome::delivered);
+  EXPECT_EQ(server.connection_count(), before);  // kept alive
+  server.fail_token("down", mock_fault::apns(503, ""));
+  EXPECT_EQ(send(*p, windows("down"), alarm()).kind, outcome::retry_after);
+  EXPECT_EQ(send(*p, windows("c1"), alarm()).kind, outcome::delivered);
+  EXPECT_EQ(server.connection_count(), before + 1);  // the 503's connection was not used again
+}
+
+TEST_P(wns_test, ExpiredTokenIsRefreshedOnceAndTheSendRepeated) {
   auto* p = make();
   EXPECT_EQ(send(*p, windows("c1"), alarm()).kind, outcome::delivered);
   server.expire_access_tokens();
@@ -201,7 +234,7 @@ TEST_F(wns_test, ExpiredTokenIsRefreshedOnceAndTheSendRepeated) {
   EXPECT_EQ(server.count_for_token("c2"), 2u);
 }
 
-TEST_F(wns_test, WrongClientSecretIsAConfigurationError) {
+TEST_P(wns_test, WrongClientSecretIsAConfigurationError) {
   auto s = settings();
   s.client_secret_file = write_secret(pki.dir, "wns_wrong_secret", "not-the-secret\n");
   auto* p = keep(make_wns_provider(runner.io.get_executor(), "pocket", s, options()));
@@ -211,7 +244,7 @@ TEST_F(wns_test, WrongClientSecretIsAConfigurationError) {
   EXPECT_EQ(server.request_count(), 0u);
 }
 
-TEST_F(wns_test, SlowAnswerTimesOutAsRetry) {
+TEST_P(wns_test, SlowAnswerTimesOutAsRetry) {
   auto s = settings();
   s.response_timeout = 300ms;
   auto* p = keep(make_wns_provider(runner.io.get_executor(), "pocket", s, options()));
@@ -222,9 +255,47 @@ TEST_F(wns_test, SlowAnswerTimesOutAsRetry) {
   EXPECT_EQ(r.reason, "Timeout");
 }
 
+// A channel host that stops offering h2 (same port, now HTTP/1.1 only): the
+// HTTP/2 connection cannot be set up again, so the next send negotiates anew
+// and goes over HTTP/1.1 (a fresh token too: the new service did not issue
+// the cached one).
+TEST_F(platform_test, AHostThatStopsOfferingH2IsNegotiatedAgain) {
+  auto first = std::make_unique<test::mock_wns_server>(test::mock_wns_options::from(pki));
+  const auto port = first->port();
+  wns_settings s;
+  s.client_id = "ms-app://s-1-15-2-herald-test";
+  s.client_secret_file = write_secret(pki.dir, "wns_secret_renegotiate", "herald-test-wns-secret\n");
+  s.token_endpoint = first->token_endpoint();
+  s.allowed_hosts = {"127.0.0.1"};
+  s.ca_file = pki.ca_file;
+  s.connections = 1;
+  s.response_timeout = 5000ms;
+  auto* p = keep(make_wns_provider(runner.io.get_executor(), "pocket", s, options()));
+  device_info d;
+  d.device_identifier = "win-1";
+  d.platform = notification_platform::microsoft;
+  d.pns_handle = first->channel_uri("c1");
+  ASSERT_EQ(send(*p, d, alarm()).kind, outcome::delivered);
+  ASSERT_EQ(first->requests().size(), 1u);
+  EXPECT_NE(first->requests()[0].stream_id, 0);  // HTTP/2
+  first->stop();
+  first.reset();
+
+  auto o = test::mock_wns_options::from(pki);
+  o.port = port;
+  o.http2 = false;
+  test::mock_wns_server second(o);
+  auto r = send(*p, d, alarm());
+  EXPECT_EQ(r.kind, outcome::delivered) << r.reason;
+  auto reqs = second.requests();
+  ASSERT_FALSE(reqs.empty());
+  EXPECT_EQ(reqs.back().stream_id, 0);  // HTTP/1.1
+  EXPECT_EQ(reqs.back().status, 200);
+}
+
 // ---------------------------------------------------------------- Web Push
 
-class webpush_test : public platform_test {
+class webpush_test : public platform_test, public ::testing::WithParamInterface<bool> {
  protected:
   webpush_test() : vapid(signing_key::generate(signing_key::algorithm::es256)), server(server_options()) {}
   signing_key vapid;
@@ -235,6 +306,7 @@ class webpush_test : public platform_test {
     o.cert_file = pki.server_cert_file;
     o.key_file = pki.server_key_file;
     o.vapid_public_key = base64url_encode(vapid.ec_public_point());
+    o.http2 = GetParam();
     return o;
   }
   webpush_settings settings() {
@@ -258,7 +330,7 @@ class webpush_test : public platform_test {
   push_provider* make() { return keep(make_webpush_provider(runner.io.get_executor(), "pocket", settings(), options())); }
 };
 
-TEST_F(webpush_test, TheMockVerifiesVapidAndDecryptsTheMessage) {
+TEST_P(webpush_test, TheMockVerifiesVapidAndDecryptsTheMessage) {
   auto* p = make();
   ASSERT_TRUE(p->state().ready) << p->state().error;
   auto n = alarm();
@@ -274,14 +346,18 @@ TEST_F(webpush_test, TheMockVerifiesVapidAndDecryptsTheMessage) {
   EXPECT_EQ(msg.at("herald").as_object().at("appointment_id").as_string(), "42");
   auto reqs = server.requests();
   ASSERT_EQ(reqs.size(), 1u);
+  expect_version(reqs, GetParam());
   EXPECT_EQ(reqs[0].header("ttl"), "3600");
   EXPECT_EQ(reqs[0].header("urgency"), "high");
   EXPECT_EQ(reqs[0].header("topic"), "appt-42");
   EXPECT_EQ(server.vapid_failures(), 0u);
   EXPECT_EQ(server.decrypt_failures(), 0u);
+  // HTTP/1.1: the connection that negotiated carried the message. HTTP/2:
+  // it was closed and the HTTP/2 pool opened its own (both of `connections`: 2).
+  EXPECT_EQ(server.connection_count(), GetParam() ? 3u : 1u);
 }
 
-TEST_F(webpush_test, OneVapidTokenPerOriginAndEveryMessageEncryptedAfresh) {
+TEST_P(webpush_test, OneVapidTokenPerOriginAndEveryMessageEncryptedAfresh) {
   auto* p = make();
   std::vector<device_info> devices;
   for (int i = 0; i < 10; ++i) devices.push_back(browser("b" + std::to_string(i)));
@@ -289,6 +365,7 @@ TEST_F(webpush_test, OneVapidTokenPerOriginAndEveryMessageEncryptedAfresh) {
   for (const auto& r : results) EXPECT_EQ(r.kind, outcome::delivered) << r.reason;
   auto reqs = server.requests();
   ASSERT_EQ(reqs.size(), 10u);
+  expect_version(reqs, GetParam());
   std::set<std::string> auth, salts;
   for (const auto& r : reqs) {
     auth.insert(r.header("authorization"));
@@ -299,7 +376,7 @@ TEST_F(webpush_test, OneVapidTokenPerOriginAndEveryMessageEncryptedAfresh) {
   EXPECT_EQ(registry.get_counter("herald_push_token_refreshes_total", "", {{"app", "pocket"}, {"provider", "webpush"}}).value(), 1u);
 }
 
-TEST_F(webpush_test, GoneRetryAndPermanentAnswers) {
+TEST_P(webpush_test, GoneRetryAndPermanentAnswers) {
   auto* p = make();
   auto gone = browser("gone");
   server.fail_token("gone", mock_fault::apns(410, ""));
@@ -326,7 +403,7 @@ TEST_F(webpush_test, GoneRetryAndPermanentAnswers) {
   EXPECT_EQ(send(*p, unknown, alarm()).kind, outcome::device_gone);
 }
 
-TEST_F(webpush_test, WrongVapidKeyIsRefusedByTheService) {
+TEST_P(webpush_test, WrongVapidKeyIsRefusedByTheService) {
   auto s = settings();
   auto other = signing_key::generate(signing_key::algorithm::es256);
   s.vapid_private_key_file = write_secret(pki.dir, "other_vapid.pem", other.private_pem());
@@ -337,7 +414,7 @@ TEST_F(webpush_test, WrongVapidKeyIsRefusedByTheService) {
   EXPECT_TRUE(server.messages_for("b1").empty());
 }
 
-TEST_F(webpush_test, SlowAnswerTimesOutAsRetry) {
+TEST_P(webpush_test, SlowAnswerTimesOutAsRetry) {
   auto s = settings();
   s.response_timeout = 300ms;
   auto* p = keep(make_webpush_provider(runner.io.get_executor(), "pocket", s, options()));
@@ -347,6 +424,9 @@ TEST_F(webpush_test, SlowAnswerTimesOutAsRetry) {
   EXPECT_EQ(r.kind, outcome::retry_after);
   EXPECT_EQ(r.reason, "Timeout");
 }
+
+INSTANTIATE_TEST_SUITE_P(Alpn, wns_test, ::testing::Bool(), protocol_name);
+INSTANTIATE_TEST_SUITE_P(Alpn, webpush_test, ::testing::Bool(), protocol_name);
 
 }  // namespace
 }  // namespace herald

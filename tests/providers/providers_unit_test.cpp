@@ -11,6 +11,7 @@
 #include <regex>
 #include <set>
 
+#include "providers/alpn.hpp"
 #include "providers/apns_protocol.hpp"
 #include "runtime/backoff.hpp"
 #include "providers/fcm_protocol.hpp"
@@ -648,6 +649,33 @@ TEST(metrics, registry_listener_writes_push_metrics) {
     EXPECT_NE(text.find(needle), std::string::npos) << needle;
   provider_metrics_listener noop;  // the default does nothing
   noop.on_sent("a", "b");
+}
+
+// ---- ALPN: which HTTP version a push service gets
+
+TEST(Alpn, OffersH2ThenHttp11InWireFormat) {
+  EXPECT_EQ(alpn_offer_h2_or_http11(), std::string_view("\x02h2\x08http/1.1", 12));
+}
+
+TEST(Alpn, TheServersSelectionDecidesTheVersion) {
+  EXPECT_EQ(http_version_for_alpn("h2"), http_version::h2);
+  EXPECT_EQ(http_version_for_alpn("http/1.1"), http_version::http11);
+  // A server without ALPN selects nothing: HTTP/2 over TLS needs "h2", so HTTP/1.1.
+  EXPECT_EQ(http_version_for_alpn(""), http_version::http11);
+  // Something never offered (or h2c, which is not for TLS): unusable.
+  EXPECT_EQ(http_version_for_alpn("h2c"), std::nullopt);
+  EXPECT_EQ(http_version_for_alpn("spdy/3.1"), std::nullopt);
+  EXPECT_EQ(http_version_for_alpn("H2"), std::nullopt);  // protocol ids are exact bytes
+  EXPECT_EQ(to_string(http_version::h2), "h2");
+  EXPECT_EQ(to_string(http_version::http11), "http/1.1");
+}
+
+TEST(Alpn, OnlyAFailedConnectionSetupRenegotiates) {
+  EXPECT_TRUE(renegotiate_after(provider_error::connect_failed));
+  for (auto e : {provider_error::not_sent, provider_error::connection_lost, provider_error::stream_reset,
+                 provider_error::response_timeout, provider_error::queue_full, provider_error::response_too_large,
+                 provider_error::shut_down})
+    EXPECT_FALSE(renegotiate_after(e)) << static_cast<int>(e);
 }
 
 }  // namespace
