@@ -25,6 +25,7 @@ int command_token(const std::vector<std::string>& args);
 int command_deadletter(const std::vector<std::string>& args);
 int command_redis(const std::vector<std::string>& args);
 int command_webpush(const std::vector<std::string>& args);
+int command_trace(const std::vector<std::string>& args);
 
 // For the one-shot commands: starts `redis` and waits up to 5 s for its first
 // connection. Runs on the caller's executor; the caller checks connected().

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -298,6 +299,70 @@ TEST_F(minimal_config_test, deadletter_list_show_purge) {
 
   const auto usage = run_herald(work_dir_, {"deadletter", "purge", "--config", config}, config_dir_ + "/dl6.log");
   EXPECT_EQ(usage.exit_code, 2) << usage.output;
+}
+
+// An alarm to a device Herald cannot send to (no provider configured): the
+// attempt is in the device's and the appointment's trace with its reason,
+// and in the dead-letter stream.
+TEST_F(minimal_config_test, trace_shows_why_a_device_got_nothing) {
+  const std::string tokens = "auth:\n  tokens:\n    - name: crm\n      sha256: \"" + sha256_hex(token) +
+                             "\"\n      scopes: [devices.read, devices.write, appointments.write]\n      associate_id: 919\n";
+  write_file(config_dir_ + "/herald.yaml",
+             "server:\n  listen: 127.0.0.1:" + std::to_string(port_) + "\nredis:\n  url: " + redis_.url() + "\n" + tokens);
+  child_process daemon({HERALD_TEST_BINARY, "serve", "--config", config_dir_ + "/herald.yaml"}, config_dir_ + "/serve.log");
+  ASSERT_TRUE(wait_for_port(port_, std::chrono::seconds(10))) << daemon.output();
+  ASSERT_TRUE(wait_ready(port_)) << daemon.output();
+  http_client client("127.0.0.1", port_);
+  const std::map<std::string, std::string> headers{{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  auto r = client.request("POST", "/api/v1/Agents/Pocket/RegisterDeviceForPushNotification",
+                          R"({"DeviceInfo":{"DeviceName":"Phone","DeviceIdentifier":"phone-1","PocketVersion":"10.2.1","Language":"en-US",)"
+                          R"("PNSHandle":"a1b2c3d4","Platform":"Apple","OSVersion":"iOS 17.1","TimeZoneId":261}})",
+                          headers);
+  ASSERT_EQ(r.status, 204) << r.body;
+  // Due now: starts in 5 minutes, alarm 5 minutes before.
+  const std::time_t start = std::time(nullptr) + 300;
+  std::tm tm{};
+  gmtime_r(&start, &tm);
+  char start_text[32];
+  std::strftime(start_text, sizeof start_text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  r = client.request("PUT", "/api/v1/appointments/APPT-1",
+                     R"({"AssociateIds":[919],"Title":"Review","StartDate":")" + std::string(start_text) +
+                         R"(","HasAlarm":true,"AlarmLeadTime":"00:05:00","Type":"Meeting","Private":false})",
+                     headers);
+  ASSERT_TRUE(r.status == 200 || r.status == 201) << r.status << " " << r.body;
+
+  bool traced = false;
+  for (int i = 0; i < 500 && !traced; ++i) {
+    traced = redis_.cli("LLEN herald:trace:alarm:APPT-1") == "1\n";
+    if (!traced) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(traced) << daemon.output();
+
+  const auto by_appointment = run_herald(work_dir_, {"trace", "--config", config_dir_ + "/herald.yaml", "--appointment", "APPT-1"},
+                                         config_dir_ + "/trace1.log");
+  ASSERT_EQ(by_appointment.exit_code, 0) << by_appointment.output;
+  EXPECT_NE(by_appointment.output.find("APPT-1"), std::string::npos) << by_appointment.output;
+  EXPECT_NE(by_appointment.output.find("phone-1"), std::string::npos) << by_appointment.output;
+  EXPECT_NE(by_appointment.output.find("no_provider"), std::string::npos) << by_appointment.output;
+  EXPECT_NE(by_appointment.output.find("dead_letter"), std::string::npos) << by_appointment.output;
+  EXPECT_NE(by_appointment.output.find("1 events for alarm:APPT-1"), std::string::npos) << by_appointment.output;
+
+  const auto by_device = run_herald(work_dir_, {"trace", "--config", config_dir_ + "/herald.yaml", "--device", "phone-1"},
+                                    config_dir_ + "/trace2.log");
+  ASSERT_EQ(by_device.exit_code, 0) << by_device.output;
+  EXPECT_NE(by_device.output.find("APPT-1"), std::string::npos) << by_device.output;
+  EXPECT_NE(by_device.output.find("no_provider"), std::string::npos) << by_device.output;
+  // Bounded: the lists expire (7 days after their newest event).
+  const auto ttl = std::stoll(redis_.cli("PTTL herald:trace:device:phone-1"));
+  EXPECT_GT(ttl, 6LL * 86'400'000);
+  EXPECT_LE(ttl, 7LL * 86'400'000);
+
+  const auto dead = run_herald(work_dir_, {"deadletter", "list", "--config", config_dir_ + "/herald.yaml"}, config_dir_ + "/dl.log");
+  EXPECT_NE(dead.output.find("APPT-1"), std::string::npos) << dead.output;
+
+  const auto nothing = run_herald(work_dir_, {"trace", "--config", config_dir_ + "/herald.yaml", "--device", "other"}, config_dir_ + "/trace3.log");
+  EXPECT_EQ(nothing.exit_code, 0) << nothing.output;
+  EXPECT_NE(nothing.output.find("0 events for device:other"), std::string::npos) << nothing.output;
 }
 
 }  // namespace
