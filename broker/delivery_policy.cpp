@@ -49,8 +49,12 @@ fan_out_targets targets_of(const std::vector<std::int64_t>& associates, const st
     const auto& devices = lists[static_cast<std::size_t>(it - listed.begin())];
     for (const auto& d : devices) {
       if (dedupe && !seen.insert(d.device_identifier).second) continue;
-      if (device_wants(d, event)) out.wanted.push_back(&d);
-      else ++out.not_wanted;
+      if (device_wants(d, event)) {
+        out.wanted.push_back(&d);
+      } else {
+        ++out.not_wanted;
+        out.unwanted.push_back(&d);
+      }
     }
   }
   return out;

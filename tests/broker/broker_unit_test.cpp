@@ -213,6 +213,8 @@ TEST(DeliveryPolicy, TargetsOfAssociates) {
   EXPECT_EQ(t.wanted[0]->associate_id, 7);  // first associate wins
   EXPECT_EQ(t.wanted[1]->device_identifier, "c");
   EXPECT_EQ(t.not_wanted, 1u);  // "b" opted out of alarms
+  ASSERT_EQ(t.unwanted.size(), 1u);  // named, for the delivery trace
+  EXPECT_EQ(t.unwanted[0]->device_identifier, "b");
 
   auto one = targets_of({5}, listed, lists, alarm_event);
   ASSERT_EQ(one.wanted.size(), 1u);

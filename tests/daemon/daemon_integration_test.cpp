@@ -301,9 +301,9 @@ TEST_F(minimal_config_test, deadletter_list_show_purge) {
   EXPECT_EQ(usage.exit_code, 2) << usage.output;
 }
 
-// An alarm to a device Herald cannot send to (no provider configured): the
-// attempt is in the device's and the appointment's trace with its reason,
-// and in the dead-letter stream.
+// An alarm to a device Herald cannot send to (no provider configured) and to
+// one whose tags opt out: both are in the appointment's trace with the
+// reason, the first also in its device's trace and the dead-letter stream.
 TEST_F(minimal_config_test, trace_shows_why_a_device_got_nothing) {
   const std::string tokens = "auth:\n  tokens:\n    - name: crm\n      sha256: \"" + sha256_hex(token) +
                              "\"\n      scopes: [devices.read, devices.write, appointments.write]\n      associate_id: 919\n";
@@ -319,6 +319,15 @@ TEST_F(minimal_config_test, trace_shows_why_a_device_got_nothing) {
                           R"("PNSHandle":"a1b2c3d4","Platform":"Apple","OSVersion":"iOS 17.1","TimeZoneId":261}})",
                           headers);
   ASSERT_EQ(r.status, 204) << r.body;
+  // A second phone whose tags opt out of alarms.
+  r = client.request("POST", "/api/v1/Agents/Pocket/RegisterDeviceForPushNotification",
+                     R"({"DeviceInfo":{"DeviceName":"Tablet","DeviceIdentifier":"tablet-1","PocketVersion":"10.2.1","Language":"en-US",)"
+                     R"("PNSHandle":"e5f6a7b8","Platform":"Google","OSVersion":"14","TimeZoneId":261}})",
+                     headers);
+  ASSERT_EQ(r.status, 204) << r.body;
+  r = client.request("POST", "/api/v1/Agents/Pocket/SetPushNotificationTagsForDevice",
+                     R"({"DeviceIdentifier":"tablet-1","Tags":"NewTicket"})", headers);
+  ASSERT_EQ(r.status, 204) << r.body;
   // Due now: starts in 5 minutes, alarm 5 minutes before.
   const std::time_t start = std::time(nullptr) + 300;
   std::tm tm{};
@@ -333,7 +342,7 @@ TEST_F(minimal_config_test, trace_shows_why_a_device_got_nothing) {
 
   bool traced = false;
   for (int i = 0; i < 500 && !traced; ++i) {
-    traced = redis_.cli("LLEN herald:trace:alarm:APPT-1") == "1\n";
+    traced = redis_.cli("LLEN herald:trace:alarm:APPT-1") == "2\n";
     if (!traced) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_TRUE(traced) << daemon.output();
@@ -345,7 +354,13 @@ TEST_F(minimal_config_test, trace_shows_why_a_device_got_nothing) {
   EXPECT_NE(by_appointment.output.find("phone-1"), std::string::npos) << by_appointment.output;
   EXPECT_NE(by_appointment.output.find("no_provider"), std::string::npos) << by_appointment.output;
   EXPECT_NE(by_appointment.output.find("dead_letter"), std::string::npos) << by_appointment.output;
-  EXPECT_NE(by_appointment.output.find("1 events for alarm:APPT-1"), std::string::npos) << by_appointment.output;
+  EXPECT_NE(by_appointment.output.find("2 events for alarm:APPT-1"), std::string::npos) << by_appointment.output;
+  // The tag-filtered tablet is there too, with why it got nothing.
+  const auto tablet = by_appointment.output.find("tablet-1");
+  ASSERT_NE(tablet, std::string::npos) << by_appointment.output;
+  const std::string tablet_line = by_appointment.output.substr(tablet, by_appointment.output.find('\n', tablet) - tablet);
+  EXPECT_NE(tablet_line.find("not_wanted"), std::string::npos) << tablet_line;
+  EXPECT_NE(tablet_line.find("device tags name neither AppointmentAlarm nor All"), std::string::npos) << tablet_line;
 
   const auto by_device = run_herald(work_dir_, {"trace", "--config", config_dir_ + "/herald.yaml", "--device", "phone-1"},
                                     config_dir_ + "/trace2.log");
