@@ -60,6 +60,17 @@ fan_out_targets targets_of(const std::vector<std::int64_t>& associates, const st
   return out;
 }
 
+std::string_view trace_action(delivery_action a) {
+  switch (a) {
+    case delivery_action::record_delivered: return "delivered";
+    case delivery_action::remove_device: return "removed";
+    case delivery_action::keep_device: return "kept";
+    case delivery_action::schedule_retry: return "retry";
+    case delivery_action::dead_letter: return "dead_letter";
+  }
+  return "dead_letter";
+}
+
 delivery_plan plan_delivery(const delivery_result& result, const device_info& device, std::int64_t now_ms,
                             std::int64_t due_ms, std::int64_t max_lateness_ms) {
   using outcome = delivery_result::outcome;

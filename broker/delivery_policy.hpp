@@ -64,6 +64,10 @@ enum class delivery_action {
   dead_letter,       // permanent: dead-letter stream with the reason
 };
 
+// What Herald did with an outcome, as the delivery trace names it:
+// delivered, removed, kept, retry, dead_letter.
+std::string_view trace_action(delivery_action a);
+
 struct delivery_plan {
   delivery_action action = delivery_action::dead_letter;
   std::int64_t retry_at_ms = 0;

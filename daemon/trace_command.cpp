@@ -1,7 +1,6 @@
 // `herald trace`: the delivery trace of one device, appointment or message
 // (store/delivery_trace.hpp), newest first, as a table.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include <cstdio>
 #include <ctime>
@@ -57,56 +56,26 @@ int command_trace(const std::vector<std::string>& args) {
     std::fprintf(stderr, "herald trace: give exactly one of --device, --appointment, --message\n%s", trace_usage);
     return exit_bad_config;
   }
-  config cfg;
-  try {
-    cfg = load_config_file(config_path);
-  } catch (const config_error& e) {
-    std::fprintf(stderr, "herald: bad configuration: %s\n", e.what());
-    return exit_bad_config;
-  }
-  logger log(log_level::warning, stderr, false, parse_log_format(cfg.log.format).value_or(log_format::text));
+  auto cfg = load_command_config(config_path);
+  if (!cfg) return exit_bad_config;
+  logger log(log_level::warning, stderr, false, parse_log_format(cfg->log.format).value_or(log_format::text));
   asio::io_context ioc;
-  auto redis = redis_client::create(ioc.get_executor(), cfg.redis, log, nullptr);
-  int rc = exit_failure;
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        co_await async_start_redis(*redis);
-        if (!redis->connected()) {
-          std::fprintf(stderr, "herald trace: Redis unavailable: %s\n", redis->last_error().c_str());
-        } else {
-          auto [ec, events] = co_await read_delivery_trace(*redis, cfg.redis.key_prefix, subject);
-          if (ec) {
-            std::fprintf(stderr, "herald trace: %s\n", ec.message().c_str());
-          } else {
-            std::printf("%-19s %-7s %-14s %-24s %-10s %-12s %-11s %-6s %-28s %s\n", "TIME (UTC)", "KIND", "ID", "DEVICE", "APP",
-                        "OUTCOME", "ACTION", "STATUS", "REASON", "PROVIDER ID");
-            for (const auto& e : events) {
-              std::printf("%-19s %-7s %-14s %-24s %-10s %-12s %-11s %-6s %-28s %s\n", utc_time(e.at_ms).c_str(), e.kind.c_str(),
-                          e.id.c_str(), e.device.c_str(), or_dash(e.app).c_str(), e.outcome.c_str(), e.action.c_str(),
-                          e.status == 0 ? "-" : std::to_string(e.status).c_str(), or_dash(e.reason).c_str(),
-                          or_dash(e.provider_id).c_str());
-            }
-            std::fprintf(stderr, "%zu events for %s\n", events.size(), subject.c_str());
-            rc = exit_ok;
-          }
-        }
-        std::fflush(stdout);
-        redis->stop();
-      },
-      [&](std::exception_ptr e) {
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            std::fprintf(stderr, "herald trace: %s\n", ex.what());
-          }
-          rc = exit_failure;
-        }
-        ioc.stop();
-      });
-  ioc.run();
-  return rc;
+  return run_with_redis(ioc, *cfg, "trace", log, nullptr, [&](std::shared_ptr<redis_client> redis) -> asio::awaitable<int> {
+    auto [ec, events] = co_await read_delivery_trace(*redis, cfg->redis.key_prefix, subject);
+    if (ec) {
+      std::fprintf(stderr, "herald trace: %s\n", ec.message().c_str());
+      co_return exit_failure;
+    }
+    std::printf("%-19s %-7s %-14s %-24s %-10s %-12s %-11s %-6s %-28s %s\n", "TIME (UTC)", "KIND", "ID", "DEVICE", "APP", "OUTCOME",
+                "ACTION", "STATUS", "REASON", "PROVIDER ID");
+    for (const auto& e : events) {
+      std::printf("%-19s %-7s %-14s %-24s %-10s %-12s %-11s %-6s %-28s %s\n", utc_time(e.at_ms).c_str(), e.kind.c_str(), e.id.c_str(),
+                  or_dash(e.device).c_str(), or_dash(e.app).c_str(), e.outcome.c_str(), e.action.c_str(),
+                  e.status == 0 ? "-" : std::to_string(e.status).c_str(), or_dash(e.reason).c_str(), or_dash(e.provider_id).c_str());
+    }
+    std::fprintf(stderr, "%zu events for %s\n", events.size(), subject.c_str());
+    co_return exit_ok;
+  });
 }
 
 }  // namespace herald

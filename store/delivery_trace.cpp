@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+
 #include "store/lua_script.hpp"
 #include "store/redis_client.hpp"
 
@@ -51,16 +53,24 @@ std::optional<delivery_event> decode_delivery_event(std::string_view text) {
   return e;
 }
 
-void append_delivery_event(redis_client& redis, const std::string& key_prefix, const delivery_event& e, const trace_limits& limits) {
+void append_delivery_event(redis_client& redis, const std::string& key_prefix, const delivery_event& e, const trace_settings& limits) {
   const std::string value = encode_delivery_event(e);
-  const std::string last = std::to_string(limits.max_events == 0 ? 0 : limits.max_events - 1);
+  const std::string last = std::to_string(std::max<std::int64_t>(limits.max_events, 1) - 1);
   const std::string ttl = std::to_string(limits.max_age.count());
-  for (const std::string& key : {key_prefix + ":trace:device:" + e.device, key_prefix + ":trace:" + e.kind + ":" + e.id}) {
+  std::vector<std::string> keys;
+  if (!e.device.empty()) keys.push_back(key_prefix + ":trace:device:" + e.device);
+  if (!e.id.empty()) keys.push_back(key_prefix + ":trace:" + e.kind + ":" + e.id);
+  for (const std::string& key : keys) {
     // Sent back to back on the one connection; the replies are not waited for.
     redis.exec({"LPUSH", key, value}, [](boost::system::error_code, redis_reply) {});
     redis.exec({"LTRIM", key, "0", last}, [](boost::system::error_code, redis_reply) {});
     redis.exec({"PEXPIRE", key, ttl}, [](boost::system::error_code, redis_reply) {});
   }
+}
+
+std::optional<std::string> trace_subject(std::string_view kind, std::string_view id) {
+  if (id.empty() || (kind != "device" && kind != "alarm" && kind != "message")) return std::nullopt;
+  return std::string(kind) + ":" + std::string(id);
 }
 
 boost::asio::awaitable<std::pair<boost::system::error_code, std::vector<delivery_event>>> read_delivery_trace(

@@ -6,8 +6,8 @@
 //   <prefix>:trace:device:<DeviceIdentifier>   list of events, newest first
 //   <prefix>:trace:<kind>:<id>                 the same events per alarm/message
 //
-// Each list keeps the last `max_events` events and expires `max_age` after
-// its newest one.
+// Each list keeps the last trace.max_events events and expires trace.max_age
+// after its newest one (config: trace_settings).
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -19,27 +19,13 @@
 #include <utility>
 #include <vector>
 
+#include "config/config.hpp"
+#include "model/delivery_event.hpp"
+
 namespace herald {
 
 class redis_client;
 
-struct delivery_event {
-  std::int64_t at_ms = 0;    // when the outcome was known (ms since epoch)
-  std::string kind;          // alarm | message
-  std::string id;            // AppointmentId or message id
-  std::string device;        // DeviceIdentifier
-  std::string app;           // application whose credentials were used
-  std::string outcome;       // delivered, device_gone, retry_after, rejected, config_error, no_provider
-  std::string action;        // what Herald did: delivered, removed, kept, retry, dead_letter
-  int status = 0;            // provider HTTP status, 0 when none answered
-  std::string reason;        // provider or Herald reason ("Unregistered", "no provider", ...)
-  std::string provider_id;   // apns-id or FCM message name
-};
-
-struct trace_limits {
-  std::size_t max_events = 50;                    // per device and per alarm/message
-  std::chrono::milliseconds max_age{7 * 86'400'000LL};  // since the newest event
-};
 
 // One compact JSON object; decode returns nullopt for anything else.
 std::string encode_delivery_event(const delivery_event& e);
@@ -49,7 +35,11 @@ std::optional<delivery_event> decode_delivery_event(std::string_view text);
 // not awaited: tracing never slows or fails a delivery (a lost event is only
 // missing from the trace).
 void append_delivery_event(redis_client& redis, const std::string& key_prefix, const delivery_event& e,
-                           const trace_limits& limits = {});
+                           const trace_settings& limits = {});
+
+// The subject of a trace query: "device:<id>", "alarm:<id>" (an appointment),
+// "message:<id>"; nullopt for an unknown kind or an empty id.
+std::optional<std::string> trace_subject(std::string_view kind, std::string_view id);
 
 // The events of `subject` ("device:<id>", "alarm:<id>", "message:<id>"), newest first.
 boost::asio::awaitable<std::pair<boost::system::error_code, std::vector<delivery_event>>> read_delivery_trace(

@@ -201,6 +201,14 @@ device_info device_of(std::string id, std::int64_t owner, std::optional<std::vec
   return d;
 }
 
+TEST(DeliveryPolicy, TraceActionNamesWhatHeraldDid) {
+  EXPECT_EQ(trace_action(delivery_action::record_delivered), "delivered");
+  EXPECT_EQ(trace_action(delivery_action::remove_device), "removed");
+  EXPECT_EQ(trace_action(delivery_action::keep_device), "kept");
+  EXPECT_EQ(trace_action(delivery_action::schedule_retry), "retry");
+  EXPECT_EQ(trace_action(delivery_action::dead_letter), "dead_letter");
+}
+
 TEST(DeliveryPolicy, TargetsOfAssociates) {
   const std::vector<std::int64_t> listed{5, 7, 9};
   const std::vector<std::vector<device_info>> lists{

@@ -96,6 +96,25 @@ TEST_F(minimal_config_test, check_config_uses_the_built_in_catalogs_and_zones) {
   EXPECT_NE(r.output.find("directory: ~"), std::string::npos) << r.output;
 }
 
+// The delivery trace's bounds are configuration: out of range is exit 2
+// naming the key, for check-config, serve and the trace command alike.
+TEST_F(minimal_config_test, bad_trace_bounds_exit_2) {
+  write_file(config_dir_ + "/bad.yaml", minimal_config(redis_, port_) + "trace:\n  max_events: 0\n  max_age: 1h\n");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"check-config", "--config", config_dir_ + "/bad.yaml"},
+        std::vector<std::string>{"serve", "--config", config_dir_ + "/bad.yaml"},
+        std::vector<std::string>{"trace", "--config", config_dir_ + "/bad.yaml", "--device", "x"}}) {
+    const auto r = run_herald(work_dir_, args, config_dir_ + "/bad.log");
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.output;
+    EXPECT_NE(r.output.find("trace.max_events"), std::string::npos) << r.output;
+  }
+  write_file(config_dir_ + "/good.yaml", minimal_config(redis_, port_) + "trace:\n  max_events: 7\n  max_age: 2h\n");
+  const auto ok = run_herald(work_dir_, {"check-config", "--config", config_dir_ + "/good.yaml"}, config_dir_ + "/good.log");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("max_events: 7"), std::string::npos) << ok.output;
+  EXPECT_NE(ok.output.find("max_age: 2h"), std::string::npos) << ok.output;
+}
+
 TEST_F(minimal_config_test, serves_from_an_unrelated_directory) {
   std::vector<std::string> argv{"/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", work_dir_, HERALD_TEST_BINARY, "serve", "--config",
                                 config_dir_ + "/herald.yaml"};
@@ -299,6 +318,24 @@ TEST_F(minimal_config_test, deadletter_list_show_purge) {
 
   const auto usage = run_herald(work_dir_, {"deadletter", "purge", "--config", config}, config_dir_ + "/dl6.log");
   EXPECT_EQ(usage.exit_code, 2) << usage.output;
+
+  // Replay: dev-2 is not registered, so the entry is refused and stays.
+  const auto gone = run_herald(work_dir_, {"deadletter", "replay", "--config", config, newest}, config_dir_ + "/dl7.log");
+  EXPECT_EQ(gone.exit_code, 1) << gone.output;
+  EXPECT_NE(gone.output.find(newest + " refused device_gone"), std::string::npos) << gone.output;
+  EXPECT_EQ(redis_.cli("XLEN herald:deadletter"), "2\n");
+  EXPECT_EQ(redis_.cli("EXISTS herald:work"), "0\n");
+  const auto matching = run_herald(work_dir_, {"deadletter", "replay", "--config", config, "--all-matching", "--reason", "late"},
+                                   config_dir_ + "/dl8.log");
+  EXPECT_EQ(matching.exit_code, 1) << matching.output;  // one matched, none replayed
+  EXPECT_NE(matching.output.find("0 replayed, 1 refused"), std::string::npos) << matching.output;
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"deadletter", "replay", "--config", config},
+                                              std::vector<std::string>{"deadletter", "replay", "--config", config, newest, "--all-matching"},
+                                              std::vector<std::string>{"deadletter", "replay", "--config", config, newest, "--reason", "x"},
+                                              std::vector<std::string>{"deadletter", "purge", "--config", config, "--before", "soon"}}) {
+    const auto r = run_herald(work_dir_, bad, config_dir_ + "/dl9.log");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+  }
 }
 
 // An alarm to a device Herald cannot send to (no provider configured) and to

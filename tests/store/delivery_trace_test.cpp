@@ -88,7 +88,7 @@ class delivery_trace_test : public ::testing::Test {
 };
 
 TEST_F(delivery_trace_test, per_device_and_per_alarm_newest_first_capped_and_expiring) {
-  const trace_limits limits{3, 1h};
+  const trace_settings limits{3, 1h};
   append_delivery_event(*redis_, "t", event(1000, "phone-1", "A-1", "delivered"), limits);
   append_delivery_event(*redis_, "t", event(2000, "phone-2", "A-1", "device_gone"), limits);
   for (int i = 0; i < 4; ++i) append_delivery_event(*redis_, "t", event(3000 + i, "phone-1", "B-" + std::to_string(i), "delivered"), limits);
@@ -108,6 +108,25 @@ TEST_F(delivery_trace_test, per_device_and_per_alarm_newest_first_capped_and_exp
   const auto ttl = std::stoll(server_.cli("PTTL t:trace:device:phone-1"));
   EXPECT_GT(ttl, 3'500'000);
   EXPECT_LE(ttl, 3'600'000);
+}
+
+TEST_F(delivery_trace_test, an_event_without_a_device_goes_to_the_alarm_only) {
+  auto late = event(5000, "", "L-1", "late_dropped");
+  late.action = "dropped";
+  append_delivery_event(*redis_, "t", late, trace_settings{});
+  const auto alarm = read("alarm:L-1");
+  ASSERT_EQ(alarm.size(), 1u);
+  EXPECT_EQ(alarm[0].outcome, "late_dropped");
+  EXPECT_EQ(alarm[0].device, "");
+  EXPECT_EQ(server_.cli("EXISTS t:trace:device:"), "0\n");
+}
+
+TEST(delivery_trace_subject, kinds_and_ids) {
+  EXPECT_EQ(trace_subject("device", "phone-1"), "device:phone-1");
+  EXPECT_EQ(trace_subject("alarm", "APPT-1"), "alarm:APPT-1");
+  EXPECT_EQ(trace_subject("message", "m"), "message:m");
+  EXPECT_FALSE(trace_subject("device", ""));
+  EXPECT_FALSE(trace_subject("retry", "x"));
 }
 
 }  // namespace
