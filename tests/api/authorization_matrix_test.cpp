@@ -141,7 +141,7 @@ class authorization_matrix : public herald_daemon_fixture {
   void make_dead_letter(const std::string& id) {
     make_device(id);
     if (HasFatalFailure()) return;
-    auto out = redis_.cli("XADD " + redis_key("deadletter") + " * delivery message:m-" + id + ":0:" + id + " kind message id m-" + id +
+    auto out = redis_.cli("XADD " + redis_key("deadletter") + " '*' delivery message:m-" + id + ":0:" + id + " kind message id m-" + id +
                           " device " + id + " platform Apple reason BadDeviceToken-" + id + " status 400");
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     ASSERT_NE(out.find('-'), std::string::npos) << out;

@@ -1,4 +1,4 @@
-// broker/dead_letters against a real redis-server: a replay queues one retry
+// broker/redis/dead_letters against a real redis-server: a replay queues one retry
 // work entry and sets the delivery record for it, removes the entry and
 // refuses a second replay; an entry whose device is gone is refused and
 // stays; list filters and purge.
@@ -55,7 +55,7 @@ class dead_letters_test : public ::testing::Test {
 
   // A dead letter as the broker writes it for a delivery.
   std::string add(const std::string& item, const std::string& device, const std::string& reason, const std::string& app = "") {
-    return trimmed(server_.cli("XADD d:deadletter * delivery message:" + item + ":0:" + device + " kind message id " + item + " device " +
+    return trimmed(server_.cli("XADD d:deadletter '*' delivery message:" + item + ":0:" + device + " kind message id " + item + " device " +
                                device + " platform Apple reason " + reason + " status 400" + (app.empty() ? "" : " app " + app)));
   }
 
@@ -108,7 +108,7 @@ TEST_F(dead_letters_test, replay_refuses_a_gone_device_and_a_whole_entry) {
   EXPECT_EQ(trimmed(server_.cli("XLEN d:deadletter")), "1");  // stays, can be replayed after re-registration
   EXPECT_EQ(trimmed(server_.cli("EXISTS d:work")), "0");
 
-  const auto whole = trimmed(server_.cli("XADD d:deadletter * stream_id 5-0 kind alarm id A device \"\" reason processing"));
+  const auto whole = trimmed(server_.cli("XADD d:deadletter '*' stream_id 5-0 kind alarm id A device \"\" reason processing"));
   EXPECT_EQ(run(store_->replay(whole))->refused, replay_refusal::not_a_delivery);
 
   server_.cli("SET d:device:phone-gone x");  // registered again
