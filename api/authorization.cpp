@@ -68,4 +68,14 @@ bool may_message(const principal& who, std::span<const std::int64_t> associates)
   return std::all_of(associates.begin(), associates.end(), [&](std::int64_t a) { return a == *who.associate_id; });
 }
 
+std::string_view admin_scope(admin_access access) {
+  return access == admin_access::read ? scope::admin_read : scope::admin_write;
+}
+
+admin_verdict admin_decision(const principal& who, admin_access access) {
+  if (!who.has_scope(admin_scope(access))) return admin_verdict::missing_scope;
+  if (kind_of(who) == credential_kind::bound) return admin_verdict::bound_credential;
+  return admin_verdict::allow;
+}
+
 }  // namespace herald::authz

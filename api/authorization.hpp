@@ -30,6 +30,7 @@ inline constexpr std::string_view appointments_read = "appointments.read";
 inline constexpr std::string_view appointments_write = "appointments.write";
 inline constexpr std::string_view broker_run = "broker.run";
 inline constexpr std::string_view admin_read = "admin.read";
+inline constexpr std::string_view admin_write = "admin.write";
 }  // namespace scope
 
 // The owner recorded for something nobody registered for (an IBM device
@@ -102,5 +103,18 @@ appointment_verdict appointment_delete(const principal& who, std::span<const std
 // IBM userIds) and whole applications or other associates' devices.
 bool may_message_anyone(const principal& who);
 bool may_message(const principal& who, std::span<const std::int64_t> associates);
+
+// Admin routes (/api/v1/admin/...: delivery traces, dead letters) show and
+// change every associate's data: only a service credential with the scope
+// (admin.read to read, admin.write to replay or purge) may use them. A bound
+// credential is refused even with the scope (403, like a missing scope).
+enum class admin_access { read, write };
+std::string_view admin_scope(admin_access access);
+enum class admin_verdict {
+  allow,
+  missing_scope,    // 403
+  bound_credential  // 403: acts for one associate, these routes concern all
+};
+admin_verdict admin_decision(const principal& who, admin_access access);
 
 }  // namespace herald::authz

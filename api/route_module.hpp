@@ -32,5 +32,6 @@ std::unique_ptr<route_module> make_foreign_system_routes(api_context& ctx);
 std::unique_ptr<route_module> make_soap_routes(api_context& ctx);
 std::unique_ptr<route_module> make_appointment_routes(api_context& ctx);
 std::unique_ptr<route_module> make_ibm_routes(api_context& ctx);
+std::unique_ptr<route_module> make_admin_routes(api_context& ctx);
 
 }  // namespace herald

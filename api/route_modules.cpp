@@ -11,6 +11,7 @@ std::vector<route_module_factory> builtin_route_modules() {
       make_soap_routes,
       make_appointment_routes,
       make_ibm_routes,
+      make_admin_routes,
   };
 }
 

@@ -49,11 +49,26 @@ fan_out_targets targets_of(const std::vector<std::int64_t>& associates, const st
     const auto& devices = lists[static_cast<std::size_t>(it - listed.begin())];
     for (const auto& d : devices) {
       if (dedupe && !seen.insert(d.device_identifier).second) continue;
-      if (device_wants(d, event)) out.wanted.push_back(&d);
-      else ++out.not_wanted;
+      if (device_wants(d, event)) {
+        out.wanted.push_back(&d);
+      } else {
+        ++out.not_wanted;
+        out.unwanted.push_back(&d);
+      }
     }
   }
   return out;
+}
+
+std::string_view trace_action(delivery_action a) {
+  switch (a) {
+    case delivery_action::record_delivered: return "delivered";
+    case delivery_action::remove_device: return "removed";
+    case delivery_action::keep_device: return "kept";
+    case delivery_action::schedule_retry: return "retry";
+    case delivery_action::dead_letter: return "dead_letter";
+  }
+  return "dead_letter";
 }
 
 delivery_plan plan_delivery(const delivery_result& result, const device_info& device, std::int64_t now_ms,

@@ -51,6 +51,7 @@ alarm_verdict judge_alarm(const std::optional<appointment>& stored, std::int64_t
 struct fan_out_targets {
   std::vector<const device_info*> wanted;
   std::size_t not_wanted = 0;
+  std::vector<const device_info*> unwanted;  // the not_wanted devices (for the delivery trace)
 };
 fan_out_targets targets_of(const std::vector<std::int64_t>& associates, const std::vector<std::int64_t>& listed,
                            const std::vector<std::vector<device_info>>& lists, std::string_view event);
@@ -62,6 +63,10 @@ enum class delivery_action {
   schedule_retry,    // temporary failure: retry at `retry_at_ms` (same delivery id)
   dead_letter,       // permanent: dead-letter stream with the reason
 };
+
+// What Herald did with an outcome, as the delivery trace names it:
+// delivered, removed, kept, retry, dead_letter.
+std::string_view trace_action(delivery_action a);
 
 struct delivery_plan {
   delivery_action action = delivery_action::dead_letter;

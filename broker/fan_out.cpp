@@ -197,6 +197,8 @@ asio::awaitable<void> broker_core::process_alarms(const std::vector<std::pair<st
       case alarm_verdict::late:
         late_dropped.inc();
         log.warning("alarm.late_dropped").kv("appointment", job.id).kv("late_ms", static_cast<long long>(at - job.due_ms));
+        ports.records.trace(delivery_event{at, job.kind, job.id, "", "", "late_dropped", "dropped", 0,
+                                           "claimed " + std::to_string(at - job.due_ms) + " ms after due (broker.max_lateness)", ""});
         continue;
       case alarm_verdict::fan_out:
         break;
@@ -213,6 +215,9 @@ asio::awaitable<void> broker_core::process_alarms(const std::vector<std::pair<st
   for (auto& alarm : live) {
     auto t = targets_of(alarm.appt->associate_ids, listed, *lists, alarm_event);
     not_wanted.inc(t.not_wanted);
+    for (const auto* d : t.unwanted)
+      ports.records.trace(delivery_event{now(), alarm.job.kind, alarm.job.id, d->device_identifier, "", "not_wanted", "skipped", 0,
+                                         "device tags name neither AppointmentAlarm nor All", ""});
     alarm.devices = t.wanted.size() + t.not_wanted;
     for (const auto* d : t.wanted) targets.push_back(send_target{&alarm.job, d, alarm.item});
   }
@@ -239,6 +244,8 @@ asio::awaitable<entry_state> broker_core::process_message(const message_work& w)
   delivery_job job{"message", id, 0, w.due_ms, m.app_id};
   if (is_late(job.due_ms, now(), opts.settings.max_lateness.count())) {
     late_dropped.inc();
+    ports.records.trace(delivery_event{now(), job.kind, job.id, "", job.app_id, "late_dropped", "dropped", 0,
+                                       "not fanned out before broker.max_lateness", ""});
     co_return entry_state::finished;
   }
   auto found = co_await devices_of(m.associate_ids, m.device_identifiers);
@@ -284,11 +291,16 @@ asio::awaitable<entry_state> broker_core::retry_claimed(const delivery_job& job,
                                            const std::string& delivery_id) {
   auto dev = co_await ports.devices.get(device_id);
   if (!dev) co_return entry_state::failed;
-  if (!*dev) co_return ended(co_await ports.records.finish_delivery(delivery_id, "device-removed"));
+  if (!*dev) {
+    ports.records.trace(delivery_event{now(), job.kind, job.id, device_id, job.app_id, "device_gone", "none", 0, "device removed before its retry", ""});
+    co_return ended(co_await ports.records.finish_delivery(delivery_id, "device-removed"));
+  }
   if (is_late(job.due_ms, now(), opts.settings.max_lateness.count())) {
     late_dropped.inc();
     count_outcome(job.kind, "dead_letter", "late");
-    std::map<std::string, std::string> entry{{"delivery", delivery_id}, {"kind", job.kind}, {"id", job.id}, {"device", device_id}, {"reason", "late: gave up retrying"}};
+    std::map<std::string, std::string> entry{{"delivery", delivery_id}, {"kind", job.kind}, {"id", job.id}, {"device", device_id},
+                                             {"reason", "late: gave up retrying"}, {"app", job.app_id}};
+    ports.records.trace(delivery_event{now(), job.kind, job.id, device_id, job.app_id, "late_dropped", "dead_letter", 0, "late: gave up retrying", ""});
     co_return ended(co_await ports.records.dead_letter_delivery(delivery_id, "late", entry));
   }
   notification n;

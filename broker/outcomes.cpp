@@ -58,6 +58,10 @@ asio::awaitable<entry_state> broker_core::carry_out(const delivery_job& job, con
   auto at = now();
   if (job.kind == "alarm") due_to_sent.observe(std::max<double>(0, static_cast<double>(at - job.due_ms) / 1000.0));
   auto plan = plan_delivery(result, device, at, job.due_ms, opts.settings.max_lateness.count());
+  ports.records.trace(delivery_event{at, job.kind, job.id, device.device_identifier,
+                                     !device.app_id.empty() && ports.sender.has_app(device.app_id) ? device.app_id : job.app_id,
+                                     std::string(to_string(result.kind)), std::string(trace_action(plan.action)), result.http_status,
+                                     plan.reason.empty() ? result.reason : plan.reason, result.provider_id});
   switch (plan.action) {
     case delivery_action::record_delivered:
       count_outcome(job.kind, "delivered", "");
@@ -108,7 +112,8 @@ asio::awaitable<entry_state> broker_core::carry_out(const delivery_job& job, con
                                                {"device", device.device_identifier},
                                                {"platform", std::string(to_string(device.platform))},
                                                {"reason", plan.reason},
-                                               {"status", std::to_string(result.http_status)}};
+                                               {"status", std::to_string(result.http_status)},
+                                               {"app", job.app_id}};
       co_return ended(co_await ports.records.dead_letter_delivery(n.delivery_id, "dead", entry));
     }
   }

@@ -21,6 +21,7 @@
 
 #include "broker/appointment.hpp"
 #include "broker/delivery_lease.hpp"
+#include "model/delivery_event.hpp"
 #include "model/device.hpp"
 #include "model/push_message.hpp"
 #include "providers/provider.hpp"
@@ -118,6 +119,11 @@ class delivery_records_port {
   // Sets the lease of the records this daemon holds to store time + lease_ms
   // (0 releases them: anyone may claim them now); returns how many it held.
   virtual port_result<std::int64_t> renew_deliveries(const std::vector<std::string>& delivery_ids, std::int64_t lease_ms) = 0;
+  // Appends one event to the delivery trace of its device and its alarm or
+  // message (`herald trace`): sent without waiting for the answer, so it
+  // never slows or fails a delivery (a lost event is only missing from the
+  // trace). Default: not kept.
+  virtual void trace(const delivery_event&) {}
 
   // One record (finish_deliveries of one id).
   boost::asio::awaitable<boost::system::result<bool>> finish_delivery(const std::string& delivery_id, const std::string& state);

@@ -880,6 +880,14 @@ broker_settings load_broker(const YAML::Node& node) {
   return out;
 }
 
+trace_settings load_trace(const YAML::Node& node) {
+  const section s(node, "trace", {"max_events", "max_age"});
+  trace_settings out;
+  if (auto v = s.get("max_events")) out.max_events = integer(*v, s.path("max_events"), 1, 10'000);
+  if (auto v = s.get("max_age")) out.max_age = duration(*v, s.path("max_age"), 1min, 24h * 90);
+  return out;
+}
+
 constexpr std::string_view log_levels[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
 
 log_settings load_log(const YAML::Node& node) {
@@ -953,7 +961,7 @@ config load(const std::string& text, const std::string& source, const std::strin
   if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
     throw config_error(source, std::string("the top level must be a mapping, got ") + kind_name(root));
   }
-  const section s(root, "", {"server", "redis", "auth", "apps", "broker", "log", "locales", "timezones"});
+  const section s(root, "", {"server", "redis", "auth", "apps", "broker", "trace", "log", "locales", "timezones"});
   config out;
   out.source_path = source_path;
   out.server = load_server(s.raw("server"));
@@ -961,6 +969,7 @@ config load(const std::string& text, const std::string& source, const std::strin
   out.auth = load_auth(s.raw("auth"), base_dir);
   out.apps = load_apps(s.raw("apps"), base_dir);
   out.broker = load_broker(s.raw("broker"));
+  out.trace = load_trace(s.raw("trace"));
   out.log = load_log(s.raw("log"));
   out.locales = load_locales(s.raw("locales"), base_dir);
   out.timezones = load_timezones(s.raw("timezones"), base_dir);
@@ -1178,6 +1187,11 @@ std::string describe_effective(const config& cfg) {
   emit_duration(out, "max_lateness", cfg.broker.max_lateness);
   emit_duration(out, "takeover_after", cfg.broker.takeover_after);
   out << YAML::Key << "max_deliveries" << YAML::Value << cfg.broker.max_deliveries;
+  out << YAML::EndMap;
+
+  out << YAML::Key << "trace" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "max_events" << YAML::Value << cfg.trace.max_events;
+  emit_duration(out, "max_age", cfg.trace.max_age);
   out << YAML::EndMap;
 
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;

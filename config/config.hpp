@@ -158,6 +158,11 @@ struct broker_settings {
   std::int64_t max_deliveries = 10;  // broker.max_deliveries: a work entry whose processing failed this often is dead-lettered
 };
 
+struct trace_settings {
+  std::int64_t max_events = 50;         // trace.max_events: events kept per device and per alarm/message
+  millis max_age{7 * 24 * 3'600'000LL};  // trace.max_age: a history expires this long after its newest event
+};
+
 struct log_settings {
   std::string level = "info";  // log.level: emerg..debug
   std::string format = "text";  // log.format: text (key=value) | json (one object per line)
@@ -180,6 +185,7 @@ struct config {
   auth_settings auth;
   std::vector<app_settings> apps;  // in file order; the first is the default for Pocket calls
   broker_settings broker;
+  trace_settings trace;
   log_settings log;
   locale_settings locales;
   timezone_settings timezones;

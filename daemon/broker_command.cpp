@@ -59,6 +59,7 @@ int command_broker(const std::vector<std::string>& args) {
   bopts.takeover_idle = cfg.broker.takeover_after;
   bopts.max_deliveries = cfg.broker.max_deliveries;
   redis_broker_ports broker_ports(redis, cfg.redis.key_prefix, default_consumer_name(), devices, providers);
+  broker_ports.store().set_trace_limits(cfg.trace);
   alarm_broker broker(ioc.get_executor(), bopts, broker_ports.ports(), *l10n, log, metrics);
   int rc = exit_ok;
   asio::co_spawn(

@@ -26,9 +26,12 @@ constexpr const char* usage_text =
     "  redis ack-reset --config FILE\n"
     "                               acknowledge a detected Redis dataset reset (clears /readyz's \"dataset reset\")\n"
     "  redis status --config FILE   the dataset epoch and whether a reset is pending\n"
-    "  deadletter list --config FILE [--since 1h] [--reason TEXT] [--limit N]\n"
+    "  trace --config FILE (--device ID | --appointment ID | --message ID)\n"
+    "                               every delivery attempt for it, newest first (why a phone got nothing)\n"
+    "  deadletter list --config FILE [--since 1h] [--reason TEXT] [--app APP] [--limit N]\n"
     "  deadletter show --config FILE ID | deadletter purge --config FILE --before 7d|ID\n"
-    "                               read or trim the dead-letter stream (undeliverable notifications)\n"
+    "  deadletter replay --config FILE (ID | --all-matching [--since 1h] [--reason TEXT] [--app APP])\n"
+    "                               read, replay (once) or trim the dead-letter stream (undeliverable notifications)\n"
     "  token new --name N --scopes a,b [--associate ID]\n"
     "                               a random API token (stderr, shown once) and its tokens.yaml entry (stdout)\n"
     "  webpush keygen --out FILE    write a new VAPID private key (mode 0600), print its public key\n"
@@ -88,6 +91,7 @@ int run_command(const std::vector<std::string>& args) {
   if (cmd == "deadletter") return command_deadletter(args);
   if (cmd == "redis") return command_redis(args);
   if (cmd == "webpush") return command_webpush(args);
+  if (cmd == "trace") return command_trace(args);
   std::fprintf(stderr, "herald: unknown command '%s'\n\n%s", cmd.c_str(), usage_text);
   return exit_bad_config;
 }

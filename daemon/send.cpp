@@ -1,6 +1,6 @@
 // `herald send`: one notification to an associate's devices (or one device)
 // through the configured providers, one result line per device.
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
@@ -78,84 +78,57 @@ int command_send(const std::vector<std::string>& args) {
     std::fprintf(stderr, "herald send: %s\n", err->c_str());
     return exit_bad_config;
   }
-  config cfg;
-  try {
-    cfg = load_config_file(opts.config_path);
-  } catch (const config_error& e) {
-    std::fprintf(stderr, "herald: bad configuration: %s\n", e.what());
-    return exit_bad_config;
-  }
+  auto cfg = load_command_config(opts.config_path);
+  if (!cfg) return exit_bad_config;
   // Quieter than the daemon: the result lines are the output.
-  logger log(std::min(parse_log_level(cfg.log.level).value_or(log_level::info), log_level::warning), stderr, false,
-             parse_log_format(cfg.log.format).value_or(log_format::text));
+  logger log(std::min(parse_log_level(cfg->log.level).value_or(log_level::info), log_level::warning), stderr, false,
+             parse_log_format(cfg->log.format).value_or(log_format::text));
   metrics_registry metrics;
+  const std::uint64_t nonce = std::random_device{}();
   asio::io_context ioc;
-  auto redis = redis_client::create(ioc.get_executor(), cfg.redis, log, &metrics);
-  device_registry devices(redis, cfg.redis.key_prefix);
   provider_options popts;
   popts.log = &log;
-  provider_router router(ioc.get_executor(), cfg.apps, popts);
-  int rc = exit_ok;
-  std::uint64_t nonce = std::random_device{}();
-
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        co_await async_start_redis(*redis);
-        std::vector<device_info> targets;
-        if (!redis->connected()) {
-          std::fprintf(stderr, "herald send: Redis unavailable: %s\n", redis->last_error().c_str());
-          rc = exit_failure;
-        } else if (opts.associate) {
-          auto r = co_await devices.list_by_associate(*opts.associate);
-          if (!r) {
-            std::fprintf(stderr, "herald send: %s\n", r.error().message().c_str());
-            rc = exit_failure;
-          } else {
-            targets = std::move(*r);
-          }
-        } else {
-          auto r = co_await devices.get(*opts.device);
-          if (!r) {
-            std::fprintf(stderr, "herald send: %s\n", r.error().message().c_str());
-            rc = exit_failure;
-          } else if (!*r) {
-            std::fprintf(stderr, "herald send: no device %s\n", opts.device->c_str());
-            rc = exit_failure;
-          } else {
-            targets.push_back(**r);
-          }
-        }
-        if (rc == exit_ok && targets.empty()) {
-          std::fprintf(stderr, "herald send: associate %lld has no registered devices\n", static_cast<long long>(*opts.associate));
-          rc = exit_failure;
-        }
-        for (const auto& d : targets) {
-          notification n = opts.message;
-          n.delivery_id = "send:" + std::to_string(nonce) + ":" + d.device_identifier;
-          auto res = co_await router.async_send(opts.app, d, n);
-          std::printf("device=%s platform=%s outcome=%s status=%d reason=%s id=%s\n", d.device_identifier.c_str(),
-                      std::string(to_string(d.platform)).c_str(), std::string(to_string(res.kind)).c_str(), res.http_status,
-                      res.reason.empty() ? "-" : res.reason.c_str(), res.provider_id.empty() ? "-" : res.provider_id.c_str());
-          if (res.kind != delivery_result::outcome::delivered) rc = exit_failure;
-        }
-        std::fflush(stdout);
-        router.shutdown();
-        redis->stop();
-      },
-      [&](std::exception_ptr e) {
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            std::fprintf(stderr, "herald send: %s\n", ex.what());
-          }
-          rc = exit_failure;
-        }
-        ioc.stop();
-      });
-  ioc.run();
-  return rc;
+  provider_router router(ioc.get_executor(), cfg->apps, popts);
+  return run_with_redis(ioc, *cfg, "send", log, &metrics, [&](std::shared_ptr<redis_client> redis) -> asio::awaitable<int> {
+    device_registry devices(redis, cfg->redis.key_prefix);
+    int rc = exit_ok;
+    std::vector<device_info> targets;
+    if (opts.associate) {
+      auto r = co_await devices.list_by_associate(*opts.associate);
+      if (!r) {
+        std::fprintf(stderr, "herald send: %s\n", r.error().message().c_str());
+        rc = exit_failure;
+      } else {
+        targets = std::move(*r);
+      }
+    } else {
+      auto r = co_await devices.get(*opts.device);
+      if (!r) {
+        std::fprintf(stderr, "herald send: %s\n", r.error().message().c_str());
+        rc = exit_failure;
+      } else if (!*r) {
+        std::fprintf(stderr, "herald send: no device %s\n", opts.device->c_str());
+        rc = exit_failure;
+      } else {
+        targets.push_back(**r);
+      }
+    }
+    if (rc == exit_ok && targets.empty()) {
+      std::fprintf(stderr, "herald send: associate %lld has no registered devices\n", static_cast<long long>(*opts.associate));
+      rc = exit_failure;
+    }
+    for (const auto& d : targets) {
+      notification n = opts.message;
+      n.delivery_id = "send:" + std::to_string(nonce) + ":" + d.device_identifier;
+      auto res = co_await router.async_send(opts.app, d, n);
+      std::printf("device=%s platform=%s outcome=%s status=%d reason=%s id=%s\n", d.device_identifier.c_str(),
+                  std::string(to_string(d.platform)).c_str(), std::string(to_string(res.kind)).c_str(), res.http_status,
+                  res.reason.empty() ? "-" : res.reason.c_str(), res.provider_id.empty() ? "-" : res.provider_id.c_str());
+      if (res.kind != delivery_result::outcome::delivered) rc = exit_failure;
+    }
+    router.shutdown();
+    co_return rc;
+  });
 }
 
 }  // namespace herald

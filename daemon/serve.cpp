@@ -246,6 +246,7 @@ int command_serve(const std::string& config_path) {
   bopts.takeover_idle = cfg.broker.takeover_after;
   bopts.max_deliveries = cfg.broker.max_deliveries;
   redis_broker_ports broker_ports(redis, cfg.redis.key_prefix, default_consumer_name(), devices, providers);
+  broker_ports.store().set_trace_limits(cfg.trace);
   alarm_broker broker(push_strand, bopts, broker_ports.ports(), *l10n, log, metrics);
   // Any daemon's appointment change re-arms this daemon's timer (a second
   // connection: the read blocks).

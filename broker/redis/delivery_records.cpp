@@ -11,6 +11,7 @@
 
 #include "broker/redis/redis_broker_store.hpp"
 #include "broker/redis/scripts.hpp"
+#include "store/delivery_trace.hpp"
 
 namespace herald {
 
@@ -121,5 +122,7 @@ port_result<std::int64_t> redis_broker_store::renew_deliveries(const std::vector
   }
   co_return held;
 }
+
+void redis_broker_store::trace(const delivery_event& e) { append_delivery_event(*redis_, prefix_, e, trace_limits_); }
 
 }  // namespace herald

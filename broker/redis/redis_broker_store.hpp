@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "broker/ports.hpp"
+#include "config/config.hpp"
 #include "store/redis_client.hpp"
 
 namespace herald {
@@ -52,6 +53,9 @@ class redis_broker_store final : public schedule_port,
   port_result<bool> dead_letter_delivery(const std::string& delivery_id, const std::string& state,
                                          const std::map<std::string, std::string>& entry) override;
   port_result<std::int64_t> renew_deliveries(const std::vector<std::string>& delivery_ids, std::int64_t lease_ms) override;
+  void trace(const delivery_event& e) override;  // store/delivery_trace
+  // The trace's bounds (trace.max_events, trace.max_age); the defaults until set.
+  void set_trace_limits(const trace_settings& limits) { trace_limits_ = limits; }
 
   // appointment_port (content.cpp)
   port_result<put_outcome> put(const appointment& a) override;
@@ -69,6 +73,7 @@ class redis_broker_store final : public schedule_port,
   std::shared_ptr<redis_client> redis_;
   std::string prefix_;
   std::string consumer_;
+  trace_settings trace_limits_;
 };
 
 // A message as stored (JSON); pure.

@@ -1,6 +1,6 @@
 // The authorization matrix: every route of every surface (Pocket REST and
 // SOAP, ForeignSystem, IBM devices/subscriptions/messages, appointments,
-// admin) asked by every kind of caller, against the real daemon and a real
+// admin: readiness, delivery traces, dead letters) asked by every kind of caller, against the real daemon and a real
 // redis-server. For each cell the victim's data (associate 42's) is created
 // fresh by a service credential, the request is made, and the test checks
 // the status, that no foreign data leaks into the body, and that a refused
@@ -39,6 +39,7 @@ const std::string service_token = "svc-token";
 const std::string owner_token = "owner-token";  // associate 42, owns the victim data
 const std::string other_token = "other-token";  // associate 919
 const std::string noscope_token = "noscope-token";  // associate 42, only push.application.pocket
+const std::string bound_admin_token = "bound-admin-token";  // associate 42 with the admin scopes
 
 std::string token_of(caller c) {
   switch (c) {
@@ -64,10 +65,11 @@ struct expectation {
 class authorization_matrix : public herald_daemon_fixture {
  protected:
   std::vector<test_token> tokens() const override {
-    return {{"svc", service_token, all_scopes + ", admin.read", ""},
+    return {{"svc", service_token, all_scopes + ", admin.read, admin.write", ""},
             {"owner", owner_token, all_scopes, "42"},
             {"other", other_token, all_scopes, "919"},
-            {"noscope", noscope_token, "push.application.pocket", "42"}};
+            {"noscope", noscope_token, "push.application.pocket", "42"},
+            {"boundadmin", bound_admin_token, "admin.read, admin.write", "42"}};
   }
 
  public:
@@ -133,6 +135,25 @@ class authorization_matrix : public herald_daemon_fixture {
     auto r = as_service("GET", "/imfpush/v1/apps/pocket/subscriptions?deviceId=" + id);
     return std::to_string(r.status) + ":" + r.body;
   }
+  // A dead letter about the victim device, as the broker writes one; its
+  // stream id is remembered per victim.
+  std::string redis_key(const std::string& suffix) const { return "t" + std::to_string(port_) + ":" + suffix; }
+  void make_dead_letter(const std::string& id) {
+    make_device(id);
+    if (HasFatalFailure()) return;
+    auto out = redis_.cli("XADD " + redis_key("deadletter") + " '*' delivery message:m-" + id + ":0:" + id + " kind message id m-" + id +
+                          " device " + id + " platform Apple reason BadDeviceToken-" + id + " status 400");
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    ASSERT_NE(out.find('-'), std::string::npos) << out;
+    dead_letter_ids[id] = out;
+  }
+  std::string dead_letter_state(const std::string& id) {
+    const auto& dl = dead_letter_ids[id];
+    return redis_.cli("XLEN " + redis_key("deadletter")) + redis_.cli("XRANGE " + redis_key("deadletter") + " " + dl + " " + dl) +
+           redis_.cli("EXISTS " + redis_key("deadletter:replayed:" + dl)) + redis_.cli("XLEN " + redis_key("work")) + device_owner(id);
+  }
+  std::map<std::string, std::string> dead_letter_ids;
+
   std::string foreign_state(const std::string& id) {
     auto r = call("POST", "/api/v1/Agents/ForeignSystem/GetKeyValueOnDeviceIdentifier",
                   R"({"ApplicationName":"App","DeviceIdentifier":")" + id + R"(","KeyName":"k","TableName":"contact","RecordId":1})",
@@ -369,7 +390,53 @@ std::vector<route> routes() {
   r.push_back({"appointments.DELETE", appt,
                [](authorization_matrix& t, const std::string& id, caller c) { return t.call("DELETE", "/api/v1/appointments/" + id, "", c); },
                owned(204, 404), appt_state});
-  // ---- Admin
+  // ---- Admin: service credentials with admin.read / admin.write only (authz::admin_decision)
+  auto admin_only = [](int ok) {
+    return [=](caller c) -> expectation {
+      switch (c) {
+        case caller::none: return {401, ""};
+        case caller::service: return {ok, ""};
+        default: return {403, "SoAccessDeniedException"};
+      }
+    };
+  };
+  auto dl = [](authorization_matrix& t, const std::string& id) { t.make_dead_letter(id); };
+  auto dl_state = [](authorization_matrix& t, const std::string& id) { return t.dead_letter_state(id); };
+  r.push_back({"admin.device_deliveries", dev,
+               [](authorization_matrix& t, const std::string& id, caller c) {
+                 return t.call("GET", "/api/v1/admin/devices/" + id + "/deliveries", "", c);
+               },
+               admin_only(200), owner_state});
+  r.push_back({"admin.appointment_deliveries", appt,
+               [](authorization_matrix& t, const std::string& id, caller c) {
+                 return t.call("GET", "/api/v1/admin/appointments/" + id + "/deliveries", "", c);
+               },
+               admin_only(200), appt_state});
+  r.push_back({"admin.deadletters.list", dl,
+               [](authorization_matrix& t, const std::string& id, caller c) {
+                 return t.call("GET", "/api/v1/admin/deadletters?reason=BadDeviceToken-" + id, "", c);
+               },
+               admin_only(200), dl_state});
+  r.push_back({"admin.deadletters.show", dl,
+               [](authorization_matrix& t, const std::string& id, caller c) {
+                 return t.call("GET", "/api/v1/admin/deadletters/" + t.dead_letter_ids[id], "", c);
+               },
+               admin_only(200), dl_state});
+  r.push_back({"admin.deadletters.replay", dl,
+               [](authorization_matrix& t, const std::string& id, caller c) {
+                 return t.call("POST", "/api/v1/admin/deadletters/" + t.dead_letter_ids[id] + "/replay", "", c);
+               },
+               admin_only(200), dl_state});
+  r.push_back({"admin.deadletters.replay_matching", dl,
+               [](authorization_matrix& t, const std::string& id, caller c) {
+                 return t.call("POST", "/api/v1/admin/deadletters/replay?reason=BadDeviceToken-" + id, "", c);
+               },
+               admin_only(200), dl_state});
+  r.push_back({"admin.deadletters.purge", dl,
+               [](authorization_matrix& t, const std::string& id, caller c) {
+                 return t.call("DELETE", "/api/v1/admin/deadletters?before=" + t.dead_letter_ids[id], "", c);
+               },
+               admin_only(200), dl_state});
   r.push_back({"readyz?verbose", dev,
                [](authorization_matrix& t, const std::string&, caller c) { return t.call("GET", "/readyz?verbose", "", c); },
                [](caller c) -> expectation {
@@ -408,6 +475,24 @@ TEST_F(authorization_matrix, EveryRouteEveryCaller) {
       }
     }
   }
+}
+
+// The admin routes concern every associate: a bound credential is refused
+// even with the admin scopes, and admin.write does not read.
+TEST_F(authorization_matrix, AdminRoutesNeedAServiceCredential) {
+  make_dead_letter("victim-a");
+  ASSERT_FALSE(HasFatalFailure());
+  const std::map<std::string, std::string> bound{{"Authorization", "Bearer " + bound_admin_token}};
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/api/v1/admin/devices/victim-a/deliveries"},
+           {"GET", "/api/v1/admin/deadletters"},
+           {"POST", "/api/v1/admin/deadletters/" + dead_letter_ids["victim-a"] + "/replay"},
+           {"DELETE", "/api/v1/admin/deadletters?before=7d"}}) {
+    auto r = client().request(method, target, "", bound);
+    EXPECT_EQ(r.status, 403) << method << " " << target << ": " << r.body;
+    EXPECT_NE(r.body.find("service credential"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(redis_.cli("EXISTS " + redis_key("deadletter:replayed:" + dead_letter_ids["victim-a"])), "0\n");
 }
 
 // Another associate's device answers exactly like an unknown one.

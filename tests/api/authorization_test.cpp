@@ -126,5 +126,29 @@ TEST(Authorization, Messages) {
   EXPECT_TRUE(may_message_anyone(service()));
 }
 
+TEST(Authorization, Admin) {
+  struct row {
+    principal who;
+    admin_access access;
+    admin_verdict verdict;
+  };
+  const std::vector<row> rows = {
+      {service({"admin.read"}), admin_access::read, admin_verdict::allow},
+      {service({"admin.read"}), admin_access::write, admin_verdict::missing_scope},
+      {service({"admin.write"}), admin_access::write, admin_verdict::allow},
+      {service({"admin.write"}), admin_access::read, admin_verdict::missing_scope},  // write does not imply read
+      {service({"admin.read", "admin.write"}), admin_access::write, admin_verdict::allow},
+      {service({"devices.read", "broker.run"}), admin_access::read, admin_verdict::missing_scope},
+      {service(), admin_access::read, admin_verdict::missing_scope},
+      {bound(42, {"admin.read"}), admin_access::read, admin_verdict::bound_credential},
+      {bound(42, {"admin.read", "admin.write"}), admin_access::write, admin_verdict::bound_credential},
+      {bound(42, {"devices.read"}), admin_access::read, admin_verdict::missing_scope},
+  };
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    EXPECT_EQ(admin_decision(rows[i].who, rows[i].access), rows[i].verdict) << "row " << i;
+  EXPECT_EQ(admin_scope(admin_access::read), "admin.read");
+  EXPECT_EQ(admin_scope(admin_access::write), "admin.write");
+}
+
 }  // namespace
 }  // namespace herald

@@ -98,7 +98,7 @@ std::string all_api_code() {
 // The scopes docs/SECURITY.md names (push.application.<id> aside).
 const std::set<std::string> known_scopes = {"devices.read",   "devices.write",      "subscriptions.read", "subscriptions.write",
                                             "messages.write", "messages.any",       "appointments.read",  "appointments.write",
-                                            "broker.run",     "admin.read"};
+                                            "broker.run",     "admin.read",         "admin.write"};
 
 bool known_scope(const std::string& s) {
   return known_scopes.count(s) || s == "push.application.{applicationId}";
@@ -265,7 +265,7 @@ class openapi_daemon : public herald_daemon_fixture {
   std::vector<test_token> tokens() const override {
     return {{"openapi", token,
              "devices.read, devices.write, subscriptions.read, subscriptions.write, messages.write, appointments.read, "
-             "appointments.write, broker.run, admin.read, push.application.openapi-app",
+             "appointments.write, broker.run, admin.read, admin.write, push.application.openapi-app",
              ""}};
   }
 

@@ -201,6 +201,14 @@ device_info device_of(std::string id, std::int64_t owner, std::optional<std::vec
   return d;
 }
 
+TEST(DeliveryPolicy, TraceActionNamesWhatHeraldDid) {
+  EXPECT_EQ(trace_action(delivery_action::record_delivered), "delivered");
+  EXPECT_EQ(trace_action(delivery_action::remove_device), "removed");
+  EXPECT_EQ(trace_action(delivery_action::keep_device), "kept");
+  EXPECT_EQ(trace_action(delivery_action::schedule_retry), "retry");
+  EXPECT_EQ(trace_action(delivery_action::dead_letter), "dead_letter");
+}
+
 TEST(DeliveryPolicy, TargetsOfAssociates) {
   const std::vector<std::int64_t> listed{5, 7, 9};
   const std::vector<std::vector<device_info>> lists{
@@ -213,6 +221,8 @@ TEST(DeliveryPolicy, TargetsOfAssociates) {
   EXPECT_EQ(t.wanted[0]->associate_id, 7);  // first associate wins
   EXPECT_EQ(t.wanted[1]->device_identifier, "c");
   EXPECT_EQ(t.not_wanted, 1u);  // "b" opted out of alarms
+  ASSERT_EQ(t.unwanted.size(), 1u);  // named, for the delivery trace
+  EXPECT_EQ(t.unwanted[0]->device_identifier, "b");
 
   auto one = targets_of({5}, listed, lists, alarm_event);
   ASSERT_EQ(one.wanted.size(), 1u);

@@ -82,6 +82,8 @@ TEST_F(config_test, empty_document_gives_documented_defaults) {
   EXPECT_EQ(cfg.broker.interval, 30s);
   EXPECT_EQ(cfg.broker.max_lateness, 15min);
   EXPECT_EQ(cfg.broker.max_deliveries, 10);
+  EXPECT_EQ(cfg.trace.max_events, 50);
+  EXPECT_EQ(cfg.trace.max_age, 7 * 24h);
   EXPECT_EQ(cfg.log.level, "info");
   EXPECT_EQ(cfg.log.format, "text");
   EXPECT_EQ(cfg.locales.default_language, "en");
@@ -189,6 +191,25 @@ TEST_F(config_test, out_of_range_numbers_name_the_key) {
   EXPECT_EQ(body.problem(), "must be between 1KiB and 64MiB, got 128MiB");
   EXPECT_EQ(error_of("server:\n  body_limit: 512\n").key(), "server.body_limit");
   EXPECT_EQ(error_of("redis:\n  reconnect_min: 10s\n  reconnect_max: 1s\n").key(), "redis.reconnect_max");
+}
+
+TEST_F(config_test, trace_limits_are_read_and_bounded) {
+  const config cfg = load("trace:\n  max_events: 200\n  max_age: 36h\n");
+  EXPECT_EQ(cfg.trace.max_events, 200);
+  EXPECT_EQ(cfg.trace.max_age, 36h);
+  const config again = load(describe_effective(cfg));  // printed by check-config
+  EXPECT_EQ(again.trace.max_events, 200);
+  EXPECT_EQ(again.trace.max_age, 36h);
+  auto events = error_of("trace:\n  max_events: 0\n");
+  EXPECT_EQ(events.key(), "trace.max_events");
+  EXPECT_EQ(events.problem(), "must be between 1 and 10000, got 0");
+  EXPECT_EQ(error_of("trace:\n  max_events: 10001\n").key(), "trace.max_events");
+  auto age = error_of("trace:\n  max_age: 91d\n");
+  EXPECT_EQ(age.key(), "trace.max_age");
+  EXPECT_NE(age.problem().find("must be between 1m and 90d"), std::string::npos) << age.problem();
+  EXPECT_EQ(error_of("trace:\n  max_age: 30s\n").key(), "trace.max_age");
+  EXPECT_EQ(error_of("trace:\n  max_age: soon\n").key(), "trace.max_age");
+  EXPECT_EQ(error_of("trace:\n  keep: 5\n").key(), "trace.keep");
 }
 
 TEST_F(config_test, bad_listen_addresses) {

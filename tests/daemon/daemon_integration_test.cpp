@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -93,6 +94,25 @@ TEST_F(minimal_config_test, check_config_uses_the_built_in_catalogs_and_zones) {
   EXPECT_NE(r.output.find("catalogs: da, de, en, fr, nb, nl, nn, no, sv, built in"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("time-zone table: built in"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("directory: ~"), std::string::npos) << r.output;
+}
+
+// The delivery trace's bounds are configuration: out of range is exit 2
+// naming the key, for check-config, serve and the trace command alike.
+TEST_F(minimal_config_test, bad_trace_bounds_exit_2) {
+  write_file(config_dir_ + "/bad.yaml", minimal_config(redis_, port_) + "trace:\n  max_events: 0\n  max_age: 1h\n");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"check-config", "--config", config_dir_ + "/bad.yaml"},
+        std::vector<std::string>{"serve", "--config", config_dir_ + "/bad.yaml"},
+        std::vector<std::string>{"trace", "--config", config_dir_ + "/bad.yaml", "--device", "x"}}) {
+    const auto r = run_herald(work_dir_, args, config_dir_ + "/bad.log");
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.output;
+    EXPECT_NE(r.output.find("trace.max_events"), std::string::npos) << r.output;
+  }
+  write_file(config_dir_ + "/good.yaml", minimal_config(redis_, port_) + "trace:\n  max_events: 7\n  max_age: 2h\n");
+  const auto ok = run_herald(work_dir_, {"check-config", "--config", config_dir_ + "/good.yaml"}, config_dir_ + "/good.log");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("max_events: 7"), std::string::npos) << ok.output;
+  EXPECT_NE(ok.output.find("max_age: 2h"), std::string::npos) << ok.output;
 }
 
 TEST_F(minimal_config_test, serves_from_an_unrelated_directory) {
@@ -298,6 +318,103 @@ TEST_F(minimal_config_test, deadletter_list_show_purge) {
 
   const auto usage = run_herald(work_dir_, {"deadletter", "purge", "--config", config}, config_dir_ + "/dl6.log");
   EXPECT_EQ(usage.exit_code, 2) << usage.output;
+
+  // Replay: dev-2 is not registered, so the entry is refused and stays.
+  const auto gone = run_herald(work_dir_, {"deadletter", "replay", "--config", config, newest}, config_dir_ + "/dl7.log");
+  EXPECT_EQ(gone.exit_code, 1) << gone.output;
+  EXPECT_NE(gone.output.find(newest + " refused device_gone"), std::string::npos) << gone.output;
+  EXPECT_EQ(redis_.cli("XLEN herald:deadletter"), "2\n");
+  EXPECT_EQ(redis_.cli("EXISTS herald:work"), "0\n");
+  const auto matching = run_herald(work_dir_, {"deadletter", "replay", "--config", config, "--all-matching", "--reason", "late"},
+                                   config_dir_ + "/dl8.log");
+  EXPECT_EQ(matching.exit_code, 1) << matching.output;  // one matched, none replayed
+  EXPECT_NE(matching.output.find("0 replayed, 1 refused"), std::string::npos) << matching.output;
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"deadletter", "replay", "--config", config},
+                                              std::vector<std::string>{"deadletter", "replay", "--config", config, newest, "--all-matching"},
+                                              std::vector<std::string>{"deadletter", "replay", "--config", config, newest, "--reason", "x"},
+                                              std::vector<std::string>{"deadletter", "purge", "--config", config, "--before", "soon"}}) {
+    const auto r = run_herald(work_dir_, bad, config_dir_ + "/dl9.log");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+  }
+}
+
+// An alarm to a device Herald cannot send to (no provider configured) and to
+// one whose tags opt out: both are in the appointment's trace with the
+// reason, the first also in its device's trace and the dead-letter stream.
+TEST_F(minimal_config_test, trace_shows_why_a_device_got_nothing) {
+  const std::string tokens = "auth:\n  tokens:\n    - name: crm\n      sha256: \"" + sha256_hex(token) +
+                             "\"\n      scopes: [devices.read, devices.write, appointments.write]\n      associate_id: 919\n";
+  write_file(config_dir_ + "/herald.yaml",
+             "server:\n  listen: 127.0.0.1:" + std::to_string(port_) + "\nredis:\n  url: " + redis_.url() + "\n" + tokens);
+  child_process daemon({HERALD_TEST_BINARY, "serve", "--config", config_dir_ + "/herald.yaml"}, config_dir_ + "/serve.log");
+  ASSERT_TRUE(wait_for_port(port_, std::chrono::seconds(10))) << daemon.output();
+  ASSERT_TRUE(wait_ready(port_)) << daemon.output();
+  http_client client("127.0.0.1", port_);
+  const std::map<std::string, std::string> headers{{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  auto r = client.request("POST", "/api/v1/Agents/Pocket/RegisterDeviceForPushNotification",
+                          R"({"DeviceInfo":{"DeviceName":"Phone","DeviceIdentifier":"phone-1","PocketVersion":"10.2.1","Language":"en-US",)"
+                          R"("PNSHandle":"a1b2c3d4","Platform":"Apple","OSVersion":"iOS 17.1","TimeZoneId":261}})",
+                          headers);
+  ASSERT_EQ(r.status, 204) << r.body;
+  // A second phone whose tags opt out of alarms.
+  r = client.request("POST", "/api/v1/Agents/Pocket/RegisterDeviceForPushNotification",
+                     R"({"DeviceInfo":{"DeviceName":"Tablet","DeviceIdentifier":"tablet-1","PocketVersion":"10.2.1","Language":"en-US",)"
+                     R"("PNSHandle":"e5f6a7b8","Platform":"Google","OSVersion":"14","TimeZoneId":261}})",
+                     headers);
+  ASSERT_EQ(r.status, 204) << r.body;
+  r = client.request("POST", "/api/v1/Agents/Pocket/SetPushNotificationTagsForDevice",
+                     R"({"DeviceIdentifier":"tablet-1","Tags":"NewTicket"})", headers);
+  ASSERT_EQ(r.status, 204) << r.body;
+  // Due now: starts in 5 minutes, alarm 5 minutes before.
+  const std::time_t start = std::time(nullptr) + 300;
+  std::tm tm{};
+  gmtime_r(&start, &tm);
+  char start_text[32];
+  std::strftime(start_text, sizeof start_text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  r = client.request("PUT", "/api/v1/appointments/APPT-1",
+                     R"({"AssociateIds":[919],"Title":"Review","StartDate":")" + std::string(start_text) +
+                         R"(","HasAlarm":true,"AlarmLeadTime":"00:05:00","Type":"Meeting","Private":false})",
+                     headers);
+  ASSERT_TRUE(r.status == 200 || r.status == 201) << r.status << " " << r.body;
+
+  bool traced = false;
+  for (int i = 0; i < 500 && !traced; ++i) {
+    traced = redis_.cli("LLEN herald:trace:alarm:APPT-1") == "2\n";
+    if (!traced) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(traced) << daemon.output();
+
+  const auto by_appointment = run_herald(work_dir_, {"trace", "--config", config_dir_ + "/herald.yaml", "--appointment", "APPT-1"},
+                                         config_dir_ + "/trace1.log");
+  ASSERT_EQ(by_appointment.exit_code, 0) << by_appointment.output;
+  EXPECT_NE(by_appointment.output.find("APPT-1"), std::string::npos) << by_appointment.output;
+  EXPECT_NE(by_appointment.output.find("phone-1"), std::string::npos) << by_appointment.output;
+  EXPECT_NE(by_appointment.output.find("no_provider"), std::string::npos) << by_appointment.output;
+  EXPECT_NE(by_appointment.output.find("dead_letter"), std::string::npos) << by_appointment.output;
+  EXPECT_NE(by_appointment.output.find("2 events for alarm:APPT-1"), std::string::npos) << by_appointment.output;
+  // The tag-filtered tablet is there too, with why it got nothing.
+  const auto tablet = by_appointment.output.find("tablet-1");
+  ASSERT_NE(tablet, std::string::npos) << by_appointment.output;
+  const std::string tablet_line = by_appointment.output.substr(tablet, by_appointment.output.find('\n', tablet) - tablet);
+  EXPECT_NE(tablet_line.find("not_wanted"), std::string::npos) << tablet_line;
+  EXPECT_NE(tablet_line.find("device tags name neither AppointmentAlarm nor All"), std::string::npos) << tablet_line;
+
+  const auto by_device = run_herald(work_dir_, {"trace", "--config", config_dir_ + "/herald.yaml", "--device", "phone-1"},
+                                    config_dir_ + "/trace2.log");
+  ASSERT_EQ(by_device.exit_code, 0) << by_device.output;
+  EXPECT_NE(by_device.output.find("APPT-1"), std::string::npos) << by_device.output;
+  EXPECT_NE(by_device.output.find("no_provider"), std::string::npos) << by_device.output;
+  // Bounded: the lists expire (7 days after their newest event).
+  const auto ttl = std::stoll(redis_.cli("PTTL herald:trace:device:phone-1"));
+  EXPECT_GT(ttl, 6LL * 86'400'000);
+  EXPECT_LE(ttl, 7LL * 86'400'000);
+
+  const auto dead = run_herald(work_dir_, {"deadletter", "list", "--config", config_dir_ + "/herald.yaml"}, config_dir_ + "/dl.log");
+  EXPECT_NE(dead.output.find("APPT-1"), std::string::npos) << dead.output;
+
+  const auto nothing = run_herald(work_dir_, {"trace", "--config", config_dir_ + "/herald.yaml", "--device", "other"}, config_dir_ + "/trace3.log");
+  EXPECT_EQ(nothing.exit_code, 0) << nothing.output;
+  EXPECT_NE(nothing.output.find("0 events for device:other"), std::string::npos) << nothing.output;
 }
 
 }  // namespace
