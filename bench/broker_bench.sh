@@ -22,7 +22,8 @@
 #          (A/B; a build dir's own bench/seed_* are used when present);
 #        HERALD_THREADS (server.threads, default 1), HERALD_ENV (e.g. LD_PRELOAD=...),
 #        HERALD_DAEMONS=N runs N daemons on the one Redis (counts and CPU summed),
-#        HERALD_SKIP_STEADY=1 runs the burst only, BENCH_TIMEOUT (s, default 300),
+#        HERALD_SKIP_STEADY=1 runs the burst only, BROKER_BENCH_TRACE=off turns
+#          Herald's delivery trace off (trace.max_events: 0), BENCH_TIMEOUT (s, default 300),
 #        PERF_OUT=file [PERF_ARGS] records a perf profile of the burst, KEEP=1 keeps the work dir.
 # Last line: Herald's burst rate, the reference (h2load on the same server, same
 # run) and their ratio, the server's CPU share, and the baseline's rate and
@@ -152,6 +153,11 @@ timezones:
 log:
   level: warning
 YAML
+  # BROKER_BENCH_TRACE=off: Herald under test keeps no delivery trace (the
+  # baseline may predate the trace and its config key).
+  if [ "$label" != baseline ] && [ "${BROKER_BENCH_TRACE:-on}" = off ]; then
+    printf 'trace:\n  max_events: 0\n' >>"$dir/herald.yaml"
+  fi
   "$seeds/seed_devices" "$redis_port" bench 10000 2 apple >/dev/null
   local t0_ms=$(( $(date +%s%3N) + 600000 ))  # far ahead while seeding; moved below
   "$seeds/seed_alarms" "$redis_port" bench "$count" 10000 "$t0_ms" "$mode" "$r" >/dev/null

@@ -364,6 +364,7 @@ asio::awaitable<error_code> broker_core::process_batch(const std::vector<work_it
   auto escaped = co_await for_each_bounded(strand, others.size() + 1, static_cast<std::size_t>(opts.max_sends_per_entry), task, log);
   if (escaped > 0)
     for (auto& st : states) worsen(st, entry_state::failed);
+  ports.records.trace_flush();  // the batch's trace events, together
   std::vector<std::string> done, failed;
   done.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {

@@ -122,8 +122,11 @@ class delivery_records_port {
   // Appends one event to the delivery trace of its device and its alarm or
   // message (`herald trace`): sent without waiting for the answer, so it
   // never slows or fails a delivery (a lost event is only missing from the
-  // trace). Default: not kept.
+  // trace). Events may wait for trace_flush() (or a full batch) before they
+  // are sent. Default: not kept.
   virtual void trace(const delivery_event&) {}
+  // Sends the events trace() has kept back.
+  virtual void trace_flush() {}
 
   // One record (finish_deliveries of one id).
   boost::asio::awaitable<boost::system::result<bool>> finish_delivery(const std::string& delivery_id, const std::string& state);

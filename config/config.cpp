@@ -883,7 +883,7 @@ broker_settings load_broker(const YAML::Node& node) {
 trace_settings load_trace(const YAML::Node& node) {
   const section s(node, "trace", {"max_events", "max_age"});
   trace_settings out;
-  if (auto v = s.get("max_events")) out.max_events = integer(*v, s.path("max_events"), 1, 10'000);
+  if (auto v = s.get("max_events")) out.max_events = integer(*v, s.path("max_events"), 0, 10'000);
   if (auto v = s.get("max_age")) out.max_age = duration(*v, s.path("max_age"), 1min, 24h * 90);
   return out;
 }

@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <atomic>
 
 #include "store/lua_script.hpp"
 #include "store/redis_client.hpp"
@@ -53,19 +54,79 @@ std::optional<delivery_event> decode_delivery_event(std::string_view text) {
   return e;
 }
 
-void append_delivery_event(redis_client& redis, const std::string& key_prefix, const delivery_event& e, const trace_settings& limits) {
-  const std::string value = encode_delivery_event(e);
-  const std::string last = std::to_string(std::max<std::int64_t>(limits.max_events, 1) - 1);
-  const std::string ttl = std::to_string(limits.max_age.count());
-  std::vector<std::string> keys;
-  if (!e.device.empty()) keys.push_back(key_prefix + ":trace:device:" + e.device);
-  if (!e.id.empty()) keys.push_back(key_prefix + ":trace:" + e.kind + ":" + e.id);
-  for (const std::string& key : keys) {
-    // Sent back to back on the one connection; the replies are not waited for.
-    redis.exec({"LPUSH", key, value}, [](boost::system::error_code, redis_reply) {});
-    redis.exec({"LTRIM", key, "0", last}, [](boost::system::error_code, redis_reply) {});
-    redis.exec({"PEXPIRE", key, ttl}, [](boost::system::error_code, redis_reply) {});
+namespace {
+
+// KEYS: trace lists. ARGV: last index kept, ttl ms, then per key: the number
+// of its events, then those events, oldest first. One script per batch; each
+// list gets one LPUSH, one PEXPIRE and an LTRIM only when it grew too long.
+const lua_script& append_script() {
+  static const lua_script script(R"lua(
+local last = tonumber(ARGV[1])
+local i = 3
+for k = 1, #KEYS do
+  local n = tonumber(ARGV[i])
+  local len = redis.call('LPUSH', KEYS[k], unpack(ARGV, i + 1, i + n))
+  if len > last + 1 then redis.call('LTRIM', KEYS[k], 0, last) end
+  redis.call('PEXPIRE', KEYS[k], ARGV[2])
+  i = i + n + 1
+end
+return #KEYS
+)lua");
+  return script;
+}
+
+}  // namespace
+
+void append_delivery_events(redis_client& redis, const std::string& key_prefix, std::span<const delivery_event> events,
+                            const trace_settings& limits) {
+  // The lists touched, in first-seen order, each with its events in order.
+  std::vector<std::pair<std::string, std::vector<std::string>>> lists;
+  auto add = [&](std::string key, const std::string& value) {
+    for (auto& [k, values] : lists)
+      if (k == key) {
+        values.push_back(value);
+        return;
+      }
+    lists.push_back({std::move(key), {value}});
+  };
+  for (const auto& e : events) {
+    const auto value = encode_delivery_event(e);
+    if (!e.device.empty()) add(key_prefix + ":trace:device:" + e.device, value);
+    if (!e.id.empty()) add(key_prefix + ":trace:" + e.kind + ":" + e.id, value);
   }
+  if (lists.empty()) return;
+  // EVALSHA once Redis knows the script; EVAL (the text) until then, so the
+  // first events keep their order on the connection. Not waited for: the
+  // broker does not hold a delivery for its trace. A Redis that lost its
+  // script cache (restart) answers NOSCRIPT: that batch is sent again as EVAL.
+  static std::atomic<bool> cached{false};
+  const auto& script = append_script();
+  const bool by_sha = cached.load(std::memory_order_relaxed);
+  std::vector<std::string> cmd{by_sha ? "EVALSHA" : "EVAL", by_sha ? script.sha() : script.text(), std::to_string(lists.size())};
+  for (const auto& [key, values] : lists) cmd.push_back(key);
+  cmd.push_back(std::to_string(std::max<std::int64_t>(limits.max_events, 1) - 1));
+  cmd.push_back(std::to_string(limits.max_age.count()));
+  for (auto& [key, values] : lists) {
+    cmd.push_back(std::to_string(values.size()));
+    for (auto& v : values) cmd.push_back(std::move(v));
+  }
+  auto again = by_sha ? cmd : std::vector<std::string>{};
+  redis.exec(std::move(cmd), [client = redis.shared_from_this(), again = std::move(again)](boost::system::error_code ec,
+                                                                                          redis_reply reply) mutable {
+    if (!ec) {
+      cached.store(true, std::memory_order_relaxed);
+      return;
+    }
+    if (again.empty() || ec != redis_error::server_error || !reply.str.starts_with("NOSCRIPT")) return;
+    cached.store(false, std::memory_order_relaxed);
+    again[0] = "EVAL";
+    again[1] = append_script().text();
+    client->exec(std::move(again), [](boost::system::error_code, redis_reply) {});
+  });
+}
+
+void append_delivery_event(redis_client& redis, const std::string& key_prefix, const delivery_event& e, const trace_settings& limits) {
+  append_delivery_events(redis, key_prefix, std::span<const delivery_event>(&e, 1), limits);
 }
 
 std::optional<std::string> trace_subject(std::string_view kind, std::string_view id) {

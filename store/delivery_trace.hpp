@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +35,11 @@ std::optional<delivery_event> decode_delivery_event(std::string_view text);
 // Appends `e` to its device's and its alarm's/message's list. Pipelined and
 // not awaited: tracing never slows or fails a delivery (a lost event is only
 // missing from the trace).
+// Appends many events in one script (at most delivery_trace_batch events
+// per call keeps it far below redis.command_timeout); not waited for.
+inline constexpr std::size_t delivery_trace_batch = 200;
+void append_delivery_events(redis_client& redis, const std::string& key_prefix, std::span<const delivery_event> events,
+                            const trace_settings& limits);
 void append_delivery_event(redis_client& redis, const std::string& key_prefix, const delivery_event& e,
                            const trace_settings& limits = {});
 

@@ -15,6 +15,7 @@ class lua_script {
  public:
   explicit lua_script(std::string text);
   const std::string& sha() const { return sha_; }
+  const std::string& text() const { return text_; }
 
   boost::asio::awaitable<std::pair<boost::system::error_code, redis_reply>> run(redis_client& redis, std::vector<std::string> keys,
                                                                                  std::vector<std::string> args) const;

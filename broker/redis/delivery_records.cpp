@@ -123,6 +123,25 @@ port_result<std::int64_t> redis_broker_store::renew_deliveries(const std::vector
   co_return held;
 }
 
-void redis_broker_store::trace(const delivery_event& e) { append_delivery_event(*redis_, prefix_, e, trace_limits_); }
+void redis_broker_store::trace(const delivery_event& e) {
+  if (trace_limits_.max_events == 0) return;  // trace.max_events: 0 keeps none
+  std::vector<delivery_event> full;
+  {
+    std::lock_guard lock(trace_mutex_);
+    trace_batch_.push_back(e);
+    if (trace_batch_.size() < delivery_trace_batch) return;
+    full.swap(trace_batch_);
+  }
+  append_delivery_events(*redis_, prefix_, full, trace_limits_);
+}
+
+void redis_broker_store::trace_flush() {
+  std::vector<delivery_event> batch;
+  {
+    std::lock_guard lock(trace_mutex_);
+    batch.swap(trace_batch_);
+  }
+  if (!batch.empty()) append_delivery_events(*redis_, prefix_, batch, trace_limits_);
+}
 
 }  // namespace herald

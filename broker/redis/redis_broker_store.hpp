@@ -6,8 +6,10 @@
 // daemons on one Redis stay consistent; every script touches at most
 // delivery_records_port::max_keys_per_call keys.
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/ports.hpp"
 #include "config/config.hpp"
@@ -53,7 +55,8 @@ class redis_broker_store final : public schedule_port,
   port_result<bool> dead_letter_delivery(const std::string& delivery_id, const std::string& state,
                                          const std::map<std::string, std::string>& entry) override;
   port_result<std::int64_t> renew_deliveries(const std::vector<std::string>& delivery_ids, std::int64_t lease_ms) override;
-  void trace(const delivery_event& e) override;  // store/delivery_trace
+  void trace(const delivery_event& e) override;  // store/delivery_trace, batched
+  void trace_flush() override;
   // The trace's bounds (trace.max_events, trace.max_age); the defaults until set.
   void set_trace_limits(const trace_settings& limits) { trace_limits_ = limits; }
 
@@ -74,6 +77,8 @@ class redis_broker_store final : public schedule_port,
   std::string prefix_;
   std::string consumer_;
   trace_settings trace_limits_;
+  std::mutex trace_mutex_;
+  std::vector<delivery_event> trace_batch_;
 };
 
 // A message as stored (JSON); pure.

@@ -99,7 +99,7 @@ TEST_F(minimal_config_test, check_config_uses_the_built_in_catalogs_and_zones) {
 // The delivery trace's bounds are configuration: out of range is exit 2
 // naming the key, for check-config, serve and the trace command alike.
 TEST_F(minimal_config_test, bad_trace_bounds_exit_2) {
-  write_file(config_dir_ + "/bad.yaml", minimal_config(redis_, port_) + "trace:\n  max_events: 0\n  max_age: 1h\n");
+  write_file(config_dir_ + "/bad.yaml", minimal_config(redis_, port_) + "trace:\n  max_events: 10001\n  max_age: 1h\n");
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"check-config", "--config", config_dir_ + "/bad.yaml"},
         std::vector<std::string>{"serve", "--config", config_dir_ + "/bad.yaml"},
