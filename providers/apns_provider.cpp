@@ -99,16 +99,7 @@ class apns_provider final : public push_provider {
   boost::asio::awaitable<delivery_result> send_here(const device_info& device, const notification& n) {
     const auto started = std::chrono::steady_clock::now();
     delivery_result result = co_await send_attempts(device, n);
-    options_.metrics->on_result(app_id_, name_, result, std::chrono::steady_clock::now() - started);
-    if (options_.log && result.kind != delivery_result::outcome::delivered)
-      options_.log->info("apns_result")
-          .kv("app", app_id_)
-          .kv("provider", name_)
-          .kv("device", shorten_token(device.pns_handle))
-          .kv("outcome", to_string(result.kind))
-          .kv("reason", result.reason)
-          .kv("status", result.http_status)
-          .kv("apns_id", result.provider_id);
+    detail::report_result(options_, "apns_result", app_id_, name_, device.pns_handle, result, started);
     co_return result;
   }
 

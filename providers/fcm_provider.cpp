@@ -134,17 +134,7 @@ class fcm_provider final : public push_provider {
         std::string body = answer->body.substr(0, 200);
         if (options_.log)
           options_.log->err("fcm_token_rejected").kv("app", app_id_).kv("status", answer->status).kv("body", body);
-        if (answer->status >= 500 || answer->status == 429) {
-          delivery_result r;
-          r.kind = delivery_result::outcome::retry_after;
-          r.reason = "TokenExchangeUnavailable";
-          r.http_status = answer->status;
-          r.retry_delay = options_.retry_backoff.delay(0, options_.random);
-          co_return r;
-        }
-        auto r = detail::config_failure("TokenExchangeRejected");
-        r.http_status = answer->status;
-        co_return r;
+        co_return detail::token_exchange_failure(answer->status, options_.retry_backoff.delay(0, options_.random));
       }
       tokens_.store(std::move(token->token), detail::now_unix_s(), token->expires_in_s);
       if (options_.log) options_.log->info("fcm_token_refreshed").kv("app", app_id_).kv("expires_in", token->expires_in_s);
@@ -155,14 +145,7 @@ class fcm_provider final : public push_provider {
   asio::awaitable<delivery_result> send_here(const device_info& device, const notification& n) {
     const auto started = std::chrono::steady_clock::now();
     delivery_result result = co_await send_attempts(device, n);
-    options_.metrics->on_result(app_id_, "fcm", result, std::chrono::steady_clock::now() - started);
-    if (options_.log && result.kind != delivery_result::outcome::delivered)
-      options_.log->info("fcm_result")
-          .kv("app", app_id_)
-          .kv("device", shorten_token(device.pns_handle))
-          .kv("outcome", to_string(result.kind))
-          .kv("reason", result.reason)
-          .kv("status", result.http_status);
+    detail::report_result(options_, "fcm_result", app_id_, "fcm", device.pns_handle, result, started);
     co_return result;
   }
 

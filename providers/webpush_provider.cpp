@@ -93,14 +93,7 @@ class webpush_provider final : public push_provider {
   asio::awaitable<delivery_result> send_here(const device_info& device, const notification& n) {
     const auto started = std::chrono::steady_clock::now();
     delivery_result result = co_await send_attempts(device, n);
-    options_.metrics->on_result(app_id_, "webpush", result, std::chrono::steady_clock::now() - started);
-    if (options_.log && result.kind != delivery_result::outcome::delivered)
-      options_.log->info("webpush_result")
-          .kv("app", app_id_)
-          .kv("device", shorten_token(device.device_identifier))
-          .kv("outcome", to_string(result.kind))
-          .kv("reason", result.reason)
-          .kv("status", result.http_status);
+    detail::report_result(options_, "webpush_result", app_id_, "webpush", device.device_identifier, result, started);
     co_return result;
   }
 

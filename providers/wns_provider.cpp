@@ -143,17 +143,7 @@ class wns_provider final : public push_provider {
               .kv("app", app_id_)
               .kv("status", answer->status)
               .kv("body", answer->body.substr(0, 200));
-        if (answer->status >= 500 || answer->status == 429) {
-          delivery_result r;
-          r.kind = delivery_result::outcome::retry_after;
-          r.reason = "TokenExchangeUnavailable";
-          r.http_status = answer->status;
-          r.retry_delay = options_.retry_backoff.delay(0, options_.random);
-          co_return r;
-        }
-        auto r = detail::config_failure("TokenExchangeRejected");
-        r.http_status = answer->status;
-        co_return r;
+        co_return detail::token_exchange_failure(answer->status, options_.retry_backoff.delay(0, options_.random));
       }
       tokens_.store(std::move(token->token), detail::now_unix_s(), token->expires_in_s);
       if (options_.log) options_.log->info("wns_token_refreshed").kv("app", app_id_).kv("expires_in", token->expires_in_s);
@@ -164,14 +154,7 @@ class wns_provider final : public push_provider {
   asio::awaitable<delivery_result> send_here(const device_info& device, const notification& n) {
     const auto started = std::chrono::steady_clock::now();
     delivery_result result = co_await send_attempts(device, n);
-    options_.metrics->on_result(app_id_, "wns", result, std::chrono::steady_clock::now() - started);
-    if (options_.log && result.kind != delivery_result::outcome::delivered)
-      options_.log->info("wns_result")
-          .kv("app", app_id_)
-          .kv("device", shorten_token(device.device_identifier))
-          .kv("outcome", to_string(result.kind))
-          .kv("reason", result.reason)
-          .kv("status", result.http_status);
+    detail::report_result(options_, "wns_result", app_id_, "wns", device.device_identifier, result, started);
     co_return result;
   }
 

@@ -13,6 +13,7 @@
 #include "providers/detail/origin_pool.hpp"
 #include "providers/errors.hpp"
 #include "providers/provider.hpp"
+#include "runtime/log.hpp"
 
 namespace herald::detail {
 
@@ -51,6 +52,39 @@ inline delivery_result config_failure(std::string reason) {
   r.kind = delivery_result::outcome::config_error;
   r.reason = std::move(reason);
   return r;
+}
+
+// An OAuth token endpoint answered `status` without a token: busy (5xx,
+// 429) means try again after `retry_delay`; anything else is a problem of
+// the configured credentials.
+inline delivery_result token_exchange_failure(int status, std::chrono::milliseconds retry_delay) {
+  delivery_result r;
+  if (status >= 500 || status == 429) {
+    r.kind = delivery_result::outcome::retry_after;
+    r.reason = "TokenExchangeUnavailable";
+    r.retry_delay = retry_delay;
+  } else {
+    r = config_failure("TokenExchangeRejected");
+  }
+  r.http_status = status;
+  return r;
+}
+
+// After one send (all its attempts): the response metrics, and unless it
+// was delivered one log line `event` naming the device by `device_label`
+// (shortened).
+inline void report_result(const provider_options& options, std::string_view event, std::string_view app, std::string_view provider,
+                          std::string_view device_label, const delivery_result& result,
+                          std::chrono::steady_clock::time_point started) {
+  options.metrics->on_result(app, provider, result, std::chrono::steady_clock::now() - started);
+  if (!options.log || result.kind == delivery_result::outcome::delivered) return;
+  options.log->info(event)
+      .kv("app", app)
+      .kv("provider", provider)
+      .kv("device", shorten_token(device_label))
+      .kv("outcome", to_string(result.kind))
+      .kv("reason", result.reason)
+      .kv("status", result.http_status);
 }
 
 // Pool settings of one adapter: its own pool size and connect timeout, the

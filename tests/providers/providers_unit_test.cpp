@@ -13,6 +13,7 @@
 
 #include "providers/alpn.hpp"
 #include "providers/apns_protocol.hpp"
+#include "providers/detail/common.hpp"
 #include "runtime/backoff.hpp"
 #include "providers/fcm_protocol.hpp"
 #include "providers/http_types.hpp"
@@ -397,6 +398,27 @@ TEST(apns, token_cache_policy) {
 }
 
 // ---- FCM
+
+TEST(oauth, token_endpoint_without_a_token_is_retried_when_busy_and_a_config_error_otherwise) {
+  using namespace std::chrono_literals;
+  struct row {
+    int status;
+    delivery_result::outcome kind;
+    const char* reason;
+  };
+  for (const row& r : {row{500, delivery_result::outcome::retry_after, "TokenExchangeUnavailable"},
+                       row{503, delivery_result::outcome::retry_after, "TokenExchangeUnavailable"},
+                       row{429, delivery_result::outcome::retry_after, "TokenExchangeUnavailable"},
+                       row{400, delivery_result::outcome::config_error, "TokenExchangeRejected"},
+                       row{401, delivery_result::outcome::config_error, "TokenExchangeRejected"},
+                       row{200, delivery_result::outcome::config_error, "TokenExchangeRejected"}}) {
+    const auto got = detail::token_exchange_failure(r.status, 1500ms);
+    EXPECT_EQ(got.kind, r.kind) << r.status;
+    EXPECT_EQ(got.reason, r.reason) << r.status;
+    EXPECT_EQ(got.http_status, r.status);
+    EXPECT_EQ(got.retry_delay, r.kind == delivery_result::outcome::retry_after ? 1500ms : 0ms) << r.status;
+  }
+}
 
 TEST(fcm, message_json) {
   device_info d;
