@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "providers/detail/common.hpp"
+#include "providers/detail/single_flight.hpp"
 #include "providers/detail/h2_connection.hpp"
 #include "providers/fcm_protocol.hpp"
 #include "providers/jwt.hpp"
@@ -23,7 +24,7 @@ namespace asio = boost::asio;
 class fcm_provider final : public push_provider {
  public:
   fcm_provider(asio::any_io_executor ex, std::string app_id, const fcm_settings& settings, provider_options options)
-      : ex_(ex), app_id_(std::move(app_id)), settings_(settings), options_(std::move(options)), refresh_done_(ex) {
+      : ex_(ex), app_id_(std::move(app_id)), settings_(settings), options_(std::move(options)), refresh_(ex) {
     if (!options_.random) options_.random = make_random_source();
     if (!options_.metrics) options_.metrics = std::make_shared<provider_metrics_listener>();
     init();
@@ -85,24 +86,10 @@ class fcm_provider final : public push_provider {
     if (!options_.fcm_access_token.empty()) co_return options_.fcm_access_token;
     for (;;) {
       if (!tokens_.needs_refresh(detail::now_unix_s())) co_return tokens_.token();
-      if (refreshing_) {
-        auto generation = refresh_generation_;
-        co_await refresh_done_.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (refresh_generation_ != generation && refresh_failure_) co_return *refresh_failure_;
-        continue;
-      }
-      refreshing_ = true;
-      refresh_done_.expires_at(asio::steady_timer::time_point::max());
-      auto outcome = co_await exchange();
-      refreshing_ = false;
-      ++refresh_generation_;
-      refresh_done_.cancel();
-      if (auto* failure = std::get_if<delivery_result>(&outcome)) {
-        refresh_failure_ = *failure;
-        co_return *failure;
-      }
-      refresh_failure_.reset();
-      co_return tokens_.token();
+      auto refreshed = co_await refresh_.run([this] { return exchange(); });
+      if (refreshed.failure) co_return *refreshed.failure;
+      if (refreshed.ran) co_return tokens_.token();
+      // Another send's exchange ended: look at the cache again.
     }
   }
 
@@ -192,10 +179,7 @@ class fcm_provider final : public push_provider {
   std::optional<signing_key> key_;
   std::string token_path_;
   access_token_cache tokens_;
-  bool refreshing_ = false;
-  std::uint64_t refresh_generation_ = 0;
-  std::optional<delivery_result> refresh_failure_;
-  asio::steady_timer refresh_done_;  // waiters of the single-flight refresh wait here
+  detail::single_flight_refresh refresh_;
   std::unique_ptr<detail::h2_pool> pool_;
   std::unique_ptr<detail::h2_pool> token_pool_;
 };

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "providers/detail/common.hpp"
+#include "providers/detail/single_flight.hpp"
 #include "providers/detail/h1_pool.hpp"
 #include "providers/detail/origin_pool.hpp"
 #include "providers/wns_protocol.hpp"
@@ -25,7 +26,7 @@ namespace asio = boost::asio;
 class wns_provider final : public push_provider {
  public:
   wns_provider(asio::any_io_executor ex, std::string app_id, const wns_settings& settings, provider_options options)
-      : ex_(ex), app_id_(std::move(app_id)), settings_(settings), options_(std::move(options)), refresh_done_(ex) {
+      : ex_(ex), app_id_(std::move(app_id)), settings_(settings), options_(std::move(options)), refresh_(ex) {
     if (!options_.random) options_.random = make_random_source();
     if (!options_.metrics) options_.metrics = std::make_shared<provider_metrics_listener>();
     if (settings_.allowed_hosts.empty()) settings_.allowed_hosts = default_wns_allowed_hosts();
@@ -97,24 +98,10 @@ class wns_provider final : public push_provider {
   asio::awaitable<std::variant<std::string, delivery_result>> access_token() {
     for (;;) {
       if (!tokens_.needs_refresh(detail::now_unix_s())) co_return tokens_.token();
-      if (refreshing_) {
-        auto generation = refresh_generation_;
-        co_await refresh_done_.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (refresh_generation_ != generation && refresh_failure_) co_return *refresh_failure_;
-        continue;
-      }
-      refreshing_ = true;
-      refresh_done_.expires_at(asio::steady_timer::time_point::max());
-      auto outcome = co_await exchange();
-      refreshing_ = false;
-      ++refresh_generation_;
-      refresh_done_.cancel();
-      if (auto* failure = std::get_if<delivery_result>(&outcome)) {
-        refresh_failure_ = *failure;
-        co_return *failure;
-      }
-      refresh_failure_.reset();
-      co_return tokens_.token();
+      auto refreshed = co_await refresh_.run([this] { return exchange(); });
+      if (refreshed.failure) co_return *refreshed.failure;
+      if (refreshed.ran) co_return tokens_.token();
+      // Another send's exchange ended: look at the cache again.
     }
   }
 
@@ -209,10 +196,7 @@ class wns_provider final : public push_provider {
   std::string token_path_;
   std::shared_ptr<asio::ssl::context> tls_;
   access_token_cache tokens_;
-  bool refreshing_ = false;
-  std::uint64_t refresh_generation_ = 0;
-  std::optional<delivery_result> refresh_failure_;
-  asio::steady_timer refresh_done_;
+  detail::single_flight_refresh refresh_;
   std::unique_ptr<detail::h1_pool> token_pool_;
   std::map<std::string, std::unique_ptr<detail::origin_pool>> pools_;  // by channel host[:port]
 };
