@@ -10,6 +10,7 @@
 #include "broker/redis/redis_ports.hpp"
 #include "config/config.hpp"
 #include "daemon/commands.hpp"
+#include "daemon/wiring.hpp"
 #include "l10n/localizer.hpp"
 #include "providers/provider.hpp"
 #include "runtime/log.hpp"
@@ -29,61 +30,34 @@ int command_broker(const std::vector<std::string>& args) {
   std::string config_path = "config/herald.yaml";
   for (std::size_t i = 2; i + 1 < args.size(); ++i)
     if (args[i] == "--config") config_path = args[i + 1];
-  config cfg;
-  std::optional<localizer> l10n;
-  try {
-    cfg = load_config_file(config_path);
-    l10n.emplace(localizer::load(cfg.locales.directory, cfg.timezones.table_file, cfg.locales.default_language, cfg.timezones.default_zone));
-  } catch (const config_error& e) {
-    std::fprintf(stderr, "herald: bad configuration: %s\n", e.what());
-    return exit_bad_config;
-  } catch (const l10n_error& e) {
-    std::fprintf(stderr, "herald: bad configuration: locales/timezones: %s\n", e.what());
-    return exit_bad_config;
-  }
-  logger log(parse_log_level(cfg.log.level).value_or(log_level::info), stderr, false,
-             parse_log_format(cfg.log.format).value_or(log_format::text));
+  const auto cfg = load_command_config(config_path);
+  if (!cfg) return exit_bad_config;
+  const auto l10n = load_localizer(*cfg);
+  if (!l10n) return exit_bad_config;
+  logger log(parse_log_level(cfg->log.level).value_or(log_level::info), stderr, false,
+             parse_log_format(cfg->log.format).value_or(log_format::text));
   metrics_registry metrics;
   asio::io_context ioc;
-  auto redis = redis_client::create(ioc.get_executor(), cfg.redis, log, &metrics);
-  device_registry devices(redis, cfg.redis.key_prefix);
-  provider_options popts;
-  popts.log = &log;
-  std::vector<std::string> app_ids;
-  for (const auto& app : cfg.apps) app_ids.push_back(app.id);
-  popts.metrics = make_metrics_listener(metrics, app_ids);
-  provider_router providers(ioc.get_executor(), cfg.apps, popts);
-  broker_options bopts;
-  bopts.settings = cfg.broker;
-  bopts.key_prefix = cfg.redis.key_prefix;
-  bopts.takeover_idle = cfg.broker.takeover_after;
-  bopts.max_deliveries = cfg.broker.max_deliveries;
-  redis_broker_ports broker_ports(redis, cfg.redis.key_prefix, default_consumer_name(), devices, providers);
-  broker_ports.store().set_trace_limits(cfg.trace);
-  alarm_broker broker(ioc.get_executor(), bopts, broker_ports.ports(), *l10n, log, metrics);
-  int rc = exit_ok;
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        co_await async_start_redis(*redis);
-        auto ec = co_await broker.run_once();
-        if (ec) {
-          std::fprintf(stderr, "herald broker run-once: %s\n", ec.message().c_str());
-          rc = exit_failure;
-        } else {
-          std::printf("broker pass done: claimed=%llu sent=%llu late_dropped=%llu\n",
-                      static_cast<unsigned long long>(metrics.get_counter("herald_broker_alarms_claimed_total", "").value()),
-                      static_cast<unsigned long long>(metrics.get_counter("herald_broker_alarms_sent_total", "").value()),
-                      static_cast<unsigned long long>(metrics.get_counter("herald_broker_alarms_late_dropped_total", "").value()));
-        }
-        providers.shutdown();
-        redis->stop();
-      },
-      [&](std::exception_ptr e) {
-        if (e) rc = exit_failure;
-        ioc.stop();
-      });
-  ioc.run();
+  // Made on `ioc` before the run, so that they outlive it.
+  provider_router providers(ioc.get_executor(), cfg->apps, provider_options_for(*cfg, log, &metrics));
+  const int rc = run_with_redis(ioc, *cfg, "broker run-once", log, &metrics, [&](std::shared_ptr<redis_client> redis) -> asio::awaitable<int> {
+    device_registry devices(redis, cfg->redis.key_prefix);
+    redis_broker_ports ports(redis, cfg->redis.key_prefix, default_consumer_name(), devices, providers);
+    ports.store().set_trace_limits(cfg->trace);
+    alarm_broker broker(ioc.get_executor(), broker_options_for(*cfg), ports.ports(), *l10n, log, metrics);
+    const auto ec = co_await broker.run_once();
+    ports.store().trace_flush();
+    if (ec) {
+      std::fprintf(stderr, "herald broker run-once: %s\n", ec.message().c_str());
+      co_return exit_failure;
+    }
+    std::printf("broker pass done: claimed=%llu sent=%llu late_dropped=%llu\n",
+                static_cast<unsigned long long>(metrics.get_counter("herald_broker_alarms_claimed_total", "").value()),
+                static_cast<unsigned long long>(metrics.get_counter("herald_broker_alarms_sent_total", "").value()),
+                static_cast<unsigned long long>(metrics.get_counter("herald_broker_alarms_late_dropped_total", "").value()));
+    co_return exit_ok;
+  });
+  providers.shutdown();
   return rc;
 }
 

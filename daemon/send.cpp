@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "daemon/commands.hpp"
+#include "daemon/wiring.hpp"
 #include "providers/provider.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
@@ -86,9 +87,7 @@ int command_send(const std::vector<std::string>& args) {
   metrics_registry metrics;
   const std::uint64_t nonce = std::random_device{}();
   asio::io_context ioc;
-  provider_options popts;
-  popts.log = &log;
-  provider_router router(ioc.get_executor(), cfg->apps, popts);
+  provider_router router(ioc.get_executor(), cfg->apps, provider_options_for(*cfg, log, nullptr));
   return run_with_redis(ioc, *cfg, "send", log, &metrics, [&](std::shared_ptr<redis_client> redis) -> asio::awaitable<int> {
     device_registry devices(redis, cfg->redis.key_prefix);
     int rc = exit_ok;

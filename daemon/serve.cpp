@@ -23,6 +23,7 @@
 #include "config/config.hpp"
 #include "broker/alarm_broker.hpp"
 #include "broker/redis/redis_ports.hpp"
+#include "daemon/wiring.hpp"
 #include "daemon/build_info.hpp"
 #include "daemon/commands.hpp"
 #include "l10n/localizer.hpp"
@@ -185,13 +186,8 @@ int command_serve(const std::string& config_path) {
     std::fprintf(stderr, "herald: bad configuration: %s\n", e.what());
     return exit_bad_config;
   }
-  std::optional<localizer> l10n;
-  try {
-    l10n.emplace(localizer::load(cfg.locales.directory, cfg.timezones.table_file, cfg.locales.default_language, cfg.timezones.default_zone));
-  } catch (const l10n_error& e) {
-    std::fprintf(stderr, "herald: bad configuration: locales/timezones: %s\n", e.what());
-    return exit_bad_config;
-  }
+  const auto l10n = load_localizer(cfg);
+  if (!l10n) return exit_bad_config;
   logger log(parse_log_level(cfg.log.level).value_or(log_level::info), stderr, std::getenv("JOURNAL_STREAM") != nullptr,
              parse_log_format(cfg.log.format).value_or(log_format::text));
   metrics_registry metrics;
@@ -207,11 +203,7 @@ int command_serve(const std::string& config_path) {
   auto redis = redis_client::create(ioc.get_executor(), main_redis_settings, log, &metrics);
   device_registry devices(redis, cfg.redis.key_prefix);
   authenticator auth(cfg.auth);
-  provider_options popts;
-  popts.log = &log;
-  std::vector<std::string> app_ids;
-  for (const auto& app : cfg.apps) app_ids.push_back(app.id);
-  popts.metrics = make_metrics_listener(metrics, app_ids);
+  const provider_options popts = provider_options_for(cfg, log, &metrics);
   // The providers' connections and the broker that drives them share one
   // strand: with server.threads > 1 their state is still touched by one
   // thread at a time (HTTP connections and Redis have their own strands).
@@ -240,11 +232,7 @@ int command_serve(const std::string& config_path) {
     }
     metrics.get_gauge("herald_ready", "1 while /readyz answers 200 (Redis and every configured provider ready)").set(all ? 1 : 0);
   });
-  broker_options bopts;
-  bopts.settings = cfg.broker;
-  bopts.key_prefix = cfg.redis.key_prefix;
-  bopts.takeover_idle = cfg.broker.takeover_after;
-  bopts.max_deliveries = cfg.broker.max_deliveries;
+  const broker_options bopts = broker_options_for(cfg);
   redis_broker_ports broker_ports(redis, cfg.redis.key_prefix, default_consumer_name(), devices, providers);
   broker_ports.store().set_trace_limits(cfg.trace);
   alarm_broker broker(push_strand, bopts, broker_ports.ports(), *l10n, log, metrics);

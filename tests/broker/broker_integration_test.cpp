@@ -411,6 +411,27 @@ TEST_F(broker_test, RunAppointmentAlarmBrokerAndSendPushNotification) {
   EXPECT_TRUE(wait_token(hex_token(1), 1, seconds(5)));
 }
 
+// `herald broker run-once` with no daemon running: one pass claims the due
+// alarm and sends it, then the command exits 0 with a summary.
+TEST_F(broker_test, BrokerRunOnceSendsWhatIsDueWithoutADaemon) {
+  auto d = start_daemon();
+  register_device(d, 7100, 71);
+  const auto due = system_clock::now() + seconds(3);
+  put_appointment(d, "ONCE", {7100}, due);
+  d.proc->signal(SIGTERM);  // stopped before the alarm falls due
+  ASSERT_EQ(d.proc->wait(seconds(10)), 0) << d.proc->output();
+  std::this_thread::sleep_until(due + milliseconds(200));  // the alarm's due time, not a guess
+  EXPECT_EQ(apns_->delivered_count_for_token(hex_token(71)), 0u);
+  child_process once({HERALD_TEST_BINARY, "broker", "run-once", "--config", dir_ + "/herald-" + std::to_string(d.port) + ".yaml"},
+                     dir_ + "/run-once.log");
+  auto code = once.wait(seconds(30));
+  ASSERT_TRUE(code.has_value()) << once.output();
+  EXPECT_EQ(*code, 0) << once.output();
+  EXPECT_NE(once.output().find("broker pass done: claimed=1 sent=1 late_dropped=0"), std::string::npos) << once.output();
+  EXPECT_EQ(apns_->delivered_count_for_token(hex_token(71)), 1u);
+  EXPECT_EQ(redis_.cli("GET b:delivery:alarm:ONCE:1:dev-71"), "delivered\n");
+}
+
 TEST_F(broker_test, HeraldSendPrintsOneResultLinePerDevice) {
   auto d = start_daemon();
   register_device(d, 9000, 1);
