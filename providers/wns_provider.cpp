@@ -106,36 +106,11 @@ class wns_provider final : public push_provider {
   }
 
   asio::awaitable<std::variant<std::string, delivery_result>> exchange() {
-    http_request request;
-    request.method = "POST";
-    request.path = token_path_;
-    request.headers.push_back({"content-type", "application/x-www-form-urlencoded", false});
-    request.headers.push_back({"accept", "application/json", false});
-    request.body = wns_token_request_body(settings_.client_id, secret_, scope_);
-    options_.metrics->on_token_refresh(app_id_, "wns");
-    for (int attempt = 0;; ++attempt) {
-      auto answer = co_await token_pool_->async_request(request, settings_.response_timeout);
-      if (!answer) {
-        auto e = static_cast<provider_error>(answer.error().value());
-        if (detail::resendable(e) && attempt < options_.max_resends) continue;
-        auto r = detail::transport_failure(e, options_.retry_backoff.delay(0, options_.random));
-        r.reason = "TokenExchange" + r.reason;
-        if (options_.log) options_.log->warning("wns_token_failed").kv("app", app_id_).kv("error", answer.error().message());
-        co_return r;
-      }
-      auto token = parse_wns_token_response(answer->status, answer->body);
-      if (!token) {
-        if (options_.log)
-          options_.log->err("wns_token_rejected")
-              .kv("app", app_id_)
-              .kv("status", answer->status)
-              .kv("body", answer->body.substr(0, 200));
-        co_return detail::token_exchange_failure(answer->status, options_.retry_backoff.delay(0, options_.random));
-      }
-      tokens_.store(std::move(token->token), detail::now_unix_s(), token->expires_in_s);
-      if (options_.log) options_.log->info("wns_token_refreshed").kv("app", app_id_).kv("expires_in", token->expires_in_s);
-      co_return tokens_.token();
-    }
+    // Named first: GCC 12 mishandles a temporary passed by value to a coroutine inside co_await.
+    std::string path = token_path_;
+    std::string form = wns_token_request_body(settings_.client_id, secret_, scope_);
+    co_return co_await detail::exchange_oauth_token(*token_pool_, std::move(path), std::move(form), settings_.response_timeout, options_,
+                                                    app_id_, "wns", tokens_, parse_wns_token_response);
   }
 
   asio::awaitable<delivery_result> send_here(const device_info& device, const notification& n) {
