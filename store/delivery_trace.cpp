@@ -5,7 +5,6 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-#include <atomic>
 
 #include "store/lua_script.hpp"
 #include "store/redis_client.hpp"
@@ -95,14 +94,12 @@ void append_delivery_events(redis_client& redis, const std::string& key_prefix, 
     if (!e.id.empty()) add(key_prefix + ":trace:" + e.kind + ":" + e.id, value);
   }
   if (lists.empty()) return;
-  // EVALSHA once Redis knows the script; EVAL (the text) until then, so the
-  // first events keep their order on the connection. Not waited for: the
-  // broker does not hold a delivery for its trace. A Redis that lost its
-  // script cache (restart) answers NOSCRIPT: that batch is sent again as EVAL.
-  static std::atomic<bool> cached{false};
-  const auto& script = append_script();
-  const bool by_sha = cached.load(std::memory_order_relaxed);
-  std::vector<std::string> cmd{by_sha ? "EVALSHA" : "EVAL", by_sha ? script.sha() : script.text(), std::to_string(lists.size())};
+  // EVAL with the script's text: one call per batch, so sending the text
+  // costs little, and unlike EVALSHA it never meets NOSCRIPT after a Redis
+  // restart, which would need a resend behind later commands (the events of
+  // one connection stay in order). Not waited for: the broker does not hold
+  // a delivery for its trace.
+  std::vector<std::string> cmd{"EVAL", append_script().text(), std::to_string(lists.size())};
   for (const auto& [key, values] : lists) cmd.push_back(key);
   cmd.push_back(std::to_string(std::max<std::int64_t>(limits.max_events, 1) - 1));
   cmd.push_back(std::to_string(limits.max_age.count()));
@@ -110,19 +107,7 @@ void append_delivery_events(redis_client& redis, const std::string& key_prefix, 
     cmd.push_back(std::to_string(values.size()));
     for (auto& v : values) cmd.push_back(std::move(v));
   }
-  auto again = by_sha ? cmd : std::vector<std::string>{};
-  redis.exec(std::move(cmd), [client = redis.shared_from_this(), again = std::move(again)](boost::system::error_code ec,
-                                                                                          redis_reply reply) mutable {
-    if (!ec) {
-      cached.store(true, std::memory_order_relaxed);
-      return;
-    }
-    if (again.empty() || ec != redis_error::server_error || !reply.str.starts_with("NOSCRIPT")) return;
-    cached.store(false, std::memory_order_relaxed);
-    again[0] = "EVAL";
-    again[1] = append_script().text();
-    client->exec(std::move(again), [](boost::system::error_code, redis_reply) {});
-  });
+  redis.exec(std::move(cmd), [](boost::system::error_code, redis_reply) {});
 }
 
 void append_delivery_event(redis_client& redis, const std::string& key_prefix, const delivery_event& e, const trace_settings& limits) {
@@ -135,7 +120,7 @@ std::optional<std::string> trace_subject(std::string_view kind, std::string_view
 }
 
 boost::asio::awaitable<std::pair<boost::system::error_code, std::vector<delivery_event>>> read_delivery_trace(
-    redis_client& redis, const std::string& key_prefix, const std::string& subject) {
+    redis_client& redis, std::string key_prefix, std::string subject) {
   std::vector<std::string> cmd{"LRANGE", key_prefix + ":trace:" + subject, "0", "-1"};
   auto [ec, reply] = co_await redis_command(redis, std::move(cmd));
   std::vector<delivery_event> out;

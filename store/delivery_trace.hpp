@@ -49,6 +49,6 @@ std::optional<std::string> trace_subject(std::string_view kind, std::string_view
 
 // The events of `subject` ("device:<id>", "alarm:<id>", "message:<id>"), newest first.
 boost::asio::awaitable<std::pair<boost::system::error_code, std::vector<delivery_event>>> read_delivery_trace(
-    redis_client& redis, const std::string& key_prefix, const std::string& subject);
+    redis_client& redis, std::string key_prefix, std::string subject);
 
 }  // namespace herald
