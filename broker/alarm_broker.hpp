@@ -34,14 +34,11 @@ std::string default_consumer_name();
 
 struct broker_options {
   broker_settings settings;
-  std::string key_prefix = "herald";
   int claim_batch = 500;                // alarms moved into the stream per claim
   int read_batch = 256;                 // stream entries read per XREADGROUP (one batch)
   int max_batches_in_flight = 3;        // batches processed at once (a pipeline)
   int max_sends_per_batch = 512;        // notifications of one batch's alarms sent concurrently
   int max_sends_per_entry = 256;        // devices of one message or retry sent concurrently; entries of a batch processed at once
-  std::chrono::milliseconds takeover_idle{30'000};  // a pending entry idle this long belongs to a dead daemon
-  std::int64_t max_deliveries = 10;                 // a work entry that failed this often is dead-lettered
 };
 
 class alarm_broker {

@@ -96,7 +96,7 @@ struct broker_core : std::enable_shared_from_this<broker_core> {
   // Store time, ms since the epoch (any thread). Before the first TIME answer, the local wall clock.
   std::int64_t now() const;
   boost::asio::awaitable<void> sync_clock();
-  std::int64_t lease_ms() const { return opts.takeover_idle.count(); }
+  std::int64_t lease_ms() const { return opts.settings.takeover_after.count(); }
 
   // Entries and delivery records this daemon is working on (strand): the
   // renewer keeps their idle time and leases fresh every takeover_after/3.

@@ -148,7 +148,7 @@ asio::awaitable<error_code> broker_core::bury(const std::vector<work_item>& entr
                                              {"kind", w.kind},
                                              {"id", w.field("id")},
                                              {"device", w.field("device")},
-                                             {"reason", "processing failed " + std::to_string(opts.max_deliveries) + " times"}};
+                                             {"reason", "processing failed " + std::to_string(opts.settings.max_deliveries) + " times"}};
     if (auto ec = co_await ports.work.dead_letter(entry)) co_return ec;
     ids.push_back(w.stream_id);
   }

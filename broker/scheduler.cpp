@@ -47,7 +47,7 @@ asio::awaitable<void> broker_core::sync_clock() {
 asio::awaitable<void> broker_core::renew_loop() {
   auto self = shared_from_this();
   asio::steady_timer tick(strand);
-  const auto period = std::max<milliseconds>(opts.takeover_idle / 3, milliseconds(10));
+  const auto period = std::max<milliseconds>(opts.settings.takeover_after / 3, milliseconds(10));
   while (passes_running > 0) {
     tick.expires_after(period);
     co_await tick.async_wait(as_tuple_awaitable);
@@ -101,7 +101,7 @@ asio::awaitable<error_code> broker_core::pass(bool takeover) {
     std::set<std::string> keep;
     for (const auto& [id, n] : inflight_entries) keep.insert(id);
     while (!stopped) {
-      auto stale_items = co_await ports.work.take_over_stale(opts.takeover_idle.count(), opts.read_batch, opts.max_deliveries, keep);
+      auto stale_items = co_await ports.work.take_over_stale(opts.settings.takeover_after.count(), opts.read_batch, opts.settings.max_deliveries, keep);
       if (!stale_items) co_return stale_items.error();
       if (stale_items->items.empty() && stale_items->poisoned.empty()) break;
       if (auto ec = co_await bury(stale_items->poisoned)) co_return ec;
@@ -112,7 +112,7 @@ asio::awaitable<error_code> broker_core::pass(bool takeover) {
     }
     // A consumer that owns nothing and was idle for two takeover periods
     // (and sweeps) is a daemon that is gone: a restart uses a new name.
-    const auto idle = 2 * std::max(opts.takeover_idle, opts.settings.interval).count();
+    const auto idle = 2 * std::max(opts.settings.takeover_after, opts.settings.interval).count();
     if (auto removed = co_await ports.work.remove_idle_consumers(idle); removed && *removed > 0) {
       consumers_removed.inc(static_cast<std::uint64_t>(*removed));
       log.info("broker.consumers_removed").kv("consumers", static_cast<long long>(*removed));

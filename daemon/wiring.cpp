@@ -23,9 +23,6 @@ provider_options provider_options_for(const config& cfg, logger& log, metrics_re
 broker_options broker_options_for(const config& cfg) {
   broker_options options;
   options.settings = cfg.broker;
-  options.key_prefix = cfg.redis.key_prefix;
-  options.takeover_idle = cfg.broker.takeover_after;
-  options.max_deliveries = cfg.broker.max_deliveries;
   return options;
 }
 

@@ -18,7 +18,7 @@ class metrics_registry;
 // instruments of every configured app (created here, once).
 provider_options provider_options_for(const config& cfg, logger& log, metrics_registry* metrics);
 
-// The broker's settings from broker.* and redis.key_prefix.
+// The broker's settings from broker.*.
 broker_options broker_options_for(const config& cfg);
 
 // The catalogs and time-zone table of locales.* / timezones.*; prints

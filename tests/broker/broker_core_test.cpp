@@ -31,7 +31,6 @@ const localizer& shared_l10n() {
 struct fake_daemon {
   fake_daemon(asio::io_context& ioc, fake_world& w, std::string name, broker_options o)
       : store(w, name), devices(w), sender(w), log(log_level::warning, stderr) {
-    o.takeover_idle = o.settings.takeover_after;
     broker = std::make_unique<alarm_broker>(ioc.get_executor(), o, broker_ports{store, store, store, store, store, devices, sender},
                                             shared_l10n(), log, metrics);
   }
