@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include "broker/appointment.hpp"
+#include "model/appointment.hpp"
 #include "broker/ports.hpp"
 #include "config/config.hpp"
 #include "model/push_message.hpp"

@@ -1,44 +1,12 @@
 #include "broker/dead_letter_policy.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <stdexcept>
 
 #include "config/config.hpp"
+#include "model/text.hpp"
 
 namespace herald {
-
-namespace {
-
-bool all_digits(std::string_view s) {
-  return !s.empty() && s.size() <= 20 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::optional<std::int64_t> to_int(std::string_view s) {
-  std::int64_t v = 0;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-}  // namespace
-
-std::string dead_letter::field(std::string_view name) const {
-  for (const auto& [k, v] : fields)
-    if (k == name) return v;
-  return {};
-}
-
-bool is_stream_id(std::string_view text) {
-  const auto dash = text.find('-');
-  if (dash == std::string_view::npos) return all_digits(text) && to_int(text).has_value();
-  return all_digits(text.substr(0, dash)) && all_digits(text.substr(dash + 1)) && to_int(text.substr(0, dash)).has_value();
-}
-
-std::optional<std::int64_t> stream_id_ms(std::string_view id) {
-  if (!is_stream_id(id)) return std::nullopt;
-  return to_int(id.substr(0, id.find('-')));
-}
 
 bool matches(const dead_letter& e, const dead_letter_filter& f) {
   if (f.since_ms) {
@@ -91,7 +59,8 @@ std::variant<replay_plan, replay_refusal> decide_replay(const std::optional<dead
   if (delivery.size() <= head.size() + tail.size() || !delivery.starts_with(head) || !delivery.ends_with(tail))
     return replay_refusal::malformed;
   const auto rev_text = std::string_view(delivery).substr(head.size(), delivery.size() - head.size() - tail.size());
-  const auto rev = all_digits(rev_text) ? to_int(rev_text) : std::nullopt;
+  const bool digits = !rev_text.empty() && std::all_of(rev_text.begin(), rev_text.end(), is_digit);
+  const auto rev = digits ? parse_integer<std::int64_t>(rev_text) : std::nullopt;
   if (!rev) return replay_refusal::malformed;
   if (!device_registered) return replay_refusal::device_gone;
   replay_plan plan;

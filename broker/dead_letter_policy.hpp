@@ -12,20 +12,9 @@
 #include <vector>
 
 #include "broker/work_kind.hpp"
+#include "model/dead_letter.hpp"
 
 namespace herald {
-
-// One entry of the stream: its id ("1764500000000-0") and fields in order.
-struct dead_letter {
-  std::string id;
-  std::vector<std::pair<std::string, std::string>> fields;
-  std::string field(std::string_view name) const;
-};
-
-// "1764500000000-0" or "1764500000000".
-bool is_stream_id(std::string_view text);
-// The millisecond part of a stream id; nullopt when it is not one.
-std::optional<std::int64_t> stream_id_ms(std::string_view id);
 
 // Selects entries for list and replay --all-matching. Empty parts match all.
 struct dead_letter_filter {

@@ -9,7 +9,7 @@
 #include <optional>
 #include <vector>
 
-#include "broker/appointment.hpp"
+#include "model/appointment.hpp"
 #include "model/device.hpp"
 #include "model/push_message.hpp"
 #include "providers/provider.hpp"

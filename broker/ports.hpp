@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "broker/appointment.hpp"
+#include "model/appointment.hpp"
 #include "broker/delivery_lease.hpp"
 #include "model/delivery_event.hpp"
 #include "model/device.hpp"

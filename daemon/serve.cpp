@@ -17,9 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include "api/api_service.hpp"
-#include "api/auth.hpp"
-#include "api/http_server.hpp"
+#include "api/http_api.hpp"
+#include "api/server/broker_gateway.hpp"
+#include "api/access/auth.hpp"
+#include "api/server/http_server.hpp"
 #include "config/config.hpp"
 #include "broker/alarm_broker.hpp"
 #include "broker/redis/redis_ports.hpp"
@@ -244,11 +245,10 @@ int command_serve(const std::string& config_path) {
   auto watch_redis = redis_client::create(ioc.get_executor(), watch_settings, log, nullptr);
   change_watcher schedule_watch(ioc.get_executor(), watch_redis, watch_opts, [&broker] { broker.schedule_changed(); });
 
-  api_context api_ctx{log, metrics, auth, redis, devices, provider_readiness, cfg.redis.key_prefix,
-                      [&broker](push_message m) { return broker.submit(std::move(m)); },
-                      [&broker] { return broker.run_once(); }, &broker, {},
-                      [&cfg](const device_info& d) { return check_pns_handle(d, cfg.apps); }};
-  api_service api(std::move(api_ctx));
+  auto broker_access = make_broker_gateway(broker);
+  http_api api(http_api_dependencies{log, metrics, auth, redis, cfg.redis.key_prefix, devices, broker_access.get(),
+                                     [&cfg](const device_info& d) { return check_pns_handle(d, cfg.apps); },
+                                     provider_readiness});
   http_server server(
       ioc.get_executor(), cfg.server, [&api](http_request& req) { return api.handle(req); }, log, metrics);
   try {

@@ -1,5 +1,5 @@
 // The admin routes' JSON and dead-letter query (api/admin_codec).
-#include "api/admin_codec.hpp"
+#include "api/admin/admin_codec.hpp"
 
 #include <gtest/gtest.h>
 

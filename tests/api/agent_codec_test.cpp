@@ -1,10 +1,10 @@
 // Table-driven validation of the Pocket (tags, SendPushNotification) and
 // ForeignSystem request decoders.
-#include "api/pocket_codec.hpp"
+#include "api/pocket/pocket_codec.hpp"
 
 #include <gtest/gtest.h>
 
-#include "api/foreign_system_codec.hpp"
+#include "api/foreign_system/foreign_system_codec.hpp"
 
 namespace herald {
 namespace {

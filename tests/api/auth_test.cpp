@@ -1,4 +1,4 @@
-#include "api/auth.hpp"
+#include "api/access/auth.hpp"
 
 #include <gtest/gtest.h>
 

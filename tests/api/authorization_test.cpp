@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "api/authorization.hpp"
+#include "api/access/authorization.hpp"
 
 namespace herald {
 namespace {

@@ -1,4 +1,4 @@
-#include "api/ibm_codec.hpp"
+#include "api/ibm/ibm_codec.hpp"
 
 #include <gtest/gtest.h>
 

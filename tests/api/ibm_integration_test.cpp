@@ -19,8 +19,9 @@
 #include <future>
 #include <thread>
 
-#include "api/api_service.hpp"
-#include "api/auth.hpp"
+#include "api/http_api.hpp"
+#include "api/server/broker_gateway.hpp"
+#include "api/access/auth.hpp"
 #include "config/config.hpp"
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
@@ -604,7 +605,7 @@ TEST_F(ibm_test, RedisDownIs500WithJsonBody) {
   EXPECT_EQ(register_ibm("r3").status, 201);
 }
 
-// POST /messages in-process: the real api_service and Redis, with a
+// POST /messages in-process: the real http_api and Redis, with a
 // submit_push that records what it is given.
 class ibm_message_test : public ::testing::Test {
  protected:
@@ -642,19 +643,40 @@ class ibm_message_test : public ::testing::Test {
     if (runner_.joinable()) runner_.join();
   }
 
-  std::unique_ptr<api_service> make_service(bool wired) {
-    api_context ctx{.log = log_, .metrics = metrics_, .auth = *auth_, .redis = client_, .devices = *devices_,
-                    .extra_readiness = {}, .key_prefix = "m", .submit_push = {}, .run_alarm_broker = {},
-                    .extra_routes = {}};
-    if (wired)
-      ctx.submit_push = [this](push_message m) -> boost::asio::awaitable<boost::system::result<std::string>> {
-        submitted_.push_back(std::move(m));
-        co_return std::string("msg-" + std::to_string(submitted_.size()));
-      };
-    return std::make_unique<api_service>(std::move(ctx));
+  // Records what the API submits; the appointment and run operations are not used here.
+  class recording_broker final : public broker_gateway {
+   public:
+    explicit recording_broker(std::vector<push_message>& out) : out_(out) {}
+    boost::asio::awaitable<boost::system::result<std::string>> submit(push_message m) override {
+      out_.push_back(std::move(m));
+      co_return std::string("msg-" + std::to_string(out_.size()));
+    }
+    boost::asio::awaitable<boost::system::error_code> run_once() override {
+      co_return make_error_code(boost::system::errc::operation_not_supported);
+    }
+    boost::asio::awaitable<boost::system::result<appointment_written>> put_appointment(const appointment&) override {
+      co_return make_error_code(boost::system::errc::operation_not_supported);
+    }
+    boost::asio::awaitable<boost::system::result<std::optional<appointment>>> get_appointment(const std::string&) override {
+      co_return make_error_code(boost::system::errc::operation_not_supported);
+    }
+    boost::asio::awaitable<boost::system::result<bool>> delete_appointment(const std::string&) override {
+      co_return boost::system::result<bool>(boost::system::in_place_error,
+                                            make_error_code(boost::system::errc::operation_not_supported));
+    }
+
+   private:
+    std::vector<push_message>& out_;
+  };
+
+  std::unique_ptr<http_api> make_service(bool wired) {
+    return std::make_unique<http_api>(http_api_dependencies{.log = log_, .metrics = metrics_, .auth = *auth_, .redis = client_,
+                                                            .key_prefix = "m", .devices = *devices_,
+                                                            .broker = wired ? &broker_ : nullptr, .check_device = {},
+                                                            .extra_readiness = {}});
   }
 
-  herald::http_response send(api_service& api, boost::beast::http::verb verb, const std::string& target,
+  herald::http_response send(http_api& api, boost::beast::http::verb verb, const std::string& target,
                              const std::string& body) {
     auto req = std::make_shared<http_request>(verb, target, 11);
     req->set(boost::beast::http::field::authorization, "Bearer " + admin_token);
@@ -675,6 +697,7 @@ class ibm_message_test : public ::testing::Test {
   std::unique_ptr<device_registry> devices_;
   std::thread runner_;
   std::vector<push_message> submitted_;  // touched on the io_context thread only while a request runs
+  recording_broker broker_{submitted_};
 };
 
 TEST_F(ibm_message_test, AcceptedMessagesReachTheBrokerMapped) {

@@ -1,4 +1,4 @@
-#include "api/negotiation.hpp"
+#include "api/common/negotiation.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "api/pocket_codec.hpp"
+#include "api/pocket/pocket_codec.hpp"
 
 #include <gtest/gtest.h>
 

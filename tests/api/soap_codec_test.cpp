@@ -1,4 +1,4 @@
-#include "api/soap_codec.hpp"
+#include "api/soap/soap_codec.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,8 +6,8 @@
 
 #include <boost/json/parse.hpp>
 
-#include "api/foreign_system_codec.hpp"
-#include "api/pocket_codec.hpp"
+#include "api/foreign_system/foreign_system_codec.hpp"
+#include "api/pocket/pocket_codec.hpp"
 #include "tests/api/seed_envelopes.hpp"
 
 namespace herald {

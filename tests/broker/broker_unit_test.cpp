@@ -4,8 +4,8 @@
 
 #include <limits>
 
-#include "api/appointment_codec.hpp"
-#include "broker/appointment.hpp"
+#include "api/appointments/appointment_codec.hpp"
+#include "model/appointment.hpp"
 
 namespace herald {
 namespace {

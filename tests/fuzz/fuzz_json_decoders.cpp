@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "api/foreign_system_codec.hpp"
-#include "api/pocket_codec.hpp"
+#include "api/foreign_system/foreign_system_codec.hpp"
+#include "api/pocket/pocket_codec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/negotiation.hpp"
+#include "api/common/negotiation.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
