@@ -35,6 +35,6 @@ http_api::http_api(http_api_dependencies deps)
 
 http_api::~http_api() = default;
 
-boost::asio::awaitable<http_response> http_api::handle(http_request& req) { return service_->handle(req); }
+boost::asio::awaitable<api_response> http_api::handle(api_request& req) { return service_->handle(req); }
 
 }  // namespace herald

@@ -43,7 +43,7 @@ class http_api {
   http_api(const http_api&) = delete;
   http_api& operator=(const http_api&) = delete;
 
-  boost::asio::awaitable<http_response> handle(http_request& req);
+  boost::asio::awaitable<api_response> handle(api_request& req);
 
  private:
   std::unique_ptr<pocket_agent> pocket_;

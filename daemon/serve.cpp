@@ -250,7 +250,7 @@ int command_serve(const std::string& config_path) {
                                      [&cfg](const device_info& d) { return check_pns_handle(d, cfg.apps); },
                                      provider_readiness});
   http_server server(
-      ioc.get_executor(), cfg.server, [&api](http_request& req) { return api.handle(req); }, log, metrics);
+      ioc.get_executor(), cfg.server, [&api](api_request& req) { return api.handle(req); }, log, metrics);
   try {
     server.start();
   } catch (const boost::system::system_error& e) {

@@ -35,14 +35,14 @@ std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-http_response json_ok(std::string body) { return make_response(http::status::ok, std::move(body), "application/json; charset=utf-8"); }
+api_response json_ok(std::string body) { return make_response(http::status::ok, std::move(body), "application/json; charset=utf-8"); }
 
 class admin_routes final : public route_module {
  public:
   admin_routes(const authenticator& auth, logger& log, std::shared_ptr<redis_client> redis, std::string key_prefix)
       : auth_(auth), log_(log), redis_(std::move(redis)), key_prefix_(std::move(key_prefix)), dead_letters_(redis_, key_prefix_) {}
 
-  asio::awaitable<std::optional<http_response>> handle(http_request& req, const std::string& path, std::string& route_name) override {
+  asio::awaitable<std::optional<api_response>> handle(api_request& req, const std::string& path, std::string& route_name) override {
     if (!path.starts_with(admin_prefix)) co_return std::nullopt;
     // Ids keep their case: cut them from the original path (same length).
     std::string raw(target_path(req.target()));
@@ -156,7 +156,7 @@ class admin_routes final : public route_module {
 
  private:
   // nullopt when `req` may use an admin route of `access`; else the refusal.
-  std::optional<http_response> admit(const http_request& req, authz::admin_access access) {
+  std::optional<api_response> admit(const api_request& req, authz::admin_access access) {
     auto who = authorize(auth_, req, "");
     if (auto* e = std::get_if<api_error>(&who)) return error_response(*e, media_type::json);
     const auto& p = std::get<principal>(who);
@@ -174,7 +174,7 @@ class admin_routes final : public route_module {
     return error_response({403, "SoAccessDeniedException", "refused"}, media_type::json);
   }
 
-  static http_response method_not_allowed(std::string& route_name, const std::string& text) {
+  static api_response method_not_allowed(std::string& route_name, const std::string& text) {
     route_name = "admin.method_not_allowed";
     return error_response({405, "MethodNotAllowed", text}, media_type::json);
   }
@@ -186,7 +186,7 @@ class admin_routes final : public route_module {
     return out + "}";
   }
 
-  void log_replays(const http_request& req, std::size_t replayed, std::size_t refused) {
+  void log_replays(const api_request& req, std::size_t replayed, std::size_t refused) {
     auto who = authorize(auth_, req, "");
     const std::string name = std::holds_alternative<principal>(who) ? std::get<principal>(who).name : "?";
     log_.notice("deadletter.replayed")

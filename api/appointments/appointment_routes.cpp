@@ -28,7 +28,7 @@ class appointment_routes final : public route_module {
   appointment_routes(const authenticator& auth, logger& log, broker_gateway* broker)
       : auth_(auth), log_(log), broker_(broker) {}
 
-  asio::awaitable<std::optional<http_response>> handle(http_request& req, const std::string& path, std::string& route_name) override {
+  asio::awaitable<std::optional<api_response>> handle(api_request& req, const std::string& path, std::string& route_name) override {
     if (path.rfind(prefix, 0) != 0) co_return std::nullopt;
     // The id keeps its case: take it from the original target.
     auto raw = target_path(req.target());
@@ -106,7 +106,7 @@ class appointment_routes final : public route_module {
   }
 
  private:
-  static http_response unknown(const std::string& id, media_type media) {
+  static api_response unknown(const std::string& id, media_type media) {
     return error_response({404, "SoNotFoundException", "no appointment " + id}, media);
   }
 

@@ -22,7 +22,7 @@ class foreign_system_routes final : public route_module {
  public:
   foreign_system_routes(const authenticator& auth, foreign_system_agent& agent) : auth_(auth), agent_(agent) {}
 
-  asio::awaitable<std::optional<http_response>> handle(http_request& req, const std::string& path, std::string& route_name) override {
+  asio::awaitable<std::optional<api_response>> handle(api_request& req, const std::string& path, std::string& route_name) override {
     if (path.rfind(foreign_prefix, 0) != 0) co_return std::nullopt;
     // The operation names are the SOAP service's (one list for both).
     auto op = soap_operation(soap_service{soap_agent::foreign_system, 88}, path.substr(foreign_prefix.size()));

@@ -28,13 +28,13 @@ namespace {
 constexpr std::string_view ibm_path_prefix = "/imfpush/v1/apps/";
 constexpr std::string_view json_type = "application/json; charset=utf-8";
 
-http_response ibm_error(const api_error& e) {
+api_response ibm_error(const api_error& e) {
   auto res = make_response(static_cast<http::status>(e.status), encode_ibm_error(e), json_type);
   if (e.status == 401) res.set(http::field::www_authenticate, "Bearer realm=\"imfpush\"");
   return res;
 }
 
-http_response ibm_json(http::status status, std::string body) { return make_response(status, std::move(body), json_type); }
+api_response ibm_json(http::status status, std::string body) { return make_response(status, std::move(body), json_type); }
 
 api_error not_found(std::string message) { return api_error{404, "NotFound", std::move(message)}; }
 // The resource a request names.
@@ -74,7 +74,7 @@ class ibm_routes final : public route_module {
  public:
   ibm_routes(const authenticator& auth, ibm_agent& agent) : auth_(auth), agent_(agent) {}
 
-  asio::awaitable<std::optional<http_response>> handle(http_request& req, const std::string& path,
+  asio::awaitable<std::optional<api_response>> handle(api_request& req, const std::string& path,
                                                        std::string& route_name) override {
     if (path.rfind(ibm_path_prefix, 0) != 0) co_return std::nullopt;
     auto target = parse_target(target_path(req.target()));
@@ -155,12 +155,12 @@ class ibm_routes final : public route_module {
  private:
   // The agent's answer as IBM's JSON: `status` with the encoded value, or the error.
   template <typename T, typename Encode>
-  static http_response answer(const decoded<T>& res, http::status status, Encode encode) {
+  static api_response answer(const decoded<T>& res, http::status status, Encode encode) {
     if (auto* e = std::get_if<api_error>(&res)) return ibm_error(*e);
     return ibm_json(status, encode(std::get<T>(res)));
   }
 
-  asio::awaitable<http_response> post_device(http_request& req, const std::string& app, const principal& p) {
+  asio::awaitable<api_response> post_device(api_request& req, const std::string& app, const principal& p) {
     auto dec = decode_ibm_device_registration(req.body());
     if (auto* e = std::get_if<api_error>(&dec)) co_return ibm_error(*e);
     bool existed = false;
@@ -168,12 +168,12 @@ class ibm_routes final : public route_module {
     co_return answer(res, http::status::created, encode_ibm_registration);
   }
 
-  asio::awaitable<http_response> get_device(const std::string& app, const std::string& device_id, const principal& p) {
+  asio::awaitable<api_response> get_device(const std::string& app, const std::string& device_id, const principal& p) {
     auto res = co_await agent_.get_device(app, device_id, p);
     co_return answer(res, http::status::ok, encode_ibm_registration);
   }
 
-  asio::awaitable<http_response> put_device(http_request& req, const std::string& app, const std::string& device_id,
+  asio::awaitable<api_response> put_device(api_request& req, const std::string& app, const std::string& device_id,
                                             const principal& p) {
     auto dec = decode_ibm_device_update(req.body(), device_id);
     if (auto* e = std::get_if<api_error>(&dec)) co_return ibm_error(*e);
@@ -181,13 +181,13 @@ class ibm_routes final : public route_module {
     co_return answer(res, http::status::ok, encode_ibm_registration);
   }
 
-  asio::awaitable<http_response> delete_device(const std::string& app, const std::string& device_id, const principal& p) {
+  asio::awaitable<api_response> delete_device(const std::string& app, const std::string& device_id, const principal& p) {
     auto res = co_await agent_.delete_device(app, device_id, p);
     if (auto* e = std::get_if<api_error>(&res)) co_return ibm_error(*e);
     co_return make_response(http::status::no_content, {}, {});
   }
 
-  asio::awaitable<http_response> list_devices(http_request& req, const std::string& app, const principal& p) {
+  asio::awaitable<api_response> list_devices(api_request& req, const std::string& app, const principal& p) {
     auto filter = query_parameter(req.target(), "filter");
     auto user = query_parameter(req.target(), "userId");
     auto dec = decode_ibm_device_query(filter, user, query_parameter(req.target(), "offset"),
@@ -205,14 +205,14 @@ class ibm_routes final : public route_module {
     co_return ibm_json(http::status::ok, encode_ibm_device_list(page.items, info));
   }
 
-  asio::awaitable<http_response> post_subscription(http_request& req, const std::string& app, const principal& p) {
+  asio::awaitable<api_response> post_subscription(api_request& req, const std::string& app, const principal& p) {
     auto dec = decode_ibm_subscription(req.body());
     if (auto* e = std::get_if<api_error>(&dec)) co_return ibm_error(*e);
     auto res = co_await agent_.subscribe(app, p, std::get<ibm_subscription>(dec));
     co_return answer(res, http::status::created, encode_ibm_subscription);
   }
 
-  asio::awaitable<http_response> delete_subscription(http_request& req, const std::string& app, const principal& p) {
+  asio::awaitable<api_response> delete_subscription(api_request& req, const std::string& app, const principal& p) {
     auto device_id = query_parameter(req.target(), "deviceId");
     auto tag = query_parameter(req.target(), "tagName");
     if (auto e = check_ibm_device_id(device_id.value_or(""))) co_return ibm_error(*e);
@@ -222,7 +222,7 @@ class ibm_routes final : public route_module {
     co_return make_response(http::status::no_content, {}, {});
   }
 
-  asio::awaitable<http_response> list_subscriptions(http_request& req, const std::string& app, const principal& p) {
+  asio::awaitable<api_response> list_subscriptions(api_request& req, const std::string& app, const principal& p) {
     ibm_subscription_filter f{query_parameter(req.target(), "deviceId"), query_parameter(req.target(), "tagName"),
                               query_parameter(req.target(), "userId")};
     for (auto* v : {&f.device_id, &f.tag, &f.user_id})
@@ -242,7 +242,7 @@ class ibm_routes final : public route_module {
     co_return ibm_json(http::status::ok, encode_ibm_subscription_list(page.items, info));
   }
 
-  asio::awaitable<http_response> post_message(http_request& req, const std::string& app, const principal& p) {
+  asio::awaitable<api_response> post_message(api_request& req, const std::string& app, const principal& p) {
     auto dec = decode_ibm_message(req.body());
     if (auto* e = std::get_if<api_error>(&dec)) co_return ibm_error(*e);
     const auto& m = std::get<ibm_message_request>(dec);

@@ -19,13 +19,13 @@ namespace {
 
 constexpr std::string_view pocket_prefix = "/api/v1/agents/pocket/";
 
-http_response no_content() { return make_response(http::status::no_content, {}, {}); }
+api_response no_content() { return make_response(http::status::no_content, {}, {}); }
 
 class pocket_routes final : public route_module {
  public:
   pocket_routes(const authenticator& auth, pocket_agent& agent) : auth_(auth), agent_(agent) {}
 
-  asio::awaitable<std::optional<http_response>> handle(http_request& req, const std::string& path, std::string& route_name) override {
+  asio::awaitable<std::optional<api_response>> handle(api_request& req, const std::string& path, std::string& route_name) override {
     if (path.rfind(pocket_prefix, 0) != 0) co_return std::nullopt;
     auto method = path.substr(pocket_prefix.size());
     auto media = negotiate_accept(req[http::field::accept]);
@@ -46,14 +46,14 @@ class pocket_routes final : public route_module {
       if (auto* e = std::get_if<api_error>(&body)) co_return error_response(*e, *media);
       auto res = co_await (this->*m.call)(std::get<principal>(who), std::get<std::string>(body), req, *media);
       if (auto* e = std::get_if<api_error>(&res)) co_return error_response(*e, *media);
-      co_return std::move(std::get<http_response>(res));
+      co_return std::move(std::get<api_response>(res));
     }
     co_return std::nullopt;
   }
 
  private:
-  using result = decoded<http_response>;
-  using handler = asio::awaitable<result> (pocket_routes::*)(const principal&, const std::string&, const http_request&, media_type);
+  using result = decoded<api_response>;
+  using handler = asio::awaitable<result> (pocket_routes::*)(const principal&, const std::string&, const api_request&, media_type);
   struct method_entry {
     const char* name;
     const char* lowercase;
@@ -61,7 +61,7 @@ class pocket_routes final : public route_module {
     handler call;
   };
 
-  asio::awaitable<result> register_device(const principal& p, const std::string& body, const http_request&, media_type) {
+  asio::awaitable<result> register_device(const principal& p, const std::string& body, const api_request&, media_type) {
     auto r = decode_register_device(body);
     if (auto* e = std::get_if<api_error>(&r)) co_return *e;
     auto res = co_await agent_.register_device(p, std::move(std::get<register_device_request>(r)));
@@ -69,7 +69,7 @@ class pocket_routes final : public route_module {
     co_return no_content();
   }
 
-  asio::awaitable<result> registered_devices(const principal& p, const std::string& body, const http_request& req, media_type media) {
+  asio::awaitable<result> registered_devices(const principal& p, const std::string& body, const api_request& req, media_type media) {
     auto r = decode_associate_request(body);
     if (auto* e = std::get_if<api_error>(&r)) co_return *e;
     auto res = co_await agent_.registered_devices(p, std::get<std::optional<std::int64_t>>(r));
@@ -81,7 +81,7 @@ class pocket_routes final : public route_module {
     co_return make_response(http::status::ok, encode_devices_json(devices, select), "application/json; charset=utf-8");
   }
 
-  asio::awaitable<result> set_device_tags(const principal& p, const std::string& body, const http_request&, media_type) {
+  asio::awaitable<result> set_device_tags(const principal& p, const std::string& body, const api_request&, media_type) {
     auto r = decode_device_tags(body);
     if (auto* e = std::get_if<api_error>(&r)) co_return *e;
     auto res = co_await agent_.set_device_tags(p, std::get<device_tags_request>(r));
@@ -89,7 +89,7 @@ class pocket_routes final : public route_module {
     co_return no_content();
   }
 
-  asio::awaitable<result> set_user_tags(const principal& p, const std::string& body, const http_request&, media_type) {
+  asio::awaitable<result> set_user_tags(const principal& p, const std::string& body, const api_request&, media_type) {
     auto r = decode_user_tags(body);
     if (auto* e = std::get_if<api_error>(&r)) co_return *e;
     auto res = co_await agent_.set_user_tags(p, std::get<user_tags_request>(r));
@@ -97,7 +97,7 @@ class pocket_routes final : public route_module {
     co_return no_content();
   }
 
-  asio::awaitable<result> device_tags(const principal& p, const std::string& body, const http_request&, media_type media) {
+  asio::awaitable<result> device_tags(const principal& p, const std::string& body, const api_request&, media_type media) {
     auto r = decode_device_identifier_request(body);
     if (auto* e = std::get_if<api_error>(&r)) co_return *e;
     auto res = co_await agent_.device_tags(p, std::get<std::string>(r));
@@ -107,7 +107,7 @@ class pocket_routes final : public route_module {
     co_return make_response(http::status::ok, encode_value_json(v), "application/json; charset=utf-8");
   }
 
-  asio::awaitable<result> send_push(const principal& p, const std::string& body, const http_request&, media_type) {
+  asio::awaitable<result> send_push(const principal& p, const std::string& body, const api_request&, media_type) {
     auto r = decode_send_push(body);
     if (auto* e = std::get_if<api_error>(&r)) co_return *e;
     auto res = co_await agent_.send_push(p, std::move(std::get<push_message>(r)));
@@ -115,7 +115,7 @@ class pocket_routes final : public route_module {
     co_return no_content();
   }
 
-  asio::awaitable<result> run_broker(const principal& p, const std::string&, const http_request&, media_type) {
+  asio::awaitable<result> run_broker(const principal& p, const std::string&, const api_request&, media_type) {
     auto res = co_await agent_.run_alarm_broker(p);
     if (auto* e = std::get_if<api_error>(&res)) co_return *e;
     co_return no_content();

@@ -64,7 +64,7 @@ struct api_service::impl {
   // Without a credential /readyz says ok or not per check; the reasons (which
   // may name hosts, files and key ids) go to the log and to `?verbose` for a
   // credential with admin.read.
-  asio::awaitable<http_response> readyz(const http_request& req) {
+  asio::awaitable<api_response> readyz(const api_request& req) {
     const bool verbose = query_parameter(req.target(), "verbose").has_value();
     if (verbose) {
       auto who = authorize(deps.auth, req, authz::scope::admin_read);
@@ -92,7 +92,7 @@ struct api_service::impl {
                             "application/json; charset=utf-8");
   }
 
-  asio::awaitable<http_response> metrics() {
+  asio::awaitable<api_response> metrics() {
     if (deps.redis->connected()) {
       auto n = co_await deps.devices.count();
       if (n) devices_gauge.set(static_cast<double>(*n));
@@ -100,7 +100,7 @@ struct api_service::impl {
     co_return make_response(http::status::ok, deps.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   }
 
-  asio::awaitable<http_response> dispatch(http_request& req, std::string& route_name) {
+  asio::awaitable<api_response> dispatch(api_request& req, std::string& route_name) {
     auto path = to_lower(target_path(req.target()));
     if (path.size() > 1 && path.back() == '/') path.pop_back();
     if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
@@ -130,10 +130,10 @@ api_service::api_service(dependencies deps, std::vector<std::unique_ptr<route_mo
     : impl_(std::make_unique<impl>(std::move(deps), std::move(modules))) {}
 api_service::~api_service() = default;
 
-asio::awaitable<http_response> api_service::handle(http_request& req) {
+asio::awaitable<api_response> api_service::handle(api_request& req) {
   auto start = std::chrono::steady_clock::now();
   std::string route = "unmatched";
-  http_response res;
+  api_response res;
   try {
     res = co_await impl_->dispatch(req, route);
   } catch (const std::exception& e) {

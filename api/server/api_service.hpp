@@ -47,7 +47,7 @@ class api_service {
   api_service(dependencies deps, std::vector<std::unique_ptr<route_module>> modules);
   ~api_service();
 
-  boost::asio::awaitable<http_response> handle(http_request& req);
+  boost::asio::awaitable<api_response> handle(api_request& req);
 
  private:
   struct impl;

@@ -13,14 +13,14 @@ namespace herald {
 
 namespace http = boost::beast::http;
 
-http_response make_response(http::status status, std::string body, std::string_view content_type) {
-  http_response res{status, 11};
+api_response make_response(http::status status, std::string body, std::string_view content_type) {
+  api_response res{status, 11};
   if (!body.empty() || status == http::status::ok) res.set(http::field::content_type, content_type);
   res.body() = std::move(body);
   return res;
 }
 
-http_response error_response(const api_error& e, media_type media) {
+api_response error_response(const api_error& e, media_type media) {
   auto status = static_cast<http::status>(e.status);
   auto res = media == media_type::xml ? make_response(status, encode_error_xml(e), "application/xml; charset=utf-8")
                                       : make_response(status, encode_error_json(e), "application/json; charset=utf-8");
@@ -36,7 +36,7 @@ api_error store_error(const boost::system::error_code& ec) {
   return api_error{500, "StoreException", "store error: " + ec.message()};
 }
 
-decoded<principal> authorize(const authenticator& auth, const http_request& req, std::string_view scope) {
+decoded<principal> authorize(const authenticator& auth, const api_request& req, std::string_view scope) {
   auto outcome = auth.authenticate(req[http::field::authorization]);
   switch (outcome.status) {
     case auth_status::missing: return api_error{401, "SoAuthenticationException", "credentials required: Authorization: Bearer <token> or SOTicket <token>"};
@@ -49,7 +49,7 @@ decoded<principal> authorize(const authenticator& auth, const http_request& req,
   return std::move(outcome.who);
 }
 
-std::optional<api_error> check_json_body(const http_request& req, bool body_required) {
+std::optional<api_error> check_json_body(const api_request& req, bool body_required) {
   auto ct = req[http::field::content_type];
   if (ct.empty()) {
     if (!body_required && req.body().empty()) return std::nullopt;
@@ -61,7 +61,7 @@ std::optional<api_error> check_json_body(const http_request& req, bool body_requ
   return std::nullopt;
 }
 
-decoded<std::string> agent_body_json(const http_request& req, bool body_required) {
+decoded<std::string> agent_body_json(const api_request& req, bool body_required) {
   auto ct = req[http::field::content_type];
   if (ct.empty()) {
     if (!body_required && req.body().empty()) return std::string();

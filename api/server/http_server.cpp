@@ -36,8 +36,8 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-http_response plain_error(http::status status, unsigned version, std::string_view message) {
-  http_response res{status, version};
+api_response plain_error(http::status status, unsigned version, std::string_view message) {
+  api_response res{status, version};
   res.set(http::field::content_type, "application/json; charset=utf-8");
   res.set(http::field::server, "herald");
   res.body() = std::string(R"({"Error":true,"ErrorType":")") + std::string(http::obsolete_reason(status)) +
@@ -231,10 +231,10 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
           break;
         }
       }
-      http_request req = parser.release();
+      api_request req = parser.release();
       bool keep_alive = req.keep_alive();
       stream.expires_never();  // the handler bounds its own work (Redis command timeout)
-      http_response res = co_await handler(req);
+      api_response res = co_await handler(req);
       res.version(version);
       res.set(http::field::server, "herald");
       if (draining || !keep_alive) res.keep_alive(false);

@@ -21,9 +21,9 @@ namespace herald {
 class logger;
 class metrics_registry;
 
-using http_request = boost::beast::http::request<boost::beast::http::string_body>;
-using http_response = boost::beast::http::response<boost::beast::http::string_body>;
-using request_handler = std::function<boost::asio::awaitable<http_response>(http_request&)>;
+using api_request = boost::beast::http::request<boost::beast::http::string_body>;
+using api_response = boost::beast::http::response<boost::beast::http::string_body>;
+using request_handler = std::function<boost::asio::awaitable<api_response>(api_request&)>;
 
 class http_server {
  public:

@@ -16,7 +16,7 @@ class route_module {
   virtual ~route_module() = default;
   // nullopt: not this module's path. `path` is the lowercased path without a
   // trailing slash; `route_name` is set to a bounded metrics label.
-  virtual boost::asio::awaitable<std::optional<http_response>> handle(http_request& req, const std::string& path,
+  virtual boost::asio::awaitable<std::optional<api_response>> handle(api_request& req, const std::string& path,
                                                                       std::string& route_name) = 0;
 };
 

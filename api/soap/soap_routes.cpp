@@ -31,7 +31,7 @@ class soap_routes final : public route_module {
   soap_routes(const authenticator& auth, logger& log, pocket_agent& pocket, foreign_system_agent& foreign)
       : auth_(auth), log_(log), pocket_(pocket), foreign_(foreign) {}
 
-  asio::awaitable<std::optional<http_response>> handle(http_request& req, const std::string& path, std::string& route_name) override {
+  asio::awaitable<std::optional<api_response>> handle(api_request& req, const std::string& path, std::string& route_name) override {
     auto svc = soap_service_for_path(path);
     if (!svc) co_return std::nullopt;
     std::string agent = svc->agent == soap_agent::pocket ? "Pocket" : "ForeignSystem";
@@ -97,7 +97,7 @@ class soap_routes final : public route_module {
   }
 
  private:
-  static http_response fault(soap_version v, const soap_service& svc, const api_error& e) {
+  static api_response fault(soap_version v, const soap_service& svc, const api_error& e) {
     return make_response(http::status::internal_server_error, encode_soap_fault(v, svc, e), soap_content_type(v));
   }
 

@@ -676,9 +676,9 @@ class ibm_message_test : public ::testing::Test {
                                                             .extra_readiness = {}});
   }
 
-  herald::http_response send(http_api& api, boost::beast::http::verb verb, const std::string& target,
+  herald::api_response send(http_api& api, boost::beast::http::verb verb, const std::string& target,
                              const std::string& body) {
-    auto req = std::make_shared<http_request>(verb, target, 11);
+    auto req = std::make_shared<api_request>(verb, target, 11);
     req->set(boost::beast::http::field::authorization, "Bearer " + admin_token);
     req->set(boost::beast::http::field::content_type, "application/json");
     req->body() = body;
