@@ -158,10 +158,7 @@ run_herald() {  # provider port connections
     --count "$count" --connections "$3" --concurrency 1000 --same-device --vapid-key "$work/vapid.pem" \
     2>"$work/herald.err" || echo "failed=1"
 }
-val() { sed -n "s/^$1=//p" <<<"$2" | head -1; }
-fmt() {  # 12345.6 -> 12,346
-  if [ -n "$1" ] && [ "$1" != failed ]; then printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; else printf '%s' "${1:-n/a}"; fi
-}
+source bench/report.sh
 
 # Warm-up (TLS session setup, the mocks' first allocations), not reported.
 run_wrk wns "$port_wns_h1" 1 1 >/dev/null
@@ -204,22 +201,10 @@ for provider in wns webpush; do
   done
 done
 
-echo "platforms_bench.sh: $count notifications per Herald run to one device (concurrency 1000), wrk ${wrk_seconds}s -t1, h2load $count requests -m 100; mocks --no-validate (1 thread each); build $build_type"
-echo
-echo "| provider | protocol (ALPN) | connections | Herald notifications/s | p50 | p99 | reference req/s (same mock, same run) | ratio to reference | CPU Herald / mock during Herald's run | CPU reference / mock during its run | delivered | Herald peak RSS KiB |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-printf '%s\n' "${rows[@]}"
-echo
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average before the run: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
-if [ ${#slow_reference[@]} -gt 0 ]; then
-  status=3
-  for m in "${slow_reference[@]}"; do
-    echo "!!! REFERENCE NOT FASTER THAN HERALD OR RUN INVALID ($m): the ratio is meaningless" | tee /dev/stderr
-  done
-  [ -f "$work/reference-errors.log" ] && tail -20 "$work/reference-errors.log" >&2
-fi
-# Last line: Herald's rate, the reference (same mock, same run), ratio.
-last=$(printf '%s; ' "${summary[@]}")
-echo "platforms_bench.sh result (herald/s vs reference req/s, same run = ratio): ${last%; }"
+finish_report "platforms_bench.sh: $count notifications per Herald run to one device (concurrency 1000), wrk ${wrk_seconds}s -t1, h2load $count requests -m 100; mocks --no-validate (1 thread each); build $build_type" \
+  "| provider | protocol (ALPN) | connections | Herald notifications/s | p50 | p99 | reference req/s (same mock, same run) | ratio to reference | CPU Herald / mock during Herald's run | CPU reference / mock during its run | delivered | Herald peak RSS KiB |" \
+  "the mock or the machine is the bottleneck, or the run was invalid" \
+  "platforms_bench.sh result (herald/s vs reference req/s, same run = ratio)" || status=$?
+[ "$status" = 0 ] || { [ -f "$work/reference-errors.log" ] && tail -20 "$work/reference-errors.log" >&2; }
 exit $status

@@ -134,10 +134,7 @@ run_herald() {  # binary provider connections
   timeout 120 "$bin" --provider "$1" --endpoint "https://127.0.0.1:$port" --ca-file "$work/ca.pem" \
     --count "$count" --connections "$2" --concurrency 1000 --same-device "${extra[@]}" || echo "failed=1"
 }
-val() { sed -n "s/^$1=//p" <<<"$2" | head -1; }
-fmt() {  # 12345.6 -> 12,346
-  if [ -n "$1" ] && [ "$1" != failed ]; then printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; else printf '%s' "${1:-n/a}"; fi
-}
+source bench/report.sh
 
 # Warm-up (TLS, nghttpd's file cache), not reported.
 run_h2load apns 1 >/dev/null
@@ -172,21 +169,7 @@ for provider in apns fcm; do
   done
 done
 
-echo "provider_bench.sh: $count notifications per run to one device path, concurrency 1000, nghttpd -m 100 (1 worker), build $build_type"
-echo
-echo "| provider | connections | binary | notifications/s | p50 | p99 | h2load req/s (same server) | ratio to h2load | delivered (200) | RSS KiB after 50k | RSS KiB after $count | peak RSS KiB |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-printf '%s\n' "${rows[@]}"
-echo
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average before the run: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-status=0
-if [ ${#slow_reference[@]} -gt 0 ]; then
-  status=3
-  for m in "${slow_reference[@]}"; do
-    echo "!!! REFERENCE NOT FASTER THAN HERALD ($m): the server or the machine is the bottleneck, the ratio is meaningless" | tee /dev/stderr
-  done
-fi
-# Last line: Herald's rate, the reference (h2load, same server, same run), ratio.
-last=$(printf '%s; ' "${summary[@]}")
-echo "provider_bench.sh result (herald/s vs h2load req/s, same run = ratio): ${last%; }"
-exit $status
+finish_report "provider_bench.sh: $count notifications per run to one device path, concurrency 1000, nghttpd -m 100 (1 worker), build $build_type" \
+  "| provider | connections | binary | notifications/s | p50 | p99 | h2load req/s (same server) | ratio to h2load | delivered (200) | RSS KiB after 50k | RSS KiB after $count | peak RSS KiB |" \
+  "the server or the machine is the bottleneck" \
+  "provider_bench.sh result (herald/s vs h2load req/s, same run = ratio)"

@@ -48,4 +48,10 @@ std::optional<T> parse_integer(std::string_view text) {
   return value;
 }
 
+// XML 1.0 forbids most C0 control characters even escaped: what to do with them.
+enum class xml_controls { replace, drop };  // replace: U+FFFD (as &#xFFFD;)
+
+// Text escaped for XML element content and attribute values (& < > " ').
+std::string xml_escape(std::string_view text, xml_controls controls = xml_controls::replace);
+
 }  // namespace herald

@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "model/text.hpp"
 #include "providers/webpush_crypto.hpp"
 
 namespace herald {
@@ -96,24 +97,7 @@ std::optional<access_token> parse_wns_token_response(int status, std::string_vie
   return t;
 }
 
-std::string toast_xml_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        // XML 1.0 forbids most C0 controls even escaped: drop them.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') break;
-        out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string toast_xml_escape(std::string_view s) { return xml_escape(s, xml_controls::drop); }
 
 std::string appointment_id_of(const notification& n) {
   if (!n.custom_json.empty()) {

@@ -1,5 +1,7 @@
 #include "api/pocket/pocket_codec.hpp"
 
+#include "model/text.hpp"
+
 #include "api/common/json_lookup.hpp"
 
 #include <boost/json/parse.hpp>
@@ -146,25 +148,6 @@ std::string encode_devices_json(const std::vector<device_info>& devices, const f
     arr.emplace_back(std::move(o));
   }
   return json::serialize(arr);
-}
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        // XML 1.0 forbids most control characters even escaped.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') out += "&#xFFFD;";
-        else out.push_back(c);
-    }
-  }
-  return out;
 }
 
 std::string encode_devices_xml(const std::vector<device_info>& devices, const field_selection& select) {

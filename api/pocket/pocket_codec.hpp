@@ -10,6 +10,7 @@
 #include "api/common/agent_value.hpp"
 #include "api/common/negotiation.hpp"
 #include "model/device.hpp"
+#include "model/text.hpp"
 #include "model/push_message.hpp"
 
 namespace herald {
@@ -87,7 +88,5 @@ decoded<push_message> decode_send_push(std::string_view json);
 std::string encode_error_json(const api_error& error);
 std::string encode_error_xml(const api_error& error);
 
-// Escapes text for XML character data and attribute values.
-std::string xml_escape(std::string_view text);
 
 }  // namespace herald
