@@ -9,6 +9,9 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
+#include <string_view>
+#include <unordered_map>
 
 #include "api/access/authorization.hpp"
 #include "api/server/http_helpers.hpp"
@@ -39,11 +42,34 @@ struct api_service::impl {
   gauge& devices_gauge;
   std::vector<std::unique_ptr<route_module>> modules;
 
+  // herald_http_requests_total{route,status}: each counter is looked up in
+  // the registry once, then found here under a shared lock with no
+  // allocation (the key is built in a per-thread buffer).
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view k) const noexcept { return std::hash<std::string_view>{}(k); }
+  };
+  std::shared_mutex requests_mutex;
+  std::unordered_map<std::string, counter*, key_hash, std::equal_to<>> requests;
+
   void count(std::string_view route, unsigned status) {
-    deps.metrics
-        .get_counter("herald_http_requests_total", "HTTP requests by route and status",
-                     {{"route", std::string(route)}, {"status", std::to_string(status)}})
-        .inc();
+    thread_local std::string key;
+    key.assign(route).push_back(' ');
+    key.append(std::to_string(status));
+    {
+      std::shared_lock lock(requests_mutex);
+      if (auto it = requests.find(std::string_view(key)); it != requests.end()) {
+        it->second->inc();
+        return;
+      }
+    }
+    auto& c = deps.metrics.get_counter("herald_http_requests_total", "HTTP requests by route and status",
+                                       {{"route", std::string(route)}, {"status", std::to_string(status)}});
+    {
+      std::unique_lock lock(requests_mutex);
+      requests.try_emplace(key, &c);
+    }
+    c.inc();
   }
 
   // Last logged state of each readiness check (a change is logged once).
