@@ -8,7 +8,8 @@
 
 #include "providers/apns_protocol.hpp"
 #include "providers/detail/common.hpp"
-#include "providers/detail/h2_connection.hpp"
+#include "providers/detail/h2_pool.hpp"
+#include "providers/detail/tls_context.hpp"
 #include "providers/jwt.hpp"
 #include "runtime/log.hpp"
 

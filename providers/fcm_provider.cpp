@@ -10,7 +10,8 @@
 
 #include "providers/detail/common.hpp"
 #include "providers/detail/single_flight.hpp"
-#include "providers/detail/h2_connection.hpp"
+#include "providers/detail/h2_pool.hpp"
+#include "providers/detail/tls_context.hpp"
 #include "providers/fcm_protocol.hpp"
 #include "providers/jwt.hpp"
 #include "runtime/log.hpp"

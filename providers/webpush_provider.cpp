@@ -8,6 +8,7 @@
 #include <map>
 
 #include "providers/detail/common.hpp"
+#include "providers/detail/tls_context.hpp"
 #include "providers/detail/origin_pool.hpp"
 #include "providers/jwt.hpp"
 #include "providers/webpush_protocol.hpp"

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "providers/detail/common.hpp"
+#include "providers/detail/tls_context.hpp"
 #include "providers/detail/single_flight.hpp"
 #include "providers/detail/h1_pool.hpp"
 #include "providers/detail/origin_pool.hpp"

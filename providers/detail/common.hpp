@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "providers/detail/h2_connection.hpp"
+#include "providers/detail/h2_pool.hpp"
 #include "providers/detail/origin_pool.hpp"
 #include "providers/errors.hpp"
 #include "providers/provider.hpp"
