@@ -74,7 +74,6 @@ class connection_impl final : public h2_connection, public std::enable_shared_fr
         idle_timer_(ex),
         deadline_timer_(ex) {}
 
-
   void start(std::chrono::milliseconds delay) override {
     asio::co_spawn(ex_, deadline_loop(), asio::detached);
     asio::co_spawn(ex_, run(delay), [self = shared_from_this()](std::exception_ptr e) {
