@@ -315,6 +315,28 @@ TEST(h2_session, a_status_that_is_not_three_digits_is_a_stream_error) {
   }
 }
 
+// nghttp2 validates :status before the header callback; this calls the
+// callback directly so that the session's own check is covered as well.
+TEST(h2_session, its_own_status_check_resets_the_stream) {
+  for (std::string bad : {"2x0", "", "1000"}) {
+    SCOPED_TRACE("status '" + bad + "'");
+    h2_session client(64 << 10);
+    memory_server server;
+    server.settings(100);
+    exchange(client, server);
+    auto request = post("/send", "x");
+    std::int32_t id = client.submit_request(request, "h");
+    exchange(client, server);
+    EXPECT_EQ(client.on_header(id, NGHTTP2_HEADERS, ":status", bad), 0);
+    EXPECT_EQ(client.on_header(id, NGHTTP2_HEADERS, "apns-id", "ignored"), 0);
+    auto events = exchange(client, server);  // our RST_STREAM goes out, the stream closes
+    auto o = outcomes_of(events, id);
+    ASSERT_EQ(o.size(), 1u);
+    EXPECT_EQ(o[0]->type, kind::stream_reset);
+    EXPECT_EQ(o[0]->error_code, h2_error::protocol_error);
+  }
+}
+
 TEST(h2_session, a_body_over_the_limit_resets_the_stream) {
   h2_session client(16);
   memory_server server;
