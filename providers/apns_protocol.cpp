@@ -155,19 +155,7 @@ std::variant<apns_prepared, delivery_result> prepare_apns_request(const device_i
   return out;
 }
 
-void set_apns_authorization(http_request& request, std::string_view jwt) {
-  for (auto& h : request.headers) {
-    if (h.name == "authorization") {
-      h.value.assign("bearer ").append(jwt);
-      h.sensitive = true;
-      return;
-    }
-  }
-  std::string value;
-  value.reserve(7 + jwt.size());
-  value.append("bearer ").append(jwt);
-  request.headers.push_back({"authorization", std::move(value), true});
-}
+void set_apns_authorization(http_request& request, std::string_view jwt) { set_authorization(request, "bearer", jwt); }
 
 classification classify_apns_response(const http_response& response, int attempt, const backoff_policy& backoff,
                                        double unit, std::int64_t now_unix_s, bool token_refreshed) {

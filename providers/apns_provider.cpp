@@ -8,7 +8,8 @@
 
 #include "providers/apns_protocol.hpp"
 #include "providers/detail/common.hpp"
-#include "providers/detail/h2_connection.hpp"
+#include "providers/detail/h2_pool.hpp"
+#include "providers/detail/tls_context.hpp"
 #include "providers/jwt.hpp"
 #include "runtime/log.hpp"
 
@@ -33,7 +34,8 @@ class apns_provider final : public push_provider {
   ~apns_provider() override { shutdown(); }
 
   boost::asio::awaitable<delivery_result> async_send(const device_info& device, const notification& n) override {
-    return detail::run_on<delivery_result>(ex_, [&] { return send_here(device, n); });
+    return detail::send_reported(ex_, options_, "apns_result", app_id_, name_, device.pns_handle,
+                                 [this, &device, &n] { return send_attempts(device, n); });
   }
 
   provider_state state() const override { return state_; }
@@ -96,12 +98,6 @@ class apns_provider final : public push_provider {
     return tokens_.token();
   }
 
-  boost::asio::awaitable<delivery_result> send_here(const device_info& device, const notification& n) {
-    const auto started = std::chrono::steady_clock::now();
-    delivery_result result = co_await send_attempts(device, n);
-    detail::report_result(options_, "apns_result", app_id_, name_, device.pns_handle, result, started);
-    co_return result;
-  }
 
   boost::asio::awaitable<delivery_result> send_attempts(const device_info& device, const notification& n) {
     if (!state_.ready) co_return detail::config_failure(state_.error);

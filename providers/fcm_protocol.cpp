@@ -139,19 +139,7 @@ std::variant<http_request, delivery_result> prepare_fcm_request(const device_inf
   return req;
 }
 
-void set_fcm_authorization(http_request& request, std::string_view token) {
-  for (auto& h : request.headers) {
-    if (h.name == "authorization") {
-      h.value.assign("Bearer ").append(token);
-      h.sensitive = true;
-      return;
-    }
-  }
-  std::string value;
-  value.reserve(7 + token.size());
-  value.append("Bearer ").append(token);
-  request.headers.push_back({"authorization", std::move(value), true});
-}
+void set_fcm_authorization(http_request& request, std::string_view token) { set_authorization(request, "Bearer", token); }
 
 classification classify_fcm_response(const http_response& response, int attempt, const backoff_policy& backoff,
                                       double unit, std::int64_t now_unix_s, bool token_refreshed) {

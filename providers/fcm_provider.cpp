@@ -10,7 +10,8 @@
 
 #include "providers/detail/common.hpp"
 #include "providers/detail/single_flight.hpp"
-#include "providers/detail/h2_connection.hpp"
+#include "providers/detail/h2_pool.hpp"
+#include "providers/detail/tls_context.hpp"
 #include "providers/fcm_protocol.hpp"
 #include "providers/jwt.hpp"
 #include "runtime/log.hpp"
@@ -33,7 +34,8 @@ class fcm_provider final : public push_provider {
   ~fcm_provider() override { shutdown(); }
 
   asio::awaitable<delivery_result> async_send(const device_info& device, const notification& n) override {
-    return detail::run_on<delivery_result>(ex_, [this, &device, &n] { return send_here(device, n); });
+    return detail::send_reported(ex_, options_, "fcm_result", app_id_, "fcm", device.pns_handle,
+                                 [this, &device, &n] { return send_attempts(device, n); });
   }
 
   provider_state state() const override { return state_; }
@@ -106,45 +108,19 @@ class fcm_provider final : public push_provider {
                                                     app_id_, "fcm", tokens_, parse_token_response);
   }
 
-  asio::awaitable<delivery_result> send_here(const device_info& device, const notification& n) {
-    const auto started = std::chrono::steady_clock::now();
-    delivery_result result = co_await send_attempts(device, n);
-    detail::report_result(options_, "fcm_result", app_id_, "fcm", device.pns_handle, result, started);
-    co_return result;
-  }
-
   asio::awaitable<delivery_result> send_attempts(const device_info& device, const notification& n) {
     if (!state_.ready) co_return detail::config_failure(state_.error);
     auto prepared = prepare_fcm_request(device, n, account_.project_id, detail::now_unix_s());
     if (auto* local = std::get_if<delivery_result>(&prepared)) co_return *local;
     auto& request = std::get<http_request>(prepared);  // the same for resends; lent to the pool
-    bool refreshed = false;
-    int resends = 0;
-    for (;;) {
-      auto token = co_await access_token();
-      if (auto* failure = std::get_if<delivery_result>(&token)) co_return *failure;
-      const std::string used = std::get<std::string>(token);
-      set_fcm_authorization(request, used);
-      options_.metrics->on_sent(app_id_, "fcm");
-      auto answer = co_await pool_->async_request(request, settings_.response_timeout);
-      if (!answer) {
-        auto e = static_cast<provider_error>(answer.error().value());
-        if (detail::resendable(e) && resends < options_.max_resends) {
-          ++resends;
-          continue;
-        }
-        co_return detail::transport_failure(e, options_.retry_backoff.delay(n.attempt, options_.random));
-      }
-      auto c = classify_fcm_response(*answer, n.attempt, options_.retry_backoff,
-                                      options_.random ? options_.random() : 0.5, detail::now_unix_s(), refreshed);
-      if (c.next == next_step::refresh_token_resend) {
-        refreshed = true;
-        tokens_.invalidate(used);
-        if (options_.log) options_.log->notice("fcm_unauthenticated").kv("app", app_id_);
-        continue;
-      }
-      co_return c.result;
-    }
+    auto get_token = [this] { return access_token(); };
+    auto classify = [this, &n](const http_response& answer, bool refreshed) {
+      return classify_fcm_response(answer, n.attempt, options_.retry_backoff, options_.random ? options_.random() : 0.5,
+                                   detail::now_unix_s(), refreshed);
+    };
+    detail::token_send how{app_id_, "fcm", "fcm_unauthenticated", settings_.response_timeout, n.attempt,
+                           &set_fcm_authorization};
+    co_return co_await detail::send_with_token(pool_.get(), &request, &tokens_, get_token, classify, how, &options_);
   }
 
   asio::any_io_executor ex_;

@@ -6,6 +6,20 @@
 
 namespace herald {
 
+void set_authorization(http_request& request, std::string_view scheme, std::string_view credentials) {
+  http_header* h = nullptr;
+  for (auto& existing : request.headers)
+    if (existing.name == "authorization") {
+      h = &existing;
+      break;
+    }
+  if (!h) h = &request.headers.emplace_back(http_header{"authorization", {}, true});
+  h->value.clear();
+  h->value.reserve(scheme.size() + 1 + credentials.size());
+  h->value.append(scheme).append(" ").append(credentials);
+  h->sensitive = true;
+}
+
 std::optional<std::string_view> http_response::header(std::string_view name) const {
   for (const auto& h : headers)
     if (h.name == name) return std::string_view(h.value);

@@ -25,6 +25,10 @@ struct http_request {
   std::string body;
 };
 
+// Sets `authorization: <scheme> <credentials>` (replacing one already there),
+// sent as a literal never indexed.
+void set_authorization(http_request& request, std::string_view scheme, std::string_view credentials);
+
 struct http_response {
   int status = 0;
   std::vector<http_header> headers;

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "providers/detail/common.hpp"
+#include "providers/detail/tls_context.hpp"
 #include "providers/detail/origin_pool.hpp"
 #include "providers/jwt.hpp"
 #include "providers/webpush_protocol.hpp"
@@ -36,7 +37,8 @@ class webpush_provider final : public push_provider {
   ~webpush_provider() override { shutdown(); }
 
   asio::awaitable<delivery_result> async_send(const device_info& device, const notification& n) override {
-    return detail::run_on<delivery_result>(ex_, [this, &device, &n] { return send_here(device, n); });
+    return detail::send_reported(ex_, options_, "webpush_result", app_id_, "webpush", device.device_identifier,
+                                 [this, &device, &n] { return send_attempts(device, n); });
   }
 
   provider_state state() const override { return state_; }
@@ -90,12 +92,6 @@ class webpush_provider final : public push_provider {
     return value;
   }
 
-  asio::awaitable<delivery_result> send_here(const device_info& device, const notification& n) {
-    const auto started = std::chrono::steady_clock::now();
-    delivery_result result = co_await send_attempts(device, n);
-    detail::report_result(options_, "webpush_result", app_id_, "webpush", device.device_identifier, result, started);
-    co_return result;
-  }
 
   asio::awaitable<delivery_result> send_attempts(const device_info& device, const notification& n) {
     if (!state_.ready) co_return detail::config_failure(state_.error);

@@ -194,12 +194,7 @@ std::variant<wns_prepared, delivery_result> prepare_wns_request(const device_inf
 }
 
 void set_wns_authorization(http_request& request, std::string_view access_token) {
-  for (auto& h : request.headers)
-    if (h.name == "authorization") {
-      h.value = "Bearer " + std::string(access_token);
-      return;
-    }
-  request.headers.push_back({"authorization", "Bearer " + std::string(access_token), true});
+  set_authorization(request, "Bearer", access_token);
 }
 
 classification classify_wns_response(const http_response& response, int attempt, const backoff_policy& backoff,

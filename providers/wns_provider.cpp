@@ -11,6 +11,7 @@
 #include <map>
 
 #include "providers/detail/common.hpp"
+#include "providers/detail/tls_context.hpp"
 #include "providers/detail/single_flight.hpp"
 #include "providers/detail/h1_pool.hpp"
 #include "providers/detail/origin_pool.hpp"
@@ -36,7 +37,8 @@ class wns_provider final : public push_provider {
   ~wns_provider() override { shutdown(); }
 
   asio::awaitable<delivery_result> async_send(const device_info& device, const notification& n) override {
-    return detail::run_on<delivery_result>(ex_, [this, &device, &n] { return send_here(device, n); });
+    return detail::send_reported(ex_, options_, "wns_result", app_id_, "wns", device.device_identifier,
+                                 [this, &device, &n] { return send_attempts(device, n); });
   }
 
   provider_state state() const override { return state_; }
@@ -113,52 +115,28 @@ class wns_provider final : public push_provider {
                                                     app_id_, "wns", tokens_, parse_wns_token_response);
   }
 
-  asio::awaitable<delivery_result> send_here(const device_info& device, const notification& n) {
-    const auto started = std::chrono::steady_clock::now();
-    delivery_result result = co_await send_attempts(device, n);
-    detail::report_result(options_, "wns_result", app_id_, "wns", device.device_identifier, result, started);
-    co_return result;
-  }
-
   asio::awaitable<delivery_result> send_attempts(const device_info& device, const notification& n) {
     if (!state_.ready) co_return detail::config_failure(state_.error);
     auto prepared = prepare_wns_request(device, n, settings_.allowed_hosts, detail::now_unix_s());
     if (auto* local = std::get_if<delivery_result>(&prepared)) co_return *local;
     auto& ready = std::get<wns_prepared>(prepared);
     auto& pool = pool_for(ready.url);
-    bool refreshed = false;
-    int resends = 0;
-    for (;;) {
-      auto token = co_await access_token();
-      if (auto* failure = std::get_if<delivery_result>(&token)) co_return *failure;
-      const std::string used = std::get<std::string>(token);
-      set_wns_authorization(ready.request, used);
-      options_.metrics->on_sent(app_id_, "wns");
-      auto answer = co_await pool.async_request(ready.request, settings_.response_timeout);
-      if (!answer) {
-        auto e = static_cast<provider_error>(answer.error().value());
-        if (detail::resendable(e) && resends < options_.max_resends) {
-          ++resends;
-          continue;
-        }
-        co_return detail::transport_failure(e, options_.retry_backoff.delay(n.attempt, options_.random));
-      }
+    auto get_token = [this] { return access_token(); };
+    // Also logs what WNS said and retires a connection it asks to leave.
+    auto classify = [this, &n, &pool](const http_response& answer, bool refreshed) {
       if (options_.log) {
-        auto summary = wns_status_summary(*answer);
+        auto summary = wns_status_summary(answer);
         if (!summary.empty())
-          options_.log->debug("wns_status").kv("app", app_id_).kv("status", answer->status).kv("wns", summary);
+          options_.log->debug("wns_status").kv("app", app_id_).kv("status", answer.status).kv("wns", summary);
       }
-      auto c = classify_wns_response(*answer, n.attempt, options_.retry_backoff,
-                                      options_.random ? options_.random() : 0.5, detail::now_unix_s(), refreshed);
-      if (c.retire_connection) pool.retire(*answer);
-      if (c.next == next_step::refresh_token_resend) {
-        refreshed = true;
-        tokens_.invalidate(used);
-        if (options_.log) options_.log->notice("wns_unauthorized").kv("app", app_id_);
-        continue;
-      }
-      co_return c.result;
-    }
+      auto c = classify_wns_response(answer, n.attempt, options_.retry_backoff,
+                                     options_.random ? options_.random() : 0.5, detail::now_unix_s(), refreshed);
+      if (c.retire_connection) pool.retire(answer);
+      return c;
+    };
+    detail::token_send how{app_id_, "wns", "wns_unauthorized", settings_.response_timeout, n.attempt,
+                           &set_wns_authorization};
+    co_return co_await detail::send_with_token(&pool, &ready.request, &tokens_, get_token, classify, how, &options_);
   }
 
   asio::any_io_executor ex_;

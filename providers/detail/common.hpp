@@ -8,8 +8,10 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <variant>
 
-#include "providers/detail/h2_connection.hpp"
+#include "providers/detail/h2_pool.hpp"
 #include "providers/detail/origin_pool.hpp"
 #include "providers/errors.hpp"
 #include "providers/provider.hpp"
@@ -132,6 +134,76 @@ boost::asio::awaitable<T> run_on(boost::asio::any_io_executor target, Make make)
   auto current = co_await boost::asio::this_coro::executor;
   if (current == target) co_return co_await make();
   co_return co_await boost::asio::co_spawn(target, make(), boost::asio::use_awaitable);
+}
+
+// Every attempt of one send (`attempts()`, returning awaitable<delivery_result>)
+// on the adapter's executor `target`, then report_result with the time it
+// took there. The caller's strings stay alive while it waits.
+template <typename Attempts>
+boost::asio::awaitable<delivery_result> timed_attempts(const provider_options* options, std::string_view event,
+                                                       std::string_view app, std::string_view provider,
+                                                       std::string_view device_label, Attempts attempts) {
+  const auto started = std::chrono::steady_clock::now();
+  delivery_result result = co_await attempts();
+  report_result(*options, event, app, provider, device_label, result, started);
+  co_return result;
+}
+template <typename Attempts>
+boost::asio::awaitable<delivery_result> send_reported(boost::asio::any_io_executor target, const provider_options& options,
+                                                      std::string_view event, std::string_view app,
+                                                      std::string_view provider, std::string_view device_label,
+                                                      Attempts attempts) {
+  return run_on<delivery_result>(
+      target, [&options, event, app, provider, device_label, attempts = std::move(attempts)]() mutable {
+        return timed_attempts(&options, event, app, provider, device_label, std::move(attempts));
+      });
+}
+
+// One send of an adapter whose requests carry an OAuth access token (FCM,
+// WNS): `*request` authorized by `authorize` with a token from `get_token()`
+// (awaitable<variant<std::string, delivery_result>>), sent through `*pool`;
+// resent at once after transport failures that allow it (at most
+// max_resends), and once with a new token when `classify(answer, refreshed)`
+// asks for it (the rejected token is dropped from `*tokens`, logged as
+// `rejected_event`).
+struct token_send {
+  std::string_view app;
+  std::string_view provider;
+  std::string_view rejected_event;
+  std::chrono::milliseconds timeout;
+  int attempt = 0;
+  void (*authorize)(http_request&, std::string_view) = nullptr;
+};
+template <typename Pool, typename Tokens, typename GetToken, typename Classify>
+boost::asio::awaitable<delivery_result> send_with_token(Pool* pool, http_request* request, Tokens* tokens,
+                                                        GetToken get_token, Classify classify, token_send how,
+                                                        const provider_options* options) {
+  bool refreshed = false;
+  int resends = 0;
+  for (;;) {
+    auto token = co_await get_token();
+    if (auto* failure = std::get_if<delivery_result>(&token)) co_return *failure;
+    const std::string used = std::get<std::string>(token);
+    how.authorize(*request, used);
+    options->metrics->on_sent(how.app, how.provider);
+    auto answer = co_await pool->async_request(*request, how.timeout);
+    if (!answer) {
+      auto e = static_cast<provider_error>(answer.error().value());
+      if (resendable(e) && resends < options->max_resends) {
+        ++resends;
+        continue;
+      }
+      co_return transport_failure(e, options->retry_backoff.delay(how.attempt, options->random));
+    }
+    auto c = classify(*answer, refreshed);
+    if (c.next == next_step::refresh_token_resend) {
+      refreshed = true;
+      tokens->invalidate(used);
+      if (options->log) options->log->notice(how.rejected_event).kv("app", how.app);
+      continue;
+    }
+    co_return c.result;
+  }
 }
 
 }  // namespace herald::detail

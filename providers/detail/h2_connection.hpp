@@ -1,6 +1,8 @@
 #pragma once
-// Internal: an HTTP/2 client connection over TLS (ALPN h2) with nghttp2
-// driven in memory, and a pool of such connections to one endpoint.
+// Internal: an HTTP/2 client connection to one endpoint: the I/O that
+// drives a tls_socket and an h2_session (connect, handshake, reads, writes,
+// request queue, response timeouts, idle pings). h2_pool spreads requests
+// over several of them.
 //
 // Threading: a connection and its pool live on one executor; every member
 // is called on it (the providers hop there first). Each request ends with
@@ -21,7 +23,6 @@
 #include <string>
 #include <vector>
 
-#include "runtime/backoff.hpp"
 #include "providers/errors.hpp"
 #include "providers/http_types.hpp"
 
@@ -34,16 +35,6 @@ class logger;
 }
 
 namespace herald::detail {
-
-// TLS client settings: TLS 1.2+, peer verified against the system store plus
-// `ca_file` (verification is never disabled), ALPN "h2".
-struct tls_settings {
-  std::string ca_file;
-  std::string certificate_file;  // client certificate: PEM (cert + key) or PKCS#12 (.p12/.pfx)
-  std::string certificate_password;
-};
-// nullptr and `error` set when a file cannot be used.
-std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_settings& settings, std::string& error);
 
 // Metrics hooks (each may be empty).
 struct h2_hooks {
@@ -91,49 +82,14 @@ class h2_connection {
   virtual std::uint32_t max_concurrent_streams() const = 0;  // the server's current value
 };
 
-struct h2_pool_options {
-  int connections = 1;
-  h2_options connection;
-  backoff_policy reconnect_backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(30'000)};
-};
-
-// N connections to one endpoint (one credential); opened on demand,
-// reconnected with exponential backoff and jitter after failures.
-class h2_pool {
- public:
-  h2_pool(boost::asio::any_io_executor ex, https_url target, std::shared_ptr<boost::asio::ssl::context> tls,
-          h2_pool_options options, h2_hooks hooks, random_source random, logger* log);
-  ~h2_pool();
-  h2_pool(const h2_pool&) = delete;
-  h2_pool& operator=(const h2_pool&) = delete;
-
-  // `request` is borrowed as in h2_connection::async_request.
-  boost::asio::awaitable<boost::system::result<http_response>> async_request(const http_request& request,
-                                                                            std::chrono::milliseconds timeout);
-  // Stops using that connection (it drains and closes); the slot reconnects on demand.
-  void retire(std::uint64_t connection_id);
-  void shutdown();
-  const https_url& target() const { return target_; }
-  std::size_t open_connections() const;
-
- private:
-  struct slot {
-    std::shared_ptr<h2_connection> conn;
-    int failures = 0;
-  };
-  std::shared_ptr<h2_connection> choose();
-
-  boost::asio::any_io_executor ex_;
-  https_url target_;
-  std::shared_ptr<boost::asio::ssl::context> tls_;
-  h2_pool_options options_;
-  h2_hooks hooks_;
-  random_source random_;
-  logger* log_;
-  std::shared_ptr<std::vector<slot>> slots_;  // shared with close handlers (which may outlive the pool)
-  std::uint64_t next_id_ = 1;
-  std::size_t rr_ = 0;
-  bool shut_down_ = false;
-};
+// Makes pool connection `id`; the connection calls `on_close` once when it
+// closes. The pool's only way to open connections, so tests can hand it
+// scripted ones.
+using h2_connection_factory =
+    std::function<std::shared_ptr<h2_connection>(std::uint64_t id, h2_connection::close_handler on_close)>;
+// The real one: h2_connection::create over TLS to `target`.
+h2_connection_factory tls_connection_factory(boost::asio::any_io_executor ex, https_url target,
+                                             std::shared_ptr<boost::asio::ssl::context> tls, h2_options options,
+                                             h2_hooks hooks, logger* log);
 
 }  // namespace herald::detail

@@ -21,7 +21,7 @@
 
 #include "providers/alpn.hpp"
 #include "providers/detail/h1_pool.hpp"
-#include "providers/detail/h2_connection.hpp"
+#include "providers/detail/h2_pool.hpp"
 
 namespace herald::detail {
 
