@@ -18,9 +18,7 @@ constexpr std::string_view transport_keys[] = {"ca_file", "connections", "connec
 template <class Settings>
 void load_transport(const section& s, const fs::path& base_dir, Settings& out) {
   if (s.read_path("ca_file", out.ca_file, base_dir)) require_file(out.ca_file, s.path("ca_file"));
-  s.read_int("connections", out.connections, 1, 64);
-  s.read_duration("connect_timeout", out.connect_timeout, 100ms, 5min);
-  s.read_duration("response_timeout", out.response_timeout, 100ms, 10min);
+  read_tunables(s, out, tunables::pool<Settings>);
 }
 
 // An optional secret file: its resolved path, checked but not read here.

@@ -7,8 +7,6 @@
 namespace herald::cfg {
 namespace {
 
-using namespace std::chrono_literals;
-
 void load_url(const section& s, redis_settings& out) {
   if (!s.read_string("url", out.url)) return;
   auto address = parse_redis_url(out.url, s.path("url"));
@@ -60,7 +58,6 @@ redis_settings load_redis(const YAML::Node& node, const fs::path& base_dir) {
     throw config_error(s.path("sentinel_password_file"), "only used with redis.sentinels");
   }
   load_secret(s, "sentinel_password_file", base_dir, out.sentinel_password_file, out.sentinel_password);
-  s.read_duration("dataset_reset_alert", out.dataset_reset_alert, 1s, std::chrono::hours(24 * 365));
   if (s.has("password_file") && !out.password.empty()) {
     throw config_error(s.path("password_file"), "redis.url already has a password; set one or the other");
   }
@@ -70,15 +67,11 @@ redis_settings load_redis(const YAML::Node& node, const fs::path& base_dir) {
       throw config_error(s.path("key_prefix"), "must be 1 to 64 characters of letters, digits, '_', '-', '.', ':'");
     }
   }
-  s.read_duration("connect_timeout", out.connect_timeout, 10ms, 1min);
-  s.read_duration("command_timeout", out.command_timeout, 10ms, 10min);
-  s.read_duration("reconnect_min", out.reconnect_min, 1ms, 1min);
-  s.read_duration("reconnect_max", out.reconnect_max, 1ms, 10min);
+  read_tunables(s, out, tunables::redis);
   if (out.reconnect_max < out.reconnect_min) {
     throw config_error(s.path("reconnect_max"),
                        "must not be less than redis.reconnect_min (" + format_duration(out.reconnect_min) + ")");
   }
-  s.read_int("max_pending", out.max_pending, 1, 10'000'000);
   return out;
 }
 

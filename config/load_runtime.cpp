@@ -5,23 +5,17 @@
 
 namespace herald::cfg {
 
-using namespace std::chrono_literals;
-
 broker_settings load_broker(const YAML::Node& node) {
   const section s(node, "broker", {"interval", "max_lateness", "takeover_after", "max_deliveries"});
   broker_settings out;
-  s.read_duration("interval", out.interval, 1s, 1h);
-  s.read_duration("max_lateness", out.max_lateness, 1s, 24h * 7);
-  s.read_duration("takeover_after", out.takeover_after, 100ms, 1h);
-  s.read_int("max_deliveries", out.max_deliveries, 2, 1000);
+  read_tunables(s, out, tunables::broker);
   return out;
 }
 
 trace_settings load_trace(const YAML::Node& node) {
   const section s(node, "trace", {"max_events", "max_age"});
   trace_settings out;
-  s.read_int("max_events", out.max_events, 0, 10'000);
-  s.read_duration("max_age", out.max_age, 1min, 24h * 90);
+  read_tunables(s, out, tunables::trace);
   return out;
 }
 

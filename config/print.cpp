@@ -4,6 +4,7 @@
 
 #include "config/config.hpp"
 #include "config/redis_url.hpp"
+#include "config/tunables.hpp"
 #include "config/value_parsers.hpp"
 
 namespace herald {
@@ -16,11 +17,11 @@ class printer {
   YAML::Emitter out;
 
   template <class T>
-  void value(const char* key, const T& v) {
-    out << YAML::Key << key << YAML::Value << v;
+  void value(std::string_view key, const T& v) {
+    out << YAML::Key << std::string(key) << YAML::Value << v;
   }
-  void duration(const char* key, millis v) { value(key, format_duration(v)); }
-  void size(const char* key, std::size_t v) { value(key, cfg::format_size(v)); }
+  void duration(std::string_view key, millis v) { value(key, format_duration(v)); }
+  void size(std::string_view key, std::size_t v) { value(key, cfg::format_size(v)); }
   // Left out when unset.
   void optional(const char* key, const std::string& v) {
     if (!v.empty()) value(key, v);
@@ -41,12 +42,31 @@ class printer {
   void begin(const char* key) { out << YAML::Key << key << YAML::Value << YAML::BeginMap; }
   void end() { out << YAML::EndMap; }
 
+ private:
+  template <class S, class T>
+  void print_key(const S& settings, const cfg::count_key<S, T>& k) {
+    value(k.key, settings.*k.member);
+  }
+  template <class S>
+  void print_key(const S& settings, const cfg::size_key<S>& k) {
+    size(k.key, settings.*k.member);
+  }
+  template <class S>
+  void print_key(const S& settings, const cfg::duration_key<S>& k) {
+    duration(k.key, settings.*k.member);
+  }
+
+ public:
+
+  // The keys of a tunables table, as the loader reads them.
+  template <class S, class Table>
+  void tunables(const S& settings, const Table& table) {
+    std::apply([&](const auto&... key) { (print_key(settings, key), ...); }, table);
+  }
   // The keys every provider has after its own: pool size and timeouts.
-  template <class Settings>
-  void pool(const Settings& p) {
-    value("connections", p.connections);
-    duration("connect_timeout", p.connect_timeout);
-    duration("response_timeout", p.response_timeout);
+  template <class S>
+  void pool(const S& settings) {
+    tunables(settings, cfg::tunables::pool<S>);
   }
   void allowed_hosts(const std::vector<std::string>& hosts) {
     if (!hosts.empty()) flow_list("allowed_hosts", hosts);
@@ -61,15 +81,7 @@ std::string host_port(const std::string& host, std::uint16_t port) {
 void print_server(printer& p, const server_settings& s) {
   p.begin("server");
   p.value("listen", host_port(s.listen_host, s.listen_port));
-  p.value("threads", s.threads);
-  p.size("body_limit", s.body_limit);
-  p.size("header_limit", s.header_limit);
-  p.duration("header_timeout", s.header_timeout);
-  p.duration("read_timeout", s.read_timeout);
-  p.duration("idle_timeout", s.idle_timeout);
-  p.value("max_connections", s.max_connections);
-  p.value("max_connections_per_client", s.max_connections_per_client);
-  p.duration("shutdown_grace", s.shutdown_grace);
+  p.tunables(s, cfg::tunables::server);
   p.end();
 }
 
@@ -86,12 +98,7 @@ void print_redis(printer& p, const redis_settings& r) {
   }
   p.optional("password_file", r.password_file);
   p.value("key_prefix", r.key_prefix);
-  p.duration("connect_timeout", r.connect_timeout);
-  p.duration("command_timeout", r.command_timeout);
-  p.duration("reconnect_min", r.reconnect_min);
-  p.duration("reconnect_max", r.reconnect_max);
-  p.value("max_pending", r.max_pending);
-  p.duration("dataset_reset_alert", r.dataset_reset_alert);
+  p.tunables(r, cfg::tunables::redis);
   p.end();
 }
 
@@ -113,56 +120,50 @@ void print_auth(printer& p, const auth_settings& a) {
   p.end();
 }
 
+// One provider's mapping: its own keys (`own`), then the pool's.
+template <class S, class Own>
+void print_provider(printer& p, const char* name, const std::optional<S>& settings, Own own) {
+  if (!settings) return;
+  p.begin(name);
+  own(*settings);
+  p.pool(*settings);
+  p.end();
+}
+
 void print_app(printer& p, const app_settings& app) {
   p.begin(app.id.c_str());
-  if (app.apns) {
-    const auto& s = *app.apns;
-    p.begin("apns");
-    p.optional("team_id", s.team_id);
-    p.optional("key_id", s.key_id);
-    p.optional("key_file", s.key_file);
-    p.optional("certificate_file", s.certificate_file);
-    p.optional("certificate_password_file", s.certificate_password_file);
+  print_provider(p, "apns", app.apns, [&](const apns_settings& s) {
+    for (auto [key, value] : {std::pair{"team_id", &s.team_id}, {"key_id", &s.key_id}, {"key_file", &s.key_file},
+                              {"certificate_file", &s.certificate_file},
+                              {"certificate_password_file", &s.certificate_password_file}}) {
+      p.optional(key, *value);
+    }
     p.value("topic", s.topic);
     p.value("environment", s.environment);
     p.optional("endpoint", s.endpoint);
     p.optional("ca_file", s.ca_file);
-    p.pool(s);
-    p.end();
-  }
-  if (app.fcm) {
-    const auto& s = *app.fcm;
-    p.begin("fcm");
+  });
+  print_provider(p, "fcm", app.fcm, [&](const fcm_settings& s) {
     p.value("service_account_file", s.service_account_file);
     p.optional("endpoint", s.endpoint);
     p.optional("ca_file", s.ca_file);
-    p.pool(s);
-    p.end();
-  }
-  if (app.wns) {
-    const auto& s = *app.wns;
-    p.begin("wns");
+  });
+  print_provider(p, "wns", app.wns, [&](const wns_settings& s) {
     p.value("client_id", s.client_id);
     p.value("client_secret_file", s.client_secret_file);
     p.value("token_endpoint", s.token_endpoint);
     p.optional("scope", s.scope);
     p.allowed_hosts(s.allowed_hosts);
     p.optional("ca_file", s.ca_file);
-    p.pool(s);
-    p.end();
-  }
-  if (app.webpush) {
-    const auto& s = *app.webpush;
-    p.begin("webpush");
+  });
+  print_provider(p, "webpush", app.webpush, [&](const webpush_settings& s) {
     p.value("vapid_private_key_file", s.vapid_private_key_file);
     p.value("subject", s.subject);
     p.allowed_hosts(s.allowed_hosts);
     p.optional("ca_file", s.ca_file);
     p.duration("ttl", std::chrono::duration_cast<millis>(s.ttl));
     p.value("urgency", s.urgency);
-    p.pool(s);
-    p.end();
-  }
+  });
   p.end();
 }
 
@@ -182,15 +183,11 @@ std::string describe_effective(const config& cfg) {
   p.end();
 
   p.begin("broker");
-  p.duration("interval", cfg.broker.interval);
-  p.duration("max_lateness", cfg.broker.max_lateness);
-  p.duration("takeover_after", cfg.broker.takeover_after);
-  p.value("max_deliveries", cfg.broker.max_deliveries);
+  p.tunables(cfg.broker, cfg::tunables::broker);
   p.end();
 
   p.begin("trace");
-  p.value("max_events", cfg.trace.max_events);
-  p.duration("max_age", cfg.trace.max_age);
+  p.tunables(cfg.trace, cfg::tunables::trace);
   p.end();
 
   p.begin("log");

@@ -6,11 +6,30 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/tunables.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace herald::cfg {
 
 namespace fs = std::filesystem;
+
+// Reads the keys of a tunables table (tunables.hpp) into `out`.
+template <class S, class T>
+void read_key(const section& s, S& out, const count_key<S, T>& k) {
+  s.read_int(k.key, out.*k.member, k.min, k.max);
+}
+template <class S>
+void read_key(const section& s, S& out, const size_key<S>& k) {
+  s.read_size(k.key, out.*k.member, k.min, k.max);
+}
+template <class S>
+void read_key(const section& s, S& out, const duration_key<S>& k) {
+  s.read_duration(k.key, out.*k.member, k.min, k.max);
+}
+template <class S, class Table>
+void read_tunables(const section& s, S& out, const Table& table) {
+  std::apply([&](const auto&... key) { (read_key(s, out, key), ...); }, table);
+}
 
 server_settings load_server(const YAML::Node& node);                            // load_server.cpp
 redis_settings load_redis(const YAML::Node& node, const fs::path& base_dir);    // load_redis.cpp
