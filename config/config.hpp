@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/digest.hpp"  // sha256_digest: token_credential::sha256
+#include "runtime/located_error.hpp"
 
 namespace herald {
 
@@ -19,16 +20,10 @@ using millis = std::chrono::milliseconds;
 
 // A configuration problem: `key` is the dotted path ("server.listen",
 // "auth.tokens[1].sha256"), `problem` says what is wrong with it.
-class config_error : public std::runtime_error {
+class config_error : public located_error {
  public:
-  config_error(std::string key, std::string problem)
-      : std::runtime_error(key + ": " + problem), key_(std::move(key)), problem_(std::move(problem)) {}
-  const std::string& key() const { return key_; }
-  const std::string& problem() const { return problem_; }
-
- private:
-  std::string key_;
-  std::string problem_;
+  using located_error::located_error;
+  const std::string& key() const { return where(); }
 };
 
 struct server_settings {

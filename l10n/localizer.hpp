@@ -14,20 +14,16 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/located_error.hpp"
+
 namespace herald {
 
 // A catalog or time-zone table that cannot be used: `file` names it,
 // `problem` says what is wrong (and where: key, entry, argument).
-class l10n_error : public std::runtime_error {
+class l10n_error : public located_error {
  public:
-  l10n_error(std::string file, std::string problem)
-      : std::runtime_error(file + ": " + problem), file_(std::move(file)), problem_(std::move(problem)) {}
-  const std::string& file() const { return file_; }
-  const std::string& problem() const { return problem_; }
-
- private:
-  std::string file_;
-  std::string problem_;
+  using located_error::located_error;
+  const std::string& file() const { return where(); }
 };
 
 // What the broker knows about one appointment alarm.

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <initializer_list>
 #include <limits>
+#include <variant>
 
 #include "store/lua_script.hpp"
 
@@ -134,73 +136,67 @@ std::optional<json::object> parse_object(const std::string& text) {
   return std::move(v.get_object());
 }
 
+// One member of a stored record: its JSON name and the struct member. Numbers
+// are required when decoding (a record without them is not one), strings
+// default to "".
+template <class T>
+struct record_field {
+  std::string_view name;
+  std::variant<std::string T::*, std::int64_t T::*, std::int32_t T::*> member;
+};
+template <class T>
+using record_fields = std::initializer_list<record_field<T>>;
+
+// The stored JSON of each record, members in this order.
+const record_fields<foreign_device> device_fields = {
+    {"ForeignDeviceId", &foreign_device::id},       {"ForeignAppId", &foreign_device::app_id},
+    {"Name", &foreign_device::name},                {"DeviceIdentifier", &foreign_device::device_identifier},
+    {"Application", &foreign_device::application},  {"AssociateId", &foreign_device::associate_id},
+    {"CreatedDate", &foreign_device::created_date}, {"UpdatedDate", &foreign_device::updated_date},
+    {"CreatedBy", &foreign_device::created_by},     {"UpdatedBy", &foreign_device::updated_by}};
+const record_fields<foreign_key> key_fields = {
+    {"Key", &foreign_key::key},                  {"Value", &foreign_key::value},
+    {"RecordId", &foreign_key::record_id},       {"TableName", &foreign_key::table_name},
+    {"CreatedDate", &foreign_key::created_date}, {"UpdatedDate", &foreign_key::updated_date},
+    {"CreatedBy", &foreign_key::created_by},     {"UpdatedBy", &foreign_key::updated_by}};
+
+template <class T>
+std::string encode_record(const T& record, record_fields<T> fields) {
+  json::object o;
+  for (const auto& f : fields) std::visit([&](auto member) { o[f.name] = record.*member; }, f.member);
+  return json::serialize(o);
+}
+
+template <class T>
+bool decode_member(const json::object& o, std::string_view name, T& record, std::string T::*member) {
+  record.*member = str_of(o, name);
+  return true;
+}
+template <class T, class N>
+bool decode_member(const json::object& o, std::string_view name, T& record, N T::*member) {
+  auto n = int_of(o, name);
+  if (!n || *n < std::numeric_limits<N>::min() || *n > std::numeric_limits<N>::max()) return false;
+  record.*member = static_cast<N>(*n);
+  return true;
+}
+
+template <class T>
+std::optional<T> decode_record(const std::string& text, record_fields<T> fields) {
+  auto o = parse_object(text);
+  if (!o) return std::nullopt;
+  T record;
+  for (const auto& f : fields) {
+    if (!std::visit([&](auto member) { return decode_member(*o, f.name, record, member); }, f.member)) return std::nullopt;
+  }
+  return record;
+}
+
 }  // namespace
 
-std::string encode_foreign_device(const foreign_device& d) {
-  json::object o;
-  o["ForeignDeviceId"] = d.id;
-  o["ForeignAppId"] = d.app_id;
-  o["Name"] = d.name;
-  o["DeviceIdentifier"] = d.device_identifier;
-  o["Application"] = d.application;
-  o["AssociateId"] = d.associate_id;
-  o["CreatedDate"] = d.created_date;
-  o["UpdatedDate"] = d.updated_date;
-  o["CreatedBy"] = d.created_by;
-  o["UpdatedBy"] = d.updated_by;
-  return json::serialize(o);
-}
-
-std::optional<foreign_device> decode_foreign_device(const std::string& text) {
-  auto o = parse_object(text);
-  if (!o) return std::nullopt;
-  foreign_device d;
-  auto id = int_of(*o, "ForeignDeviceId");
-  auto app = int_of(*o, "ForeignAppId");
-  auto owner = int_of(*o, "AssociateId");
-  if (!id || !app || !owner) return std::nullopt;
-  d.id = *id;
-  d.app_id = *app;
-  d.associate_id = *owner;
-  d.name = str_of(*o, "Name");
-  d.device_identifier = str_of(*o, "DeviceIdentifier");
-  d.application = str_of(*o, "Application");
-  d.created_date = str_of(*o, "CreatedDate");
-  d.updated_date = str_of(*o, "UpdatedDate");
-  d.created_by = str_of(*o, "CreatedBy");
-  d.updated_by = str_of(*o, "UpdatedBy");
-  return d;
-}
-
-std::string encode_foreign_key(const foreign_key& k) {
-  json::object o;
-  o["Key"] = k.key;
-  o["Value"] = k.value;
-  o["RecordId"] = k.record_id;
-  o["TableName"] = k.table_name;
-  o["CreatedDate"] = k.created_date;
-  o["UpdatedDate"] = k.updated_date;
-  o["CreatedBy"] = k.created_by;
-  o["UpdatedBy"] = k.updated_by;
-  return json::serialize(o);
-}
-
-std::optional<foreign_key> decode_foreign_key(const std::string& text) {
-  auto o = parse_object(text);
-  if (!o) return std::nullopt;
-  foreign_key k;
-  auto rec = int_of(*o, "RecordId");
-  if (!rec || *rec < std::numeric_limits<std::int32_t>::min() || *rec > std::numeric_limits<std::int32_t>::max()) return std::nullopt;
-  k.record_id = static_cast<std::int32_t>(*rec);
-  k.key = str_of(*o, "Key");
-  k.value = str_of(*o, "Value");
-  k.table_name = str_of(*o, "TableName");
-  k.created_date = str_of(*o, "CreatedDate");
-  k.updated_date = str_of(*o, "UpdatedDate");
-  k.created_by = str_of(*o, "CreatedBy");
-  k.updated_by = str_of(*o, "UpdatedBy");
-  return k;
-}
+std::string encode_foreign_device(const foreign_device& d) { return encode_record(d, device_fields); }
+std::optional<foreign_device> decode_foreign_device(const std::string& text) { return decode_record(text, device_fields); }
+std::string encode_foreign_key(const foreign_key& k) { return encode_record(k, key_fields); }
+std::optional<foreign_key> decode_foreign_key(const std::string& text) { return decode_record(text, key_fields); }
 
 foreign_system_store::foreign_system_store(std::shared_ptr<redis_client> redis, std::string key_prefix)
     : redis_(std::move(redis)), prefix_(std::move(key_prefix)) {}

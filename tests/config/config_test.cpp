@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "tests/config/config_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -17,37 +18,7 @@ using namespace std::chrono_literals;
 
 constexpr const char* dev_token_sha = "f01d2474fd375b4c5eb46064b550034167661b86322f1e1d3cb7645512a06607";
 
-// A private directory for files a config refers to, removed afterwards.
-class config_test : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "herald-config-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string write(const std::string& name, const std::string& content, mode_t mode = 0600) {
-    const fs::path path = dir_ / name;
-    std::ofstream(path) << content;
-    ::chmod(path.c_str(), mode);
-    return path.string();
-  }
-  config load(const std::string& yaml) { return load_config_string(yaml, dir_.string()); }
-
-  // The config_error `yaml` raises; fails the test when it loads.
-  config_error error_of(const std::string& yaml) {
-    try {
-      load(yaml);
-    } catch (const config_error& e) {
-      return e;
-    }
-    ADD_FAILURE() << "loaded without error:\n" << yaml;
-    return config_error("", "");
-  }
-
-  fs::path dir_;
-};
+using config_test = config_dir_test;
 
 std::string apns_yaml(const std::string& extra) {
   return "apps:\n  pocket:\n    apns:\n      topic: com.example.pocket\n" + extra;

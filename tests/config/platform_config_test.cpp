@@ -1,6 +1,7 @@
 // apps.<id>.wns and apps.<id>.webpush: keys, defaults, errors naming the key,
 // and the effective configuration loading again.
 #include "config/config.hpp"
+#include "tests/config/config_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -16,32 +17,14 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class platform_config_test : public ::testing::Test {
+// Every test starts with a WNS client secret and a VAPID key in place.
+class platform_config_test : public config_dir_test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "herald-platform-config-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    config_dir_test::SetUp();
     write("wns-secret", "s3cret\n");
     write("vapid.pem", "key");
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  void write(const std::string& name, const std::string& content, mode_t mode = 0600) {
-    const fs::path path = dir_ / name;
-    std::ofstream(path) << content;
-    ::chmod(path.c_str(), mode);
-  }
-  config load(const std::string& yaml) { return load_config_string(yaml, dir_.string()); }
-  config_error error_of(const std::string& yaml) {
-    try {
-      load(yaml);
-    } catch (const config_error& e) {
-      return e;
-    }
-    ADD_FAILURE() << "loaded without error:\n" << yaml;
-    return config_error("", "");
-  }
-  fs::path dir_;
 };
 
 const std::string wns_ok =
