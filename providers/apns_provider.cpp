@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/secret_file.hpp"
 #include "providers/apns_protocol.hpp"
 #include "providers/detail/common.hpp"
 #include "providers/detail/h2_pool.hpp"
@@ -61,9 +62,11 @@ class apns_provider final : public push_provider {
     } else if (!settings_.certificate_file.empty()) {
       tls.certificate_file = settings_.certificate_file;
       if (!settings_.certificate_password_file.empty()) {
-        std::ifstream in(settings_.certificate_password_file);
-        if (!in) return fail("certificate_password_file: cannot read " + settings_.certificate_password_file);
-        std::getline(in, tls.certificate_password);
+        try {
+          tls.certificate_password = cfg::read_secret_file(settings_.certificate_password_file, "certificate_password_file");
+        } catch (const config_error& e) {
+          return fail(e.what());
+        }
       }
     } else {
       return fail("neither key_file nor certificate_file is set");

@@ -7,9 +7,9 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <fstream>
 #include <map>
 
+#include "config/secret_file.hpp"
 #include "providers/detail/common.hpp"
 #include "providers/detail/tls_context.hpp"
 #include "providers/detail/single_flight.hpp"
@@ -50,11 +50,11 @@ class wns_provider final : public push_provider {
 
  private:
   void init() {
-    std::ifstream in(settings_.client_secret_file, std::ios::binary);
-    if (!in) return fail("client_secret_file: cannot read " + settings_.client_secret_file);
-    std::getline(in, secret_);
-    while (!secret_.empty() && (secret_.back() == '\r' || secret_.back() == ' ')) secret_.pop_back();
-    if (secret_.empty()) return fail("client_secret_file: empty " + settings_.client_secret_file);
+    try {
+      secret_ = cfg::read_secret_file(settings_.client_secret_file, "client_secret_file");
+    } catch (const config_error& e) {
+      return fail(e.what());
+    }
     auto token_url = parse_https_url(settings_.token_endpoint);
     if (!token_url) return fail("token_endpoint: not https://host[:port]/path: " + settings_.token_endpoint);
     token_path_ = token_url->path;

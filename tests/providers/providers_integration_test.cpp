@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <set>
@@ -489,6 +490,8 @@ TEST_F(apns_certificate_test, pem_with_encrypted_key_and_password_file_delivers)
 TEST_F(apns_certificate_test, wrong_or_missing_password_is_a_config_error) {
   const std::string wrong_password_file = pki.dir + "/wrong.password";
   std::ofstream(wrong_password_file) << "not-" << pki.apns_cert_password << "\n";
+  // A secret file as Herald requires it: not readable by others.
+  std::filesystem::permissions(wrong_password_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   // Never a pass phrase prompt on the terminal for the encrypted PEM key.
   for (const std::string& certificate_file : {pki.apns_cert_p12_file, pki.apns_cert_encrypted_pem_file}) {
     for (const std::string& password_file : {wrong_password_file, std::string()}) {
