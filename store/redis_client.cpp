@@ -72,42 +72,38 @@ redis_reply convert_reply(const redisReply* r) {
 
 namespace {
 
+// Every client error: its metrics label and its message.
+struct error_text {
+  redis_error error;
+  std::string_view label;
+  const char* message;
+};
+constexpr std::array<error_text, 8> error_texts{{
+    {redis_error::not_connected, "not_connected", "not connected to Redis"},
+    {redis_error::timeout, "timeout", "Redis did not reply within the command timeout"},
+    {redis_error::connection_lost, "connection_lost", "the connection to Redis was lost before the reply arrived"},
+    {redis_error::server_error, "server_error", "Redis answered with an error reply"},
+    {redis_error::busy, "busy", "too many Redis commands pending"},
+    {redis_error::unexpected_reply, "unexpected_reply", "unexpected Redis reply type"},
+    {redis_error::stopped, "stopped", "the Redis client was stopped"},
+    {redis_error::unavailable, "unavailable", "Redis is failing over (the node cannot serve as the master now)"},
+}};
+
+const error_text* find_error_text(int ev) {
+  for (const auto& t : error_texts)
+    if (static_cast<int>(t.error) == ev) return &t;
+  return nullptr;
+}
+
 class redis_category_impl final : public boost::system::error_category {
  public:
   const char* name() const noexcept override { return "herald.redis"; }
   std::string message(int ev) const override {
-    switch (static_cast<redis_error>(ev)) {
-      case redis_error::not_connected: return "not connected to Redis";
-      case redis_error::timeout: return "Redis did not reply within the command timeout";
-      case redis_error::connection_lost: return "the connection to Redis was lost before the reply arrived";
-      case redis_error::server_error: return "Redis answered with an error reply";
-      case redis_error::busy: return "too many Redis commands pending";
-      case redis_error::unexpected_reply: return "unexpected Redis reply type";
-      case redis_error::stopped: return "the Redis client was stopped";
-      case redis_error::unavailable: return "Redis is failing over (the node cannot serve as the master now)";
-    }
-    return "unknown Redis client error";
+    const auto* t = find_error_text(ev);
+    return t ? t->message : "unknown Redis client error";
   }
 };
 
-constexpr std::array<redis_error, 8> all_errors{redis_error::not_connected,    redis_error::timeout,
-                                                redis_error::connection_lost,  redis_error::server_error,
-                                                redis_error::busy,             redis_error::unexpected_reply,
-                                                redis_error::stopped,          redis_error::unavailable};
-
-std::string_view error_label(redis_error e) {
-  switch (e) {
-    case redis_error::not_connected: return "not_connected";
-    case redis_error::timeout: return "timeout";
-    case redis_error::connection_lost: return "connection_lost";
-    case redis_error::server_error: return "server_error";
-    case redis_error::busy: return "busy";
-    case redis_error::unexpected_reply: return "unexpected_reply";
-    case redis_error::stopped: return "stopped";
-    case redis_error::unavailable: return "unavailable";
-  }
-  return "unknown";
-}
 
 using clock_type = std::chrono::steady_clock;
 
@@ -161,10 +157,10 @@ class hiredis_client final : public redis_client {
           .set(static_cast<double>(settings_.max_pending));
       reconnects_ = &metrics->get_counter("herald_redis_reconnects_total",
                                           "Reconnect attempts scheduled after the Redis connection dropped or failed");
-      for (auto e : all_errors)
-        error_counters_[static_cast<std::size_t>(e)] =
+      for (const auto& t : error_texts)
+        error_counters_[static_cast<std::size_t>(t.error)] =
             &metrics->get_counter("herald_redis_command_errors_total", "Redis commands that completed with an error",
-                                  {{"reason", std::string(error_label(e))}});
+                                  {{"reason", std::string(t.label)}});
       if (settings_.check_dataset)
         data_resets_ = &metrics->get_counter("herald_redis_data_resets_total",
                                              "Times the Redis dataset was found reset (its epoch key gone or replaced)");
