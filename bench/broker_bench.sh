@@ -23,8 +23,13 @@
 #        HERALD_THREADS (server.threads, default 1), HERALD_ENV (e.g. LD_PRELOAD=...),
 #        HERALD_DAEMONS=N runs N daemons on the one Redis (counts and CPU summed),
 #        HERALD_SKIP_STEADY=1 runs the burst only, BROKER_BENCH_TRACE=off turns
-#          Herald's delivery trace off (trace.max_events: 0), BENCH_TIMEOUT (s, default 300),
-#        PERF_OUT=file [PERF_ARGS] records a perf profile of the burst, KEEP=1 keeps the work dir.
+#          Herald's delivery trace off (trace.max_events: 0), BROKER_BENCH_BASELINE_TRACE=off
+#          the baseline's (a baseline older than the trace key must keep it on),
+#          BENCH_TIMEOUT (s, default 300),
+#        PERF_OUT=file [PERF_ARGS] records a perf profile of the burst, KEEP=1 keeps the work dir,
+#        BROKER_BENCH_PIN=0 lets the kernel place the processes (default with 2+
+#          cores: Herald on CPU 0, Redis and the provider server on CPU 1, h2load
+#          on CPU 0 for the reference; see the note at pin()).
 # Last line: Herald's burst rate, the reference (h2load on the same server, same
 # run) and their ratio, the server's CPU share, and the baseline's rate and
 # Herald/baseline when BROKER_BENCH_BASELINE is set.
@@ -96,6 +101,18 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 
+# Pinning: on a 2-core machine the kernel tends to wake Redis and nghttpd on
+# Herald's core (each send wakes its peer), so Herald sits runnable behind
+# them while the other core idles, and the rate says more about the
+# scheduler than about Herald (on the development machine: ~10,000/s
+# unpinned, ~16,800/s pinned, same build, same CPU per notification). Pinned,
+# every process of every case (and the reference) runs where the others do
+# not steal its core; the A/B baseline is pinned the same way.
+pin_on=0
+[ "${BROKER_BENCH_PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null && pin_on=1
+pin() { [ "$pin_on" = 1 ] && taskset -a -p "$1" "$2" >/dev/null; return 0; }  # pin <cpu mask> <pid>
+pin 2 "$server_pid"
+
 tck=$(getconf CLK_TCK)
 cpu_s() { awk -v t="$tck" '{printf "%.2f", ($14+$15)/t}' "/proc/$1/stat"; }
 calc() { awk "BEGIN{printf \"$1\", $2}"; }
@@ -104,7 +121,9 @@ fmt() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 # The reference: h2load against the same server, as many requests as the burst sends.
 reference() {
   local n=$(( burst * 2 )) out
-  out=$(timeout 120 h2load -n "$n" -c "$apns_connections" -m 100 --data="$work/apns.json" \
+  local pin_cmd=()
+  [ "$pin_on" = 1 ] && pin_cmd=(taskset 1)
+  out=$(timeout 120 "${pin_cmd[@]}" h2load -n "$n" -c "$apns_connections" -m 100 --data="$work/apns.json" \
     -H "authorization: bearer $(cat "$work/jwt.txt")" -H 'apns-id: 6d7b1c4e-25a4-8f3e-9a51-0c3e8f1b2d47' \
     -H 'apns-topic: com.example.herald' -H 'apns-push-type: alert' -H 'apns-priority: 10' \
     -H 'apns-expiration: 1767225600' -H 'content-type: application/json' -i "$work/uris.txt" 2>&1 || true)
@@ -124,6 +143,7 @@ run_case() {
   redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --daemonize no >"$dir/redis.log" 2>&1 &
   local redis_pid=$!
   pids+=($redis_pid)
+  pin 2 "$redis_pid"
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
   cat >"$dir/herald.yaml" <<YAML
 server:
@@ -155,14 +175,15 @@ log:
 YAML
   # BROKER_BENCH_TRACE=off: Herald under test keeps no delivery trace (the
   # baseline may predate the trace and its config key).
-  if [ "$label" != baseline ] && [ "${BROKER_BENCH_TRACE:-on}" = off ]; then
+  local trace=${BROKER_BENCH_TRACE:-on}
+  [ "$label" = baseline ] && trace=${BROKER_BENCH_BASELINE_TRACE:-on}
+  if [ "$trace" = off ]; then
     printf 'trace:\n  max_events: 0\n' >>"$dir/herald.yaml"
   fi
   "$seeds/seed_devices" "$redis_port" bench 10000 2 apple >/dev/null
   local t0_ms=$(( $(date +%s%3N) + 600000 ))  # far ahead while seeding; moved below
   "$seeds/seed_alarms" "$redis_port" bench "$count" 10000 "$t0_ms" "$mode" "$r" >/dev/null
   local redis_cpu0 server_cpu0
-  redis_cpu0=$(cpu_s "$redis_pid"); server_cpu0=$(cpu_s "$server_pid")
   local herald_pids=() http_ports=() d dport p
   for d in $(seq "${HERALD_DAEMONS:-1}"); do
     dport=$http_port
@@ -170,6 +191,7 @@ YAML
     sed "s/listen: 127.0.0.1:$http_port/listen: 127.0.0.1:$dport/" "$dir/herald.yaml" >"$dir/herald-$d.yaml"
     env ${HERALD_ENV:-} "$herald_bin" serve --config "$dir/herald-$d.yaml" 2>"$dir/herald-$d.log" &
     herald_pids+=($!); pids+=($!); http_ports+=($dport)
+    pin "$([ "${HERALD_THREADS:-1}" -gt 1 ] && echo 3 || echo 1)" "$!"
     for _ in $(seq 200); do curl -sf "http://127.0.0.1:$dport/readyz" >/dev/null && break; sleep 0.05; done
   done
   local herald_pid=${herald_pids[0]} herald_cpu=0
@@ -181,6 +203,9 @@ YAML
     local ids = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
     for i = 1, #ids, 2 do redis.call('ZADD', KEYS[1], tonumber(ids[i+1]) - tonumber(ARGV[1]) + tonumber(ARGV[2]), ids[i]) end
     return #ids / 2" 1 bench:alarms "$t0_ms" "$start_ms" >/dev/null
+  # Redis's CPU and commands are counted from here: seeding and this move excluded.
+  redis_cpu0=$(cpu_s "$redis_pid"); server_cpu0=$(cpu_s "$server_pid")
+  redis-cli -p "$redis_port" config resetstat >/dev/null
   redis-cli -p "$redis_port" xadd bench:alarms:changes '*' due "$start_ms" >/dev/null  # wake the timer
   if [ -n "${PERF_OUT:-}" ] && [ "$mode" = burst ] && [ "$label" = herald ]; then
     perf record ${PERF_ARGS:--g} -o "$PERF_OUT" -p "$herald_pid" -- sleep 8 >/dev/null 2>&1 &
@@ -210,10 +235,19 @@ YAML
   now_ms=$(date +%s%3N)
   local metrics rss_kb redis_cpu server_cpu
   metrics=$(curl -s "http://127.0.0.1:$http_port/metrics")
+  echo "$metrics" >"$dir/metrics.txt"  # KEEP=1 keeps it
   rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$herald_pid/status")
   for p in "${herald_pids[@]}"; do herald_cpu=$(calc %.2f "$herald_cpu + $(cpu_s "$p")"); done
   redis_cpu=$(calc %.2f "$(cpu_s "$redis_pid") - $redis_cpu0")
   server_cpu=$(calc %.2f "$(cpu_s "$server_pid") - $server_cpu0")
+  # Redis commands per notification (Herald's start-up and the bench's own
+  # polling included; both are small next to 2 per alarm), top ones named.
+  local calls
+  calls=$(redis-cli -p "$redis_port" info commandstats | tr -d '\r' | awk -F'[:=,]' -v n="$want" '
+    /^cmdstat_/ { sub("cmdstat_", "", $1); total += $3; c[$1] = $3; u[$1] = $5 }
+    END { printf "redis_calls_per_notification=%.2f", total / n;
+      top = ""; for (k in c) if (c[k] / n >= 0.05 || u[k] / n >= 0.5) top = top sprintf("%s%s:%.2f(%.2fus)", top == "" ? "" : ",", k, c[k] / n, u[k] / n);
+      printf " redis_calls=%s", top }')
   local pct
   pct=$(echo "$metrics" | awk -F'[{}" ]+' '
     /^herald_broker_due_to_sent_seconds_bucket/ { le=$3; n=$NF; b[++k]=le; c[k]=n }
@@ -224,7 +258,7 @@ YAML
   local elapsed_ms=$(( now_ms - start_ms ))
   result="$label $mode: alarms=$count notifications=$got/$want elapsed_s=$(calc %.2f "$elapsed_ms/1000")"
   result+=" notifications_per_s=$(calc %.0f "$got*1000/$elapsed_ms") $pct herald_peak_rss_kb=$rss_kb daemons=${#herald_pids[@]}"
-  result+=" herald_cpu_s=$herald_cpu redis_cpu_s=$redis_cpu server_cpu_s=$server_cpu"
+  result+=" $calls herald_cpu_s=$herald_cpu redis_cpu_s=$redis_cpu server_cpu_s=$server_cpu"
   result+=" herald_us_per_notification=$(calc %.1f "$herald_cpu*1e6/$want") redis_us_per_notification=$(calc %.1f "$redis_cpu*1e6/$want")"
   result+=" server_us_per_notification=$(calc %.1f "$server_cpu*1e6/$want") server_cpu_share=$(calc %.2f "$server_cpu/($herald_cpu+0.001)")"
   echo "$result"
@@ -252,6 +286,7 @@ if [ "${HERALD_SKIP_STEADY:-0}" != 1 ]; then
   run_case herald "$build/herald" "$build/bench" steady $(( rate * steady_s )) "$rate"
 fi
 echo "provider server: nghttpd (1 worker, answers from memory); h2load against it in the same run, $apns_connections connections, -m 100: $(fmt "$ref") req/s"
+echo "placement: $([ "$pin_on" = 1 ] && echo "pinned: herald and h2load on CPU 0, redis-server and nghttpd on CPU 1" || echo "not pinned (the kernel places every process)")"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average before the run: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 herald_rate=$(field notifications_per_s "$herald_line")

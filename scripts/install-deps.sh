@@ -8,7 +8,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libnghttp2-dev libssl-dev libhiredis-dev libyaml-cpp-dev libicu-dev libpugixml-dev libsystemd-dev
   libgtest-dev libgmock-dev
-  libjemalloc-dev               # the daemon's allocator (HERALD_JEMALLOC)
+  libmimalloc-dev               # the daemon's allocator (HERALD_ALLOCATOR, default)
+  libjemalloc-dev               # HERALD_ALLOCATOR=jemalloc
   redis-server redis-tools redis-sentinel nghttp2-client nghttp2-server
   faketime                      # the broker test of a daemon whose clock is 30 s fast
   curl ca-certificates python3 openssl   # openssl: the legacy-PKCS#12 test exports one
