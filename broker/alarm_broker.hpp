@@ -36,7 +36,7 @@ struct broker_options {
   broker_settings settings;
   int claim_batch = 500;                // alarms moved into the stream per claim
   int read_batch = 256;                 // stream entries read per XREADGROUP (one batch)
-  int max_batches_in_flight = 8;        // batches processed at once (a pipeline)
+  int max_batches_in_flight = 3;        // batches processed at once (a pipeline)
   int max_sends_per_batch = 512;        // notifications of one batch's alarms sent concurrently
   int max_sends_per_entry = 256;        // devices of one message or retry sent concurrently; entries of a batch processed at once
 };
