@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <tuple>
+#include <variant>
 
 #include "api/admin/admin_routes.hpp"
 #include "api/admin/admin_codec.hpp"
@@ -69,13 +70,10 @@ class admin_routes final : public route_module {
       if (req.method() == http::verb::get) {
         route_name = "admin.deadletters.list";
         if (auto refusal = admit(req, authz::admin_access::read)) co_return std::move(*refusal);
-        auto q = decode_dead_letter_query(req.target());
-        if (auto* e = std::get_if<api_error>(&q)) co_return error_response(*e, media);
-        auto& query = std::get<dead_letter_query>(q);
-        if (query.since_age_ms) query.filter.since_ms = wall_ms() - *query.since_age_ms;
-        auto page = co_await dead_letters_.list(query.filter, query.limit);
-        if (!page) co_return error_response(store_error(page.error()), media);
-        co_return json_ok(encode_dead_letters(page->entries, page->examined));
+        auto page = co_await matching_dead_letters(req, media);
+        if (auto* refusal = std::get_if<api_response>(&page)) co_return std::move(*refusal);
+        const auto& found = std::get<dead_letter_store::page>(page);
+        co_return json_ok(encode_dead_letters(found.entries, found.examined));
       }
       if (req.method() == http::verb::delete_) {
         route_name = "admin.deadletters.purge";
@@ -101,23 +99,20 @@ class admin_routes final : public route_module {
       route_name = "admin.deadletters.replay_matching";
       if (req.method() != http::verb::post) co_return method_not_allowed(route_name, "use POST");
       if (auto refusal = admit(req, authz::admin_access::write)) co_return std::move(*refusal);
-      auto q = decode_dead_letter_query(req.target());
-      if (auto* e = std::get_if<api_error>(&q)) co_return error_response(*e, media);
-      auto& query = std::get<dead_letter_query>(q);
-      if (query.since_age_ms) query.filter.since_ms = wall_ms() - *query.since_age_ms;
-      auto page = co_await dead_letters_.list(query.filter, query.limit);
-      if (!page) co_return error_response(store_error(page.error()), media);
+      auto page = co_await matching_dead_letters(req, media);
+      if (auto* refusal = std::get_if<api_response>(&page)) co_return std::move(*refusal);
+      const auto& found = std::get<dead_letter_store::page>(page);
       std::string results;
       std::size_t replayed = 0;
-      for (const auto& e : page->entries) {
+      for (const auto& e : found.entries) {
         auto r = co_await dead_letters_.replay(e.id);
         if (!r) co_return error_response(store_error(r.error()), media);
         if (!r->refused) ++replayed;
         if (!results.empty()) results += ",";
         results += replay_json(e.id, *r);
       }
-      log_replays(req, replayed, page->entries.size() - replayed);
-      co_return json_ok("{\"replayed\":" + std::to_string(replayed) + ",\"refused\":" + std::to_string(page->entries.size() - replayed) +
+      log_replays(req, replayed, found.entries.size() - replayed);
+      co_return json_ok("{\"replayed\":" + std::to_string(replayed) + ",\"refused\":" + std::to_string(found.entries.size() - replayed) +
                         ",\"results\":[" + results + "]}");
     }
     // POST /api/v1/admin/deadletters/{id}/replay
@@ -155,6 +150,18 @@ class admin_routes final : public route_module {
   }
 
  private:
+  // The dead letters the request's filter (query string) selects, or the
+  // answer to give instead (400 for a bad filter, the store's error).
+  asio::awaitable<std::variant<api_response, dead_letter_store::page>> matching_dead_letters(const api_request& req, media_type media) {
+    auto q = decode_dead_letter_query(req.target());
+    if (auto* e = std::get_if<api_error>(&q)) co_return error_response(*e, media);
+    auto& query = std::get<dead_letter_query>(q);
+    if (query.since_age_ms) query.filter.since_ms = wall_ms() - *query.since_age_ms;
+    auto page = co_await dead_letters_.list(query.filter, query.limit);
+    if (!page) co_return error_response(store_error(page.error()), media);
+    co_return std::move(*page);
+  }
+
   // nullopt when `req` may use an admin route of `access`; else the refusal.
   std::optional<api_response> admit(const api_request& req, authz::admin_access access) {
     auto who = authorize(auth_, req, "");

@@ -4,7 +4,7 @@
 #include <boost/url/url_view.hpp>
 
 #include <algorithm>
-#include <cstdlib>
+#include <charconv>
 
 #include "model/text.hpp"
 
@@ -20,10 +20,7 @@ std::optional<media_type> media_of(std::string_view type) {
 }
 }  // namespace
 
-std::optional<media_type> negotiate_accept(std::string_view accept) {
-  if (trim(accept).empty()) return media_type::json;
-  double best_q = 0;
-  std::optional<media_type> best;
+void for_each_accept_item(std::string_view accept, const std::function<void(std::string_view, double)>& fn) {
   std::size_t pos = 0;
   while (pos <= accept.size()) {
     auto comma = accept.find(',', pos);
@@ -33,11 +30,24 @@ std::optional<media_type> negotiate_accept(std::string_view accept) {
     auto type = to_lower(trim(item.substr(0, semi)));
     double q = 1.0;
     if (semi != std::string_view::npos) {
-      auto params = item.substr(semi + 1);
-      auto qpos = params.find("q=");
-      if (qpos != std::string_view::npos) q = std::strtod(std::string(params.substr(qpos + 2)).c_str(), nullptr);
+      auto params = to_lower(item.substr(semi + 1));
+      if (auto qpos = params.find("q="); qpos != std::string::npos) {
+        auto value = trim(std::string_view(params).substr(qpos + 2));
+        value = value.substr(0, value.find(';'));
+        q = 0;  // a malformed q-value counts as "not acceptable"
+        std::from_chars(value.data(), value.data() + value.size(), q);
+      }
     }
-    if (q <= 0) continue;
+    fn(type, q);
+  }
+}
+
+std::optional<media_type> negotiate_accept(std::string_view accept) {
+  if (trim(accept).empty()) return media_type::json;
+  double best_q = 0;
+  std::optional<media_type> best;
+  for_each_accept_item(accept, [&](std::string_view type, double q) {
+    if (q <= 0) return;
     std::optional<media_type> m;
     if (type == "*/*" || type == "application/*" || type == "text/*") m = media_type::json;
     else m = media_of(type);
@@ -45,7 +55,7 @@ std::optional<media_type> negotiate_accept(std::string_view accept) {
       best_q = q;
       best = m;
     }
-  }
+  });
   return best;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 // Content negotiation for the WebAPI-style routes. Pure.
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8,6 +9,11 @@
 namespace herald {
 
 enum class media_type { json, xml };
+
+// Calls fn(media range, q) for each item of an Accept header, the range
+// lowercased and trimmed; q is 1 without a q parameter and 0 for a
+// malformed one ("not acceptable").
+void for_each_accept_item(std::string_view accept, const std::function<void(std::string_view, double)>& fn);
 
 // The best representation the client accepts (q-values honoured); nullopt
 // when it accepts none we can produce (406). Empty header means JSON.

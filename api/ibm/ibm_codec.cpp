@@ -1,5 +1,7 @@
 #include "api/ibm/ibm_codec.hpp"
 
+#include "api/common/negotiation.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -169,27 +171,11 @@ bool valid_ibm_app_id(std::string_view app_id) {
 
 bool ibm_accepts_json(std::string_view accept) {
   if (trim(accept).empty()) return true;
-  std::size_t pos = 0;
-  while (pos <= accept.size()) {
-    auto comma = accept.find(',', pos);
-    auto item = accept.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-    pos = comma == std::string_view::npos ? accept.size() + 1 : comma + 1;
-    auto semi = item.find(';');
-    auto type = to_lower(trim(item.substr(0, semi)));
-    double q = 1.0;
-    if (semi != std::string_view::npos) {
-      auto params = to_lower(item.substr(semi + 1));
-      if (auto qpos = params.find("q="); qpos != std::string::npos) {
-        auto value = trim(std::string_view(params).substr(qpos + 2));
-        value = value.substr(0, value.find(';'));
-        q = 0;  // a malformed q-value counts as "not acceptable"
-        std::from_chars(value.data(), value.data() + value.size(), q);
-      }
-    }
-    if (q <= 0) continue;
-    if (type == "application/json" || type == "application/*" || type == "*/*") return true;
-  }
-  return false;
+  bool json = false;
+  for_each_accept_item(accept, [&](std::string_view type, double q) {
+    if (q > 0 && (type == "application/json" || type == "application/*" || type == "*/*")) json = true;
+  });
+  return json;
 }
 
 bool ibm_is_json_content_type(std::string_view content_type) {

@@ -6,63 +6,27 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include <optional>
 #include <string>
 
-#include "runtime/log.hpp"
-#include "store/redis_client.hpp"
-#include "tests/store/io_wait.hpp"
-#include "tests/support/redis_server.hpp"
+#include "tests/store/redis_fixture.hpp"
 
 namespace herald {
 namespace {
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-class dead_letters_test : public ::testing::Test {
+class dead_letters_test : public test::redis_fixture {
  protected:
   void SetUp() override {
-    redis_settings s;
-    s.url = server_.url();
-    s.host = "127.0.0.1";
-    s.port = server_.port();
-    redis_ = redis_client::create(ioc_.get_executor(), s, log_);
-    redis_->start();
-    ASSERT_TRUE(test::run_until(ioc_, [&] { return redis_->connected(); })) << redis_->last_error();
+    redis_fixture::SetUp();
     store_.emplace(redis_, "d");
-  }
-  void TearDown() override {
-    redis_->stop();
-    test::drain(ioc_);
-  }
-
-  template <typename T>
-  T run(boost::asio::awaitable<T> op) {
-    std::optional<T> out;
-    boost::asio::co_spawn(ioc_, std::move(op), [&](std::exception_ptr e, T r) {
-      if (e) std::rethrow_exception(e);
-      out.emplace(std::move(r));
-    });
-    EXPECT_TRUE(test::run_until(ioc_, [&] { return out.has_value(); }));
-    return std::move(*out);
   }
 
   // A dead letter as the broker writes it for a delivery.
   std::string add(const std::string& item, const std::string& device, const std::string& reason, const std::string& app = "") {
-    return trimmed(server_.cli("XADD d:deadletter '*' delivery message:" + item + ":0:" + device + " kind message id " + item + " device " +
+    return (cli("XADD d:deadletter '*' delivery message:" + item + ":0:" + device + " kind message id " + item + " device " +
                                device + " platform Apple reason " + reason + " status 400" + (app.empty() ? "" : " app " + app)));
   }
 
-  test::redis_server server_;
-  boost::asio::io_context ioc_;
-  logger log_{log_level::info};
-  std::shared_ptr<redis_client> redis_;
   std::optional<dead_letter_store> store_;
 };
 
@@ -70,7 +34,7 @@ TEST_F(dead_letters_test, replay_queues_one_retry_and_refuses_a_second) {
   server_.cli("SET d:device:phone-1 x");
   server_.cli("SET d:delivery:message:m-1:0:phone-1 dead");
   const auto id = add("m-1", "phone-1", "BadDeviceToken");
-  ASSERT_EQ(trimmed(server_.cli("XLEN d:deadletter")), "1");
+  ASSERT_EQ((cli("XLEN d:deadletter")), "1");
 
   auto first = run(store_->replay(id));
   ASSERT_TRUE(first);
@@ -81,18 +45,18 @@ TEST_F(dead_letters_test, replay_queues_one_retry_and_refuses_a_second) {
   EXPECT_NE(work.find("retry"), std::string::npos) << work;
   EXPECT_NE(work.find("m-1"), std::string::npos) << work;
   EXPECT_NE(work.find("phone-1"), std::string::npos) << work;
-  EXPECT_EQ(trimmed(server_.cli("XLEN d:work")), "1");
-  EXPECT_EQ(trimmed(server_.cli("GET d:delivery:message:m-1:0:phone-1")), "retry");
-  EXPECT_EQ(trimmed(server_.cli("XLEN d:deadletter")), "0");
-  EXPECT_EQ(trimmed(server_.cli("GET d:deadletter:replayed:" + id)), first->work_id);
-  EXPECT_EQ(trimmed(server_.cli("XLEN d:alarms:changes")), "1");  // the daemons wake up
+  EXPECT_EQ((cli("XLEN d:work")), "1");
+  EXPECT_EQ((cli("GET d:delivery:message:m-1:0:phone-1")), "retry");
+  EXPECT_EQ((cli("XLEN d:deadletter")), "0");
+  EXPECT_EQ((cli("GET d:deadletter:replayed:" + id)), first->work_id);
+  EXPECT_EQ((cli("XLEN d:alarms:changes")), "1");  // the daemons wake up
 
   auto second = run(store_->replay(id));
   ASSERT_TRUE(second);
   ASSERT_TRUE(second->refused);
   EXPECT_EQ(*second->refused, replay_refusal::already_replayed);
   EXPECT_EQ(second->work_id, first->work_id);
-  EXPECT_EQ(trimmed(server_.cli("XLEN d:work")), "1");  // nothing queued twice
+  EXPECT_EQ((cli("XLEN d:work")), "1");  // nothing queued twice
 
   auto unknown = run(store_->replay("1-0"));
   ASSERT_TRUE(unknown);
@@ -105,10 +69,10 @@ TEST_F(dead_letters_test, replay_refuses_a_gone_device_and_a_whole_entry) {
   auto r = run(store_->replay(gone));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->refused, replay_refusal::device_gone);
-  EXPECT_EQ(trimmed(server_.cli("XLEN d:deadletter")), "1");  // stays, can be replayed after re-registration
-  EXPECT_EQ(trimmed(server_.cli("EXISTS d:work")), "0");
+  EXPECT_EQ((cli("XLEN d:deadletter")), "1");  // stays, can be replayed after re-registration
+  EXPECT_EQ((cli("EXISTS d:work")), "0");
 
-  const auto whole = trimmed(server_.cli("XADD d:deadletter '*' stream_id 5-0 kind alarm id A device \"\" reason processing"));
+  const auto whole = (cli("XADD d:deadletter '*' stream_id 5-0 kind alarm id A device \"\" reason processing"));
   EXPECT_EQ(run(store_->replay(whole))->refused, replay_refusal::not_a_delivery);
 
   server_.cli("SET d:device:phone-gone x");  // registered again

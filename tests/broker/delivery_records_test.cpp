@@ -3,66 +3,31 @@
 // for every kind of record, and leave what they may not touch as it was.
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "broker/redis/redis_broker_store.hpp"
-#include "runtime/log.hpp"
-#include "store/redis_client.hpp"
-#include "tests/store/io_wait.hpp"
-#include "tests/support/redis_server.hpp"
+#include "tests/store/redis_fixture.hpp"
 
 namespace herald {
 namespace {
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-class delivery_records_test : public ::testing::Test {
+class delivery_records_test : public test::redis_fixture {
  protected:
   void SetUp() override {
-    redis_settings s;
-    s.url = server_.url();
-    s.host = "127.0.0.1";
-    s.port = server_.port();
-    redis_ = redis_client::create(ioc_.get_executor(), s, log_);
-    redis_->start();
-    ASSERT_TRUE(test::run_until(ioc_, [&] { return redis_->connected(); })) << redis_->last_error();
+    redis_fixture::SetUp();
     me_.emplace(redis_, "d", "me");
   }
-  void TearDown() override {
-    redis_->stop();
-    test::drain(ioc_);
-  }
 
-  template <typename T>
-  T run(boost::asio::awaitable<T> op) {
-    std::optional<T> out;
-    boost::asio::co_spawn(ioc_, std::move(op), [&](std::exception_ptr e, T r) {
-      if (e) std::rethrow_exception(e);
-      out.emplace(std::move(r));
-    });
-    EXPECT_TRUE(test::run_until(ioc_, [&] { return out.has_value(); }));
-    return std::move(*out);
-  }
-  std::string value(const std::string& id) { return trimmed(server_.cli("GET d:delivery:" + id)); }
-  long long ttl(const std::string& id) { return std::stoll(trimmed(server_.cli("TTL d:delivery:" + id))); }
+  std::string value(const std::string& id) { return cli("GET d:delivery:" + id); }
+  long long ttl(const std::string& id) { return std::stoll(cli("TTL d:delivery:" + id)); }
   long long redis_now_ms() {
     auto t = server_.cli("TIME");
     auto nl = t.find('\n');
     return std::stoll(t.substr(0, nl)) * 1000 + std::stoll(t.substr(nl + 1)) / 1000;
   }
 
-  test::redis_server server_;
-  boost::asio::io_context ioc_;
-  logger log_{log_level::info};
-  std::shared_ptr<redis_client> redis_;
   std::optional<redis_broker_store> me_;
 };
 
@@ -108,7 +73,7 @@ TEST_F(delivery_records_test, finish_writes_only_what_this_consumer_holds) {
   EXPECT_GT(ttl("mine"), 100);
   EXPECT_EQ(value("taken"), "delivered-elsewhere");
   EXPECT_EQ(value("other").rfind("sending:other:", 0), 0u);
-  EXPECT_EQ(trimmed(server_.cli("EXISTS d:delivery:absent")), "0");  // never created by a finish
+  EXPECT_EQ((cli("EXISTS d:delivery:absent")), "0");  // never created by a finish
 
   // Finishing twice (a reply lost and the script run again) changes nothing more.
   auto twice = run(me_->finish_deliveries({"mine"}, "delivered"));

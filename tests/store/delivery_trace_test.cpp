@@ -11,10 +11,7 @@
 #include <exception>
 #include <optional>
 
-#include "runtime/log.hpp"
-#include "store/redis_client.hpp"
-#include "tests/store/io_wait.hpp"
-#include "tests/support/redis_server.hpp"
+#include "tests/store/redis_fixture.hpp"
 
 namespace herald {
 namespace {
@@ -54,22 +51,8 @@ TEST(delivery_trace_codec, round_trip_and_rejects) {
   EXPECT_FALSE(decode_delivery_event(R"({"kind":"alarm"})"));  // no time
 }
 
-class delivery_trace_test : public ::testing::Test {
+class delivery_trace_test : public test::redis_fixture {
  protected:
-  void SetUp() override {
-    redis_settings s;
-    s.url = server_.url();
-    s.host = "127.0.0.1";
-    s.port = server_.port();
-    redis_ = redis_client::create(ioc_.get_executor(), s, log_);
-    redis_->start();
-    ASSERT_TRUE(test::run_until(ioc_, [&] { return redis_->connected(); })) << redis_->last_error();
-  }
-  void TearDown() override {
-    redis_->stop();
-    test::drain(ioc_);
-  }
-
   std::vector<delivery_event> read(const std::string& subject) {
     std::optional<std::vector<delivery_event>> out;
     boost::asio::co_spawn(ioc_, read_delivery_trace(*redis_, "t", subject),
@@ -80,11 +63,6 @@ class delivery_trace_test : public ::testing::Test {
     EXPECT_TRUE(test::run_until(ioc_, [&] { return out.has_value(); }));
     return out.value_or(std::vector<delivery_event>{});
   }
-
-  test::redis_server server_;
-  boost::asio::io_context ioc_;
-  logger log_{log_level::info};
-  std::shared_ptr<redis_client> redis_;
 };
 
 TEST_F(delivery_trace_test, per_device_and_per_alarm_newest_first_capped_and_expiring) {
