@@ -128,6 +128,8 @@ asio::awaitable<error_code> broker_core::pass(bool takeover) {
   auto self = shared_from_this();
   const auto max_batches = static_cast<std::size_t>(std::max(opts.max_batches_in_flight, 1));
   bool more_due = true;
+  constexpr std::int64_t max_pass_ms = 1000;
+  const auto pass_began_ms = steady_ms();
   while (!p->first_error && !stopped) {
     if (p->active >= max_batches) {
       co_await p->slot_freed.async_wait(as_tuple_awaitable);
@@ -148,7 +150,16 @@ asio::awaitable<error_code> broker_core::pass(bool takeover) {
       more_due = *more;
       if (items->empty()) continue;
     }
-    if (items->empty()) break;
+    if (items->empty()) {
+      // Nothing due now. While earlier batches still run, wait for one to
+      // end and look again: what fell due meanwhile is claimed then, not
+      // after the whole pipeline drained (the steady due-to-sent latency).
+      // Bounded, so sweeps and requested passes still get their turn.
+      if (p->active == 0 || rerun || steady_ms() - pass_began_ms >= max_pass_ms) break;
+      co_await p->slot_freed.async_wait(as_tuple_awaitable);
+      more_due = true;
+      continue;
+    }
     ++p->active;
     for (const auto& w : *items) hold(inflight_entries, w.stream_id);  // from the read on, until the batch ends
     asio::co_spawn(
