@@ -1,4 +1,6 @@
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "providers/provider.hpp"
 #include "providers/reason_label.hpp"
@@ -6,7 +8,9 @@
 #include "providers/wns_protocol.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <mutex>
+#include <thread>
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 
@@ -49,8 +53,50 @@ struct provider_router::app_entry {
   std::unique_ptr<push_provider> webpush;
 };
 
+// The providers' own io_context (providers.threads > 1) and its threads.
+class provider_router::thread_pool {
+ public:
+  thread_pool(int threads, logger* log) : ioc_(threads), work_(ioc_.get_executor()), log_(log) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  }
+  ~thread_pool() { stop(); }
+
+  boost::asio::any_io_executor executor() { return ioc_.get_executor(); }
+
+  // Stops the io_context and joins the threads; handlers still queued are
+  // destroyed with the io_context.
+  void stop() {
+    work_.reset();
+    ioc_.stop();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& e) {
+        if (log_) log_->crit("providers.thread_error").kv("error", e.what());
+      }
+    }
+  }
+
+  boost::asio::io_context ioc_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  logger* log_;
+  std::vector<std::thread> threads_;
+};
+
 provider_router::provider_router(boost::asio::any_io_executor ex, const std::vector<app_settings>& apps,
                                  provider_options options) {
+  options.shard_context = {};
+  if (options.threads > 1) {
+    threads_ = std::make_unique<thread_pool>(options.threads, options.log);
+    options.shard_context = threads_->executor();
+  }
   for (const auto& app : apps) {
     auto entry = std::make_unique<app_entry>();
     entry->id = app.id;
@@ -67,7 +113,12 @@ provider_router::provider_router(boost::asio::any_io_executor ex, const std::vec
   }
 }
 
-provider_router::~provider_router() { shutdown(); }
+provider_router::~provider_router() {
+  shutdown();
+  // Join the providers' threads before the adapters (then the io_context) go.
+  if (threads_) threads_->stop();
+  apps_.clear();
+}
 
 push_provider* provider_router::find(std::string_view app_id, notification_platform platform) {
   app_entry* app = nullptr;
