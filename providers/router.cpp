@@ -2,6 +2,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "providers/detail/shards.hpp"
 #include "providers/provider.hpp"
 #include "providers/reason_label.hpp"
 #include "providers/webpush_crypto.hpp"
@@ -96,6 +97,8 @@ provider_router::provider_router(boost::asio::any_io_executor ex, const std::vec
   if (options.threads > 1) {
     threads_ = std::make_unique<thread_pool>(options.threads, options.log);
     options.shard_context = threads_->executor();
+    // One random_source for every adapter, now called from several threads.
+    options.random = detail::serialized(std::move(options.random));
   }
   for (const auto& app : apps) {
     auto entry = std::make_unique<app_entry>();

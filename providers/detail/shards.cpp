@@ -24,17 +24,20 @@ std::vector<int> split_connections(int connections, int shards) {
   return out;
 }
 
+random_source serialized(random_source random) {
+  if (!random) return random;
+  auto lock = std::make_shared<std::mutex>();
+  return [lock, random = std::move(random)] {
+    std::lock_guard guard(*lock);
+    return random();
+  };
+}
+
 provider_options shard_options(const provider_options& options) {
   provider_options o = options;
   o.threads = 1;
   o.shard_context = {};
-  if (o.random) {
-    auto lock = std::make_shared<std::mutex>();
-    o.random = [lock, random = options.random] {
-      std::lock_guard guard(*lock);
-      return random();
-    };
-  }
+  o.random = serialized(options.random);
   return o;
 }
 

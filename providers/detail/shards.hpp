@@ -24,6 +24,9 @@ int shard_count(int connections, const provider_options& options);
 // `connections` split over `shards` as evenly as possible, each at least 1.
 std::vector<int> split_connections(int connections, int shards);
 
+// `random` behind a mutex, for callers on several threads (empty stays empty).
+random_source serialized(random_source random);
+
 // The options of one shard: no further sharding, and the caller's
 // random_source (if any) serialized, since the shards call it from several
 // threads.
