@@ -110,15 +110,15 @@ struct provider_options {
   std::string fcm_access_token;  // benchmarks/tests: use this token instead of the OAuth2 exchange
   logger* log = nullptr;     // null: no logging
   std::shared_ptr<provider_metrics_listener> metrics;  // null: no-op
-  // providers.threads. With threads > 1 and `shard_context` set (the executor
-  // of the providers' own io_context, run by that many threads: the router
-  // sets it), an APNs or FCM adapter splits its connections into
-  // min(connections, threads) shards, each a whole adapter on its own strand
-  // there: every connection is still touched by one strand only. The shards
-  // share one provider token (APNs) / access token (FCM), minted once.
-  // Without a shard_context the adapter lives on the executor it is given.
+  // providers.threads. With `shard_executors` set (the router sets them when
+  // threads > 1: one per provider thread, each an io_context run by that one
+  // thread, so each is a strand), an APNs or FCM adapter splits its
+  // connections into min(connections, threads) shards, each a whole adapter
+  // on its own thread: every connection is still touched by one thread only.
+  // The shards share one provider token (APNs) / access token (FCM), minted
+  // once. Without shard_executors the adapter lives on the executor it is given.
   int threads = 1;
-  boost::asio::any_io_executor shard_context;
+  std::vector<boost::asio::any_io_executor> shard_executors;
 };
 
 // One adapter. Lives on one executor (or, sharded, on several strands);

@@ -1,7 +1,6 @@
 #include "providers/detail/shards.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -12,8 +11,8 @@ namespace herald::detail {
 namespace asio = boost::asio;
 
 int shard_count(int connections, const provider_options& options) {
-  if (!options.shard_context) return 0;
-  return std::max(1, std::min(std::max(1, connections), options.threads));
+  if (options.shard_executors.empty()) return 0;
+  return std::max(1, std::min(std::max(1, connections), static_cast<int>(options.shard_executors.size())));
 }
 
 std::vector<int> split_connections(int connections, int shards) {
@@ -36,7 +35,7 @@ random_source serialized(random_source random) {
 provider_options shard_options(const provider_options& options) {
   provider_options o = options;
   o.threads = 1;
-  o.shard_context = {};
+  o.shard_executors.clear();
   o.random = serialized(options.random);
   return o;
 }
@@ -48,11 +47,14 @@ class sharded_provider final : public push_provider {
   sharded_provider(int connections, const provider_options& options, const shard_factory& make_shard) {
     const auto counts = split_connections(connections, shard_count(connections, options));
     inflight_ = std::make_unique<std::atomic<int>[]>(counts.size());
+    static std::atomic<std::size_t> next_thread{0};  // placement only: spreads adapters over the threads
+    const auto& threads = options.shard_executors;
+    const std::size_t first = next_thread.fetch_add(counts.size(), std::memory_order_relaxed);
     for (std::size_t i = 0; i < counts.size(); ++i) {
       inflight_[i].store(0, std::memory_order_relaxed);
-      asio::any_io_executor strand = asio::make_strand(options.shard_context);
-      strands_.push_back(strand);
-      shards_.push_back(make_shard(strand, static_cast<int>(i), counts[i]));
+      asio::any_io_executor ex = threads[(first + i) % threads.size()];
+      executors_.push_back(ex);
+      shards_.push_back(make_shard(ex, static_cast<int>(i), counts[i]));
     }
   }
 
@@ -73,7 +75,7 @@ class sharded_provider final : public push_provider {
     for (std::size_t i = 0; i < shards_.size(); ++i) {
       std::promise<void> ran;
       done.push_back(ran.get_future());
-      asio::post(strands_[i], [shard = shards_[i].get(), ran = std::move(ran)]() mutable {
+      asio::post(executors_[i], [shard = shards_[i].get(), ran = std::move(ran)]() mutable {
         shard->shutdown();
         ran.set_value();
       });
@@ -101,7 +103,7 @@ class sharded_provider final : public push_provider {
     return best;
   }
 
-  std::vector<asio::any_io_executor> strands_;
+  std::vector<asio::any_io_executor> executors_;
   std::vector<std::unique_ptr<push_provider>> shards_;
   std::unique_ptr<std::atomic<int>[]> inflight_;
   std::atomic<std::size_t> next_{0};

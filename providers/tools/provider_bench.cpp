@@ -355,19 +355,23 @@ int main(int argc, char** argv) {
   options.log = &log;
   options.queue_limit = static_cast<std::size_t>(a.concurrency) + 16;
   options.fcm_access_token = a.fcm_access_token;
-  // providers.threads > 1: the providers' own io_context and threads (as the
-  // daemon's provider_router owns them); declared before the provider, which
-  // must go first.
-  boost::asio::io_context shard_io(a.threads);
-  auto shard_work = boost::asio::make_work_guard(shard_io);
+  // providers.threads > 1: the providers' own threads, one io_context each
+  // (as the daemon's provider_router owns them); declared before the
+  // provider, which must go first.
+  std::vector<std::unique_ptr<boost::asio::io_context>> shard_io;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> shard_work;
   std::vector<std::thread> shard_threads;
   if (a.threads > 1) {
     options.threads = a.threads;
-    options.shard_context = shard_io.get_executor();
+    for (int t = 0; t < a.threads; ++t) {
+      shard_io.push_back(std::make_unique<boost::asio::io_context>(1));
+      shard_work.emplace_back(shard_io.back()->get_executor());
+      options.shard_executors.push_back(shard_io.back()->get_executor());
+    }
   }
   auto stop_shards = [&] {
-    shard_work.reset();
-    shard_io.stop();
+    shard_work.clear();
+    for (auto& ioc : shard_io) ioc->stop();
     for (auto& t : shard_threads)
       if (t.joinable()) t.join();
   };
@@ -449,8 +453,7 @@ int main(int argc, char** argv) {
     }
     provider = make_fcm_provider(io.get_executor(), "bench", s, options);
   }
-  if (a.threads > 1)
-    for (int t = 0; t < a.threads; ++t) shard_threads.emplace_back([&shard_io] { shard_io.run(); });
+  for (auto& ioc : shard_io) shard_threads.emplace_back([ioc = ioc.get()] { ioc->run(); });
   if (!provider->state().ready) {
     std::fprintf(stderr, "provider_bench: %s\n", provider->state().error.c_str());
     provider->shutdown();

@@ -224,11 +224,11 @@ TEST(provider_shards, connections_are_split_evenly_and_shards_bounded_by_threads
   boost::asio::io_context ioc;
   provider_options o;
   o.threads = 2;
-  EXPECT_EQ(detail::shard_count(4, o), 0);  // no shard_context: not sharded
-  o.shard_context = ioc.get_executor();
+  EXPECT_EQ(detail::shard_count(4, o), 0);  // no shard_executors: not sharded
+  o.shard_executors.assign(2, ioc.get_executor());
   EXPECT_EQ(detail::shard_count(4, o), 2);
   EXPECT_EQ(detail::shard_count(1, o), 1);  // one connection: one shard, still on the providers' threads
-  o.threads = 8;
+  o.shard_executors.assign(8, ioc.get_executor());
   EXPECT_EQ(detail::shard_count(4, o), 4);
 }
 
