@@ -1,7 +1,7 @@
 // The APNs adapter: token (ES256 JWT) or certificate auth, one pool of
 // HTTP/2 connections per (credential, environment), classification per
 // docs/PROVIDERS.md. Lives on one executor; with providers.threads > 1 it is
-// split into shards on strands of the providers' threads (detail/shards.hpp)
+// split into shards on the providers' threads (detail/shards.hpp)
 // that share one provider token.
 #include <boost/asio/ssl/context.hpp>
 

@@ -1,7 +1,7 @@
 // The FCM HTTP v1 adapter: OAuth2 access token from the service account
 // (single-flight refresh), one pool of HTTP/2 connections to the endpoint
 // and one to token_uri, classification per docs/PROVIDERS.md. Lives on one
-// executor; with providers.threads > 1 it is split into shards on strands of
+// executor; with providers.threads > 1 it is split into shards on
 // the providers' threads (detail/shards.hpp) that share one access token: the
 // first shard runs every exchange, the others read the shared cache and hop
 // to it only when the token is due.

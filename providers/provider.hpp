@@ -161,11 +161,11 @@ enum class provider_route { apns_production, apns_sandbox, fcm, wns, webpush, no
 provider_route route_for(notification_platform platform, std::string_view apns_environment = "production");
 
 // All configured apps' providers, routed by app id and device platform.
-// With options.threads > 1 the router owns the providers' io_context and its
-// threads (APNs and FCM run there, sharded; WNS and Web Push stay on `ex`);
-// shutdown() closes every shard and the destructor joins the threads before
-// the adapters and the io_context go. Call shutdown() and the destructor
-// from outside those threads.
+// With options.threads > 1 the router owns that many threads, each running
+// an io_context of its own (APNs and FCM run there, sharded; WNS and Web Push
+// stay on `ex`); shutdown() closes every shard and the destructor joins the
+// threads before the adapters and the io_contexts go. Call shutdown() and the
+// destructor from outside those threads.
 class provider_router {
  public:
   provider_router(boost::asio::any_io_executor ex, const std::vector<app_settings>& apps, provider_options options = {});

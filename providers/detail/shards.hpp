@@ -32,9 +32,9 @@ random_source serialized(random_source random);
 // threads.
 provider_options shard_options(const provider_options& options);
 
-// Makes shard i on `strand` with `connections` connections.
+// Makes shard i on `ex` (its thread) with `connections` connections.
 using shard_factory =
-    std::function<std::unique_ptr<push_provider>(boost::asio::any_io_executor strand, int index, int connections)>;
+    std::function<std::unique_ptr<push_provider>(boost::asio::any_io_executor ex, int index, int connections)>;
 
 // The sharded adapter: min(connections, threads) shards, each on its own
 // one of options.shard_executors (taken in turn across adapters, so the
