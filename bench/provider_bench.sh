@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provider benchmark: Herald's APNs and FCM send paths against a local TLS
-# HTTP/2 server (nghttpd), over 1 and over 4 connections, with h2load against
+# HTTP/2 server (nghttpd), over 1 and over 4 connections (4 also with
+# providers.threads 2: provider_bench --threads 2, binary "herald-t2"), with h2load against
 # the same server in the same run as the reference, and Herald's RSS after
 # every 50,000 results. Loopback only; every process ends by itself (bounded
 # counts, `timeout`); the temp dir is removed on exit.
@@ -122,8 +123,8 @@ run_h2load() {  # provider connections
 }
 
 # provider_bench: key=value lines.
-run_herald() {  # binary provider connections
-  local bin=$1
+run_herald() {  # binary provider connections [threads]
+  local bin=$1 threads=${4:-1}
   shift
   local extra=()
   if [ "$1" = apns ]; then
@@ -132,7 +133,8 @@ run_herald() {  # binary provider connections
     extra=(--fcm-access-token bench-access-token)
   fi
   timeout 120 "$bin" --provider "$1" --endpoint "https://127.0.0.1:$port" --ca-file "$work/ca.pem" \
-    --count "$count" --connections "$2" --concurrency 1000 --same-device "${extra[@]}" || echo "failed=1"
+    --count "$count" --connections "$2" --concurrency 1000 --same-device "${extra[@]}" \
+    $([ "$threads" = 1 ] || echo --threads "$threads") || echo "failed=1"
 }
 source bench/report.sh
 
@@ -163,6 +165,9 @@ for provider in apns fcm; do
   for conns in 1 4; do
     ceiling=$(run_h2load "$provider" "$conns")
     row herald "$provider" "$conns" "$ceiling" "$(run_herald "$bench" "$provider" "$conns")"
+    if [ "$conns" -gt 1 ]; then
+      row herald-t2 "$provider" "$conns" "$ceiling" "$(run_herald "$bench" "$provider" "$conns" 2)"
+    fi
     if [ -n "$baseline" ]; then
       row baseline "$provider" "$conns" "$ceiling" "$(run_herald "$baseline" "$provider" "$conns")"
     fi

@@ -21,7 +21,7 @@ config load(const std::string& text, const std::string& source, const std::strin
   if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
     throw config_error(source, std::string("the top level must be a mapping, got ") + cfg::kind_name(root));
   }
-  const cfg::section s(root, "", {"server", "redis", "auth", "apps", "broker", "trace", "log", "locales", "timezones"});
+  const cfg::section s(root, "", {"server", "redis", "auth", "apps", "broker", "providers", "trace", "log", "locales", "timezones"});
   config out;
   out.source_path = source_path;
   out.server = cfg::load_server(s.raw("server"));
@@ -29,6 +29,7 @@ config load(const std::string& text, const std::string& source, const std::strin
   out.auth = cfg::load_auth(s.raw("auth"), base_dir);
   out.apps = cfg::load_apps(s.raw("apps"), base_dir);
   out.broker = cfg::load_broker(s.raw("broker"));
+  out.providers = cfg::load_providers(s.raw("providers"));
   out.trace = cfg::load_trace(s.raw("trace"));
   out.log = cfg::load_log(s.raw("log"));
   out.locales = cfg::load_locales(s.raw("locales"), base_dir);

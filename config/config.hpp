@@ -153,6 +153,10 @@ struct broker_settings {
   std::int64_t max_deliveries = 10;  // broker.max_deliveries: a work entry whose processing failed this often is dead-lettered
 };
 
+struct providers_settings {
+  int threads = 1;  // providers.threads: threads of the APNs/FCM connections, 1..16 (1: on the broker's strand)
+};
+
 struct trace_settings {
   std::int64_t max_events = 50;         // trace.max_events: events kept per device and per alarm/message
   millis max_age{7 * 24 * 3'600'000LL};  // trace.max_age: a history expires this long after its newest event
@@ -180,6 +184,7 @@ struct config {
   auth_settings auth;
   std::vector<app_settings> apps;  // in file order; the first is the default for Pocket calls
   broker_settings broker;
+  providers_settings providers;
   trace_settings trace;
   log_settings log;
   locale_settings locales;

@@ -1,4 +1,4 @@
-// The small sections: broker, trace, log, locales, timezones.
+// The small sections: broker, providers, trace, log, locales, timezones.
 #include "config/sections.hpp"
 #include "config/value_parsers.hpp"
 #include "model/text.hpp"
@@ -9,6 +9,13 @@ broker_settings load_broker(const YAML::Node& node) {
   const section s(node, "broker", {"interval", "max_lateness", "takeover_after", "max_deliveries"});
   broker_settings out;
   read_tunables(s, out, tunables::broker);
+  return out;
+}
+
+providers_settings load_providers(const YAML::Node& node) {
+  const section s(node, "providers", {"threads"});
+  providers_settings out;
+  read_tunables(s, out, tunables::providers);
   return out;
 }
 

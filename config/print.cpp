@@ -186,6 +186,10 @@ std::string describe_effective(const config& cfg) {
   p.tunables(cfg.broker, cfg::tunables::broker);
   p.end();
 
+  p.begin("providers");
+  p.tunables(cfg.providers, cfg::tunables::providers);
+  p.end();
+
   p.begin("trace");
   p.tunables(cfg.trace, cfg::tunables::trace);
   p.end();

@@ -37,6 +37,7 @@ auth_settings load_auth(const YAML::Node& node, const fs::path& base_dir);      
 std::vector<app_settings> load_apps(const YAML::Node& node, const fs::path& base_dir);  // load_apps.cpp
 // load_runtime.cpp: the small sections.
 broker_settings load_broker(const YAML::Node& node);
+providers_settings load_providers(const YAML::Node& node);
 trace_settings load_trace(const YAML::Node& node);
 log_settings load_log(const YAML::Node& node);
 locale_settings load_locales(const YAML::Node& node, const fs::path& base_dir);

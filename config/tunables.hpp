@@ -81,6 +81,10 @@ inline constexpr auto broker = std::tuple{
     count("max_deliveries", &broker_settings::max_deliveries, 2, 1000),
 };
 
+inline constexpr auto providers = std::tuple{
+    count("threads", &providers_settings::threads, 1, 16),
+};
+
 inline constexpr auto trace = std::tuple{
     count("max_events", &trace_settings::max_events, 0, 10'000),
     period("max_age", &trace_settings::max_age, 1min, 24h * 90),

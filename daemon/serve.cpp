@@ -196,7 +196,7 @@ int command_serve(const std::string& config_path) {
       .get_gauge("herald_build_info", "Always 1; the labels say which build is running",
                  {{"version", std::string(build_version())}, {"commit", std::string(build_commit())}})
       .set(1);
-  log.notice("daemon.starting").kv("config", config_path).kv("threads", cfg.server.threads);
+  log.notice("daemon.starting").kv("config", config_path).kv("threads", cfg.server.threads).kv("provider_threads", cfg.providers.threads);
 
   asio::io_context ioc(cfg.server.threads);
   auto main_redis_settings = cfg.redis;
@@ -208,6 +208,12 @@ int command_serve(const std::string& config_path) {
   // The providers' connections and the broker that drives them share one
   // strand: with server.threads > 1 their state is still touched by one
   // thread at a time (HTTP connections and Redis have their own strands).
+  // With providers.threads > 1 the APNs and FCM connections move to the
+  // router's own io_context and threads instead (sharded, one strand per
+  // shard); the broker stays on push_strand and hops there and back per send.
+  // The router is declared after `ioc` and before the broker: it outlives the
+  // broker, and its destructor joins its threads before its adapters and
+  // their io_context go.
   auto push_strand = asio::make_strand(ioc.get_executor());
   provider_router providers(push_strand, cfg.apps, popts);
   for (const auto& [name, state] : providers.states()) {

@@ -12,6 +12,7 @@ namespace herald {
 provider_options provider_options_for(const config& cfg, logger& log, metrics_registry* metrics) {
   provider_options options;
   options.log = &log;
+  options.threads = cfg.providers.threads;
   if (metrics) {
     std::vector<std::string> app_ids;
     for (const auto& app : cfg.apps) app_ids.push_back(app.id);

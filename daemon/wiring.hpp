@@ -14,7 +14,7 @@ namespace herald {
 class logger;
 class metrics_registry;
 
-// Provider tunables: the log, and with `metrics` the herald_push_*
+// Provider tunables: the log, providers.threads, and with `metrics` the herald_push_*
 // instruments of every configured app (created here, once).
 provider_options provider_options_for(const config& cfg, logger& log, metrics_registry* metrics);
 

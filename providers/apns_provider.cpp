@@ -1,15 +1,19 @@
 // The APNs adapter: token (ES256 JWT) or certificate auth, one pool of
 // HTTP/2 connections per (credential, environment), classification per
-// docs/PROVIDERS.md. Lives on one executor.
+// docs/PROVIDERS.md. Lives on one executor; with providers.threads > 1 it is
+// split into shards on the providers' threads (detail/shards.hpp)
+// that share one provider token.
 #include <boost/asio/ssl/context.hpp>
 
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "config/secret_file.hpp"
 #include "providers/apns_protocol.hpp"
 #include "providers/detail/common.hpp"
 #include "providers/detail/h2_pool.hpp"
+#include "providers/detail/shards.hpp"
 #include "providers/detail/tls_context.hpp"
 #include "providers/jwt.hpp"
 #include "runtime/log.hpp"
@@ -18,15 +22,24 @@ namespace herald {
 
 namespace {
 
+// The provider token of one (key, environment): shared by the shards of an
+// adapter, which may run on different threads, so it is signed once and
+// replaced at most once however many shards see it expire.
+struct apns_token_share {
+  std::mutex mutex;
+  apns_token_cache cache;  // guarded by mutex
+};
+
 class apns_provider final : public push_provider {
  public:
   apns_provider(boost::asio::any_io_executor ex, std::string app_id, const apns_settings& settings,
-                apns_environment env, provider_options options)
+                apns_environment env, provider_options options, std::shared_ptr<apns_token_share> tokens)
       : ex_(ex),
         app_id_(std::move(app_id)),
         name_(env == apns_environment::production ? "apns" : "apns_sandbox"),
         settings_(settings),
-        options_(std::move(options)) {
+        options_(std::move(options)),
+        tokens_(std::move(tokens)) {
     if (!options_.random) options_.random = make_random_source();
     if (!options_.metrics) options_.metrics = std::make_shared<provider_metrics_listener>();
     init(env);
@@ -91,14 +104,15 @@ class apns_provider final : public push_provider {
   // The cached provider token, signed anew when due (never per request).
   std::string current_token() {
     auto now = detail::now_unix_s();
-    if (tokens_.needs_refresh(now)) {
+    std::lock_guard lock(tokens_->mutex);
+    if (tokens_->cache.needs_refresh(now)) {
       auto jwt = make_apns_jwt(*key_, settings_.key_id, settings_.team_id, now);
       if (!jwt) return {};
-      tokens_.store(std::move(*jwt), now);
+      tokens_->cache.store(std::move(*jwt), now);
       options_.metrics->on_token_refresh(app_id_, name_);
       if (options_.log) options_.log->info("apns_token_signed").kv("app", app_id_).kv("provider", name_);
     }
-    return tokens_.token();
+    return tokens_->cache.token();
   }
 
 
@@ -137,7 +151,10 @@ class apns_provider final : public push_provider {
       if (c.retire_connection) pool_->retire(answer->connection_id);
       if (c.next == next_step::refresh_token_resend && key_) {
         refreshed = true;
-        tokens_.invalidate(used_token);  // once, however many streams report it
+        {
+          std::lock_guard lock(tokens_->mutex);
+          tokens_->cache.invalidate(used_token);  // once, however many streams (and shards) report it
+        }
         if (options_.log) options_.log->notice("apns_token_expired").kv("app", app_id_).kv("provider", name_);
         continue;
       }
@@ -154,7 +171,7 @@ class apns_provider final : public push_provider {
   provider_options options_;
   provider_state state_;
   std::optional<signing_key> key_;  // token auth; empty with certificate auth
-  apns_token_cache tokens_;
+  std::shared_ptr<apns_token_share> tokens_;
   std::unique_ptr<detail::h2_pool> pool_;
 };
 
@@ -163,7 +180,16 @@ class apns_provider final : public push_provider {
 std::unique_ptr<push_provider> make_apns_provider(boost::asio::any_io_executor ex, std::string app_id,
                                                   const apns_settings& settings, apns_environment env,
                                                   provider_options options) {
-  return std::make_unique<apns_provider>(ex, std::move(app_id), settings, env, std::move(options));
+  auto tokens = std::make_shared<apns_token_share>();
+  if (detail::shard_count(settings.connections, options) == 0)
+    return std::make_unique<apns_provider>(ex, std::move(app_id), settings, env, std::move(options), std::move(tokens));
+  const provider_options shard = detail::shard_options(options);
+  return detail::make_sharded_provider(
+      settings.connections, options, [&](boost::asio::any_io_executor strand, int, int connections) {
+        apns_settings part = settings;
+        part.connections = connections;
+        return std::make_unique<apns_provider>(strand, app_id, part, env, shard, tokens);
+      });
 }
 
 }  // namespace herald

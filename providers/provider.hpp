@@ -110,11 +110,22 @@ struct provider_options {
   std::string fcm_access_token;  // benchmarks/tests: use this token instead of the OAuth2 exchange
   logger* log = nullptr;     // null: no logging
   std::shared_ptr<provider_metrics_listener> metrics;  // null: no-op
+  // providers.threads. With `shard_executors` set (the router sets them when
+  // threads > 1: one per provider thread, each an io_context run by that one
+  // thread, so each is a strand), an APNs or FCM adapter splits its
+  // connections into min(connections, threads) shards, each a whole adapter
+  // on its own thread: every connection is still touched by one thread only.
+  // The shards share one provider token (APNs) / access token (FCM), minted
+  // once. Without shard_executors the adapter lives on the executor it is given.
+  int threads = 1;
+  std::vector<boost::asio::any_io_executor> shard_executors;
 };
 
-// One adapter. Lives on one executor; async_send may be awaited from any
-// coroutine (it hops to the provider's executor when needed). Destroy it on
-// that executor's thread or after its io_context stopped running.
+// One adapter. Lives on one executor (or, sharded, on several strands);
+// async_send may be awaited from any coroutine (it hops to the provider's
+// executor when needed and the result comes back on the caller's). state()
+// may be called from any thread. Destroy it on that executor's thread or
+// after its io_context stopped running.
 class push_provider {
  public:
   virtual ~push_provider() = default;
@@ -150,6 +161,11 @@ enum class provider_route { apns_production, apns_sandbox, fcm, wns, webpush, no
 provider_route route_for(notification_platform platform, std::string_view apns_environment = "production");
 
 // All configured apps' providers, routed by app id and device platform.
+// With options.threads > 1 the router owns that many threads, each running
+// an io_context of its own (APNs and FCM run there, sharded; WNS and Web Push
+// stay on `ex`); shutdown() closes every shard and the destructor joins the
+// threads before the adapters and the io_contexts go. Call shutdown() and the
+// destructor from outside those threads.
 class provider_router {
  public:
   provider_router(boost::asio::any_io_executor ex, const std::vector<app_settings>& apps, provider_options options = {});
@@ -172,6 +188,8 @@ class provider_router {
 
  private:
   struct app_entry;
+  class thread_pool;
+  std::unique_ptr<thread_pool> threads_;  // before apps_: outlives the adapters running on it
   std::vector<std::unique_ptr<app_entry>> apps_;
 };
 

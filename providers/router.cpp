@@ -1,12 +1,17 @@
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
+#include "providers/detail/shards.hpp"
 #include "providers/provider.hpp"
 #include "providers/reason_label.hpp"
 #include "providers/webpush_crypto.hpp"
 #include "providers/wns_protocol.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <mutex>
+#include <thread>
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 
@@ -49,8 +54,63 @@ struct provider_router::app_entry {
   std::unique_ptr<push_provider> webpush;
 };
 
+// The providers' own threads (providers.threads > 1): one io_context per
+// thread, each run by that thread alone, so each io_context is a strand and
+// its sockets' completions run where the connection lives. (One io_context
+// run by N threads left the reactor thread doing nearly all the work.)
+class provider_router::thread_pool {
+ public:
+  thread_pool(int threads, logger* log) : log_(log) {
+    for (int i = 0; i < threads; ++i) {
+      contexts_.push_back(std::make_unique<boost::asio::io_context>(1));
+      work_.emplace_back(contexts_.back()->get_executor());
+    }
+    for (auto& ioc : contexts_) threads_.emplace_back([this, ioc = ioc.get()] { run(*ioc); });
+  }
+  ~thread_pool() { stop(); }
+
+  std::vector<boost::asio::any_io_executor> executors() {
+    std::vector<boost::asio::any_io_executor> out;
+    for (auto& ioc : contexts_) out.push_back(ioc->get_executor());
+    return out;
+  }
+
+  // Stops the io_contexts and joins the threads; handlers still queued are
+  // destroyed with the io_contexts.
+  void stop() {
+    work_.clear();
+    for (auto& ioc : contexts_) ioc->stop();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+ private:
+  void run(boost::asio::io_context& ioc) {
+    for (;;) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        if (log_) log_->crit("providers.thread_error").kv("error", e.what());
+      }
+    }
+  }
+
+  logger* log_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+};
+
 provider_router::provider_router(boost::asio::any_io_executor ex, const std::vector<app_settings>& apps,
                                  provider_options options) {
+  options.shard_executors.clear();
+  if (options.threads > 1) {
+    threads_ = std::make_unique<thread_pool>(options.threads, options.log);
+    options.shard_executors = threads_->executors();
+    // One random_source for every adapter, now called from several threads.
+    options.random = detail::serialized(std::move(options.random));
+  }
   for (const auto& app : apps) {
     auto entry = std::make_unique<app_entry>();
     entry->id = app.id;
@@ -67,7 +127,12 @@ provider_router::provider_router(boost::asio::any_io_executor ex, const std::vec
   }
 }
 
-provider_router::~provider_router() { shutdown(); }
+provider_router::~provider_router() {
+  shutdown();
+  // Join the providers' threads before the adapters (then the io_context) go.
+  if (threads_) threads_->stop();
+  apps_.clear();
+}
 
 push_provider* provider_router::find(std::string_view app_id, notification_platform platform) {
   app_entry* app = nullptr;

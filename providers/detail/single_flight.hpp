@@ -62,12 +62,13 @@ class single_flight_refresh {
 // POSTs `form` to the token endpoint `path` through `pool` (a request that
 // got no answer is sent again, up to options.max_resends), parses the
 // answer with `parse` and stores the token in `cache`. Returns the token, or
-// the delivery_result every waiting send gets. Log events are named after
+// the delivery_result every waiting send gets. `cache` is an
+// access_token_cache or anything with its store() and token(). Log events are named after
 // `provider`: <provider>_token_failed, _token_rejected, _token_refreshed.
-template <typename Pool, typename Parse>
+template <typename Pool, typename Cache, typename Parse>
 boost::asio::awaitable<std::variant<std::string, delivery_result>> exchange_oauth_token(
     Pool& pool, std::string path, std::string form, std::chrono::milliseconds timeout, const provider_options& options,
-    std::string_view app, std::string_view provider, access_token_cache& cache, Parse parse) {
+    std::string_view app, std::string_view provider, Cache& cache, Parse parse) {
   http_request request;
   request.method = "POST";
   request.path = std::move(path);

@@ -3,7 +3,7 @@
 // classification) against any server, e.g. nghttpd or the mock servers.
 //
 //   provider_bench --provider apns|fcm|wns|webpush --endpoint https://HOST:PORT [--ca-file FILE]
-//                  --count N --connections C [--concurrency K]
+//                  --count N --connections C [--concurrency K] [--threads T]
 //                  [--fcm-access-token TOKEN | --fcm-service-account FILE]
 //                  [--apns-key FILE --key-id ID --team-id ID] [--topic TOPIC]
 //                  [--wns-client-id ID --wns-client-secret S] [--vapid-key FILE]
@@ -34,8 +34,13 @@
 // results (rss_kb_after_<n>) and the peak (peak_rss_kb), the process's CPU
 // time (cpu_user_s, cpu_sys_s), and as the last line
 // `notifications_per_s=<number>`. Exit status 1 when the setup fails.
+//
+// The senders run on one thread (as the daemon's broker on its strand).
+// --threads T (providers.threads) with T > 1: APNs and FCM run on T threads
+// of their own, the adapter split into min(connections, T) shards.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
@@ -50,6 +55,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/resource.h>
@@ -76,6 +82,7 @@ struct args {
   long count = 10'000;
   int connections = 1;
   int concurrency = 1'000;
+  int threads = 1;
   std::string fcm_access_token;
   std::string fcm_service_account;
   std::string apns_key, key_id = "BENCHKEY01", team_id = "BENCHTEAM1", topic = "com.example.herald";
@@ -90,7 +97,7 @@ struct args {
   std::fprintf(stderr,
                "provider_bench: %s\n"
                "usage: provider_bench --provider apns|fcm|wns|webpush --endpoint https://HOST:PORT [--ca-file FILE]\n"
-               "       --count N --connections C [--concurrency K] [--fcm-access-token T]\n"
+               "       --count N --connections C [--concurrency K] [--threads T] [--fcm-access-token T]\n"
                "       [--fcm-service-account FILE] [--apns-key FILE --key-id ID --team-id ID] [--topic T]\n"
                "       [--wns-client-id ID --wns-client-secret S] [--vapid-key FILE]\n"
                "       [--same-device] [--print-request FILE] [--verbose]\n",
@@ -119,6 +126,7 @@ args parse(int argc, char** argv) {
     else if (k == "--count") a.count = number(1, 100'000'000);
     else if (k == "--connections") a.connections = static_cast<int>(number(1, 64));
     else if (k == "--concurrency") a.concurrency = static_cast<int>(number(1, 100'000));
+    else if (k == "--threads") a.threads = static_cast<int>(number(1, 16));
     else if (k == "--fcm-access-token") a.fcm_access_token = value();
     else if (k == "--fcm-service-account") a.fcm_service_account = value();
     else if (k == "--apns-key") a.apns_key = value();
@@ -347,6 +355,26 @@ int main(int argc, char** argv) {
   options.log = &log;
   options.queue_limit = static_cast<std::size_t>(a.concurrency) + 16;
   options.fcm_access_token = a.fcm_access_token;
+  // providers.threads > 1: the providers' own threads, one io_context each
+  // (as the daemon's provider_router owns them); declared before the
+  // provider, which must go first.
+  std::vector<std::unique_ptr<boost::asio::io_context>> shard_io;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> shard_work;
+  std::vector<std::thread> shard_threads;
+  if (a.threads > 1) {
+    options.threads = a.threads;
+    for (int t = 0; t < a.threads; ++t) {
+      shard_io.push_back(std::make_unique<boost::asio::io_context>(1));
+      shard_work.emplace_back(shard_io.back()->get_executor());
+      options.shard_executors.push_back(shard_io.back()->get_executor());
+    }
+  }
+  auto stop_shards = [&] {
+    shard_work.clear();
+    for (auto& ioc : shard_io) ioc->stop();
+    for (auto& t : shard_threads)
+      if (t.joinable()) t.join();
+  };
 
   std::unique_ptr<push_provider> provider;
   notification_platform platform = notification_platform::apple;
@@ -425,8 +453,12 @@ int main(int argc, char** argv) {
     }
     provider = make_fcm_provider(io.get_executor(), "bench", s, options);
   }
+  for (auto& ioc : shard_io) shard_threads.emplace_back([ioc = ioc.get()] { ioc->run(); });
   if (!provider->state().ready) {
     std::fprintf(stderr, "provider_bench: %s\n", provider->state().error.c_str());
+    provider->shutdown();
+    stop_shards();
+    provider.reset();
     std::filesystem::remove_all(dir);
     return 1;
   }
@@ -445,12 +477,14 @@ int main(int argc, char** argv) {
   io.run();
   auto elapsed = std::chrono::duration<double>(clock_type::now() - started).count();
   provider->shutdown();
+  stop_shards();
   io.restart();
   io.poll();
+  provider.reset();
   std::filesystem::remove_all(dir);
 
-  std::printf("provider=%s endpoint=%s count=%ld connections=%d concurrency=%d elapsed_s=%.3f\n", a.provider.c_str(),
-              a.endpoint.c_str(), a.count, a.connections, workers, elapsed);
+  std::printf("provider=%s endpoint=%s count=%ld connections=%d threads=%d concurrency=%d elapsed_s=%.3f\n",
+              a.provider.c_str(), a.endpoint.c_str(), a.count, a.connections, a.threads, workers, elapsed);
   for (std::size_t k = 0; k < st.outcomes.size(); ++k)
     if (st.outcomes[k] > 0)
       std::printf("outcome_%s=%ld\n", std::string(to_string(static_cast<delivery_result::outcome>(k))).c_str(),

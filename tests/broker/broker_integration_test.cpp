@@ -74,10 +74,17 @@ class broker_test : public ::testing::Test {
                         << "apps:\n  pocket:\n    apns:\n      team_id: " << pki.apns_team_id << "\n      key_id: " << pki.apns_key_id
                         << "\n      key_file: " << pki.apns_p8_file << "\n      topic: " << pki.apns_topic
                         << "\n      environment: production\n      endpoint: " << apns_->endpoint() << "\n      ca_file: " << pki.ca_file
-                        << "\n" << pocket_extra_ << extra_apps_ << "broker:\n" << broker_extra << "locales:\n  default_language: en\n  directory: " << HERALD_TEST_SOURCE_DIR
+                        << "\n" << pocket_extra_ << extra_apps_ << providers_section() << "broker:\n" << broker_extra << "locales:\n  default_language: en\n  directory: " << HERALD_TEST_SOURCE_DIR
                         << "/config/locales\ntimezones:\n  default: Europe/Oslo\n  table_file: " << HERALD_TEST_SOURCE_DIR
                         << "/config/timezones.yaml\nlog:\n  level: info\n";
     return path;
+  }
+
+  // HERALD_TEST_PROVIDER_THREADS: run the same tests with providers.threads > 1.
+  std::string providers_section() const {
+    const char* env = std::getenv("HERALD_TEST_PROVIDER_THREADS");
+    const std::string threads = provider_threads_.empty() ? (env ? env : "") : provider_threads_;
+    return threads.empty() ? std::string() : "providers:\n  threads: " + threads + "\n";
   }
 
   struct daemon {
@@ -162,6 +169,7 @@ class broker_test : public ::testing::Test {
   std::unique_ptr<mock_apns_server> apns_;
   std::string extra_apps_;  // more apps: entries under `apps:`
   std::string pocket_extra_;  // more providers of the pocket app (fcm:)
+  std::string provider_threads_;  // providers.threads ("": the default, or HERALD_TEST_PROVIDER_THREADS)
 };
 
 TEST_F(broker_test, AlarmFiresOnItsTimerWithin100ms) {
@@ -278,6 +286,28 @@ TEST_F(broker_test, SigtermLetsTheBatchInFlightFinish) {
     EXPECT_EQ(redis_.cli("GET b:delivery:alarm:TERM:1:dev-" + std::to_string(100 + n)), "delivered\n") << "device " << n;
   }
   EXPECT_EQ(redis_.cli("XLEN b:work"), "0\n");
+  EXPECT_NE(d.proc->output().find("broker.drained"), std::string::npos) << d.proc->output();
+}
+
+TEST_F(broker_test, ProviderThreadsSendOverEveryConnectionAndDrainOnSigterm) {
+  provider_threads_ = "2";
+  pocket_extra_ = "      connections: 4\n";  // still under apns: 2 shards of 2 connections
+  auto d = start_daemon();
+  for (int n = 0; n < 40; ++n) register_device(d, 3600 + n / 2, 200 + n);
+  apns_->set_response_delay(milliseconds(800));  // the sends are in flight when SIGTERM arrives
+  std::vector<int> associates;
+  for (int a = 0; a < 20; ++a) associates.push_back(3600 + a);
+  put_appointment(d, "THREADS", associates, system_clock::now() + milliseconds(300));
+  ASSERT_TRUE(apns_->wait_for_requests(4, seconds(10))) << d.proc->output();
+  d.proc->signal(SIGTERM);
+  ASSERT_EQ(d.proc->wait(seconds(10)), 0) << d.proc->output();
+  for (int n = 0; n < 40; ++n) {
+    EXPECT_EQ(apns_->delivered_count_for_token(hex_token(200 + n)), 1u) << "device " << n;
+    EXPECT_EQ(redis_.cli("GET b:delivery:alarm:THREADS:1:dev-" + std::to_string(200 + n)), "delivered\n") << "device " << n;
+  }
+  EXPECT_EQ(apns_->connection_count(), 4u);
+  EXPECT_EQ(redis_.cli("XLEN b:work"), "0\n");
+  EXPECT_NE(d.proc->output().find("provider_threads=2"), std::string::npos) << d.proc->output();
   EXPECT_NE(d.proc->output().find("broker.drained"), std::string::npos) << d.proc->output();
 }
 

@@ -164,6 +164,21 @@ TEST_F(config_test, out_of_range_numbers_name_the_key) {
   EXPECT_EQ(error_of("redis:\n  reconnect_min: 10s\n  reconnect_max: 1s\n").key(), "redis.reconnect_max");
 }
 
+TEST_F(config_test, provider_threads_are_read_and_bounded) {
+  EXPECT_EQ(load("").providers.threads, 1);  // default: the providers on the broker's strand
+  const config cfg = load("providers:\n  threads: 4\n");
+  EXPECT_EQ(cfg.providers.threads, 4);
+  EXPECT_EQ(load(describe_effective(cfg)).providers.threads, 4);  // printed by check-config
+  EXPECT_NE(describe_effective(load("")).find("providers:\n  threads: 1"), std::string::npos) << describe_effective(load(""));
+  EXPECT_EQ(load("providers:\n  threads: 16\n").providers.threads, 16);
+  auto zero = error_of("providers:\n  threads: 0\n");
+  EXPECT_EQ(zero.key(), "providers.threads");
+  EXPECT_NE(zero.problem().find("between 1 and 16"), std::string::npos) << zero.problem();
+  EXPECT_EQ(error_of("providers:\n  threads: 17\n").key(), "providers.threads");
+  EXPECT_EQ(error_of("providers:\n  threads: two\n").key(), "providers.threads");
+  EXPECT_EQ(error_of("providers:\n  connections: 2\n").key(), "providers.connections");
+}
+
 TEST_F(config_test, trace_limits_are_read_and_bounded) {
   const config cfg = load("trace:\n  max_events: 200\n  max_age: 36h\n");
   EXPECT_EQ(cfg.trace.max_events, 200);
