@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "store/lua_script.hpp"
 #include "store/redis_client.hpp"
@@ -78,15 +79,16 @@ return #KEYS
 
 void append_delivery_events(redis_client& redis, const std::string& key_prefix, std::span<const delivery_event> events,
                             const trace_settings& limits) {
-  // The lists touched, in first-seen order, each with its events in order.
+  // The lists touched, in first-seen order, each with its events in order
+  // (a batch touches hundreds of lists: found through an index, not a scan).
   std::vector<std::pair<std::string, std::vector<std::string>>> lists;
+  std::unordered_map<std::string, std::size_t> index;
+  lists.reserve(events.size() * 2);
+  index.reserve(events.size() * 2);
   auto add = [&](std::string key, const std::string& value) {
-    for (auto& [k, values] : lists)
-      if (k == key) {
-        values.push_back(value);
-        return;
-      }
-    lists.push_back({std::move(key), {value}});
+    auto [it, fresh] = index.try_emplace(std::move(key), lists.size());
+    if (fresh) lists.push_back({it->first, {}});
+    lists[it->second].second.push_back(value);
   };
   for (const auto& e : events) {
     const auto value = encode_delivery_event(e);
