@@ -92,7 +92,8 @@ class resp_link {
     if (rec) co_return "cannot resolve " + host + ": " + rec.message();
     auto [cec, ep] = co_await asio::async_connect(socket_, results, tuple_awaitable);
     if (cec) co_return timed_out_ ? std::string("connect timeout") : cec.message();
-    socket_.set_option(tcp::no_delay(true));
+    error_code ignored;  // a link reset meanwhile shows on the first command
+    socket_.set_option(tcp::no_delay(true), ignored);
     co_return std::string();
   }
 

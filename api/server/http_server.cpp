@@ -314,7 +314,9 @@ void http_server::async_drain(std::chrono::milliseconds grace, std::function<voi
   // Close connections that wait for a next request; busy ones finish theirs.
   for (auto& c : live) {
     asio::post(c->stream.get_executor(), [c] {
-      if (!c->busy) c->stream.socket().cancel();
+      // The connection may have ended (and closed its socket) since the post.
+      beast::error_code ignored;
+      if (!c->busy) c->stream.socket().cancel(ignored);
     });
   }
   self->drain_timer = std::make_shared<asio::steady_timer>(self->executor, grace);
