@@ -121,6 +121,9 @@ struct broker_core : std::enable_shared_from_this<broker_core> {
   bool rerun = false;
   bool rerun_takeover = false;
   boost::system::error_code last_pass_error;
+  // The earliest due alarm or retry the last pass saw at its end (store
+  // time; nullopt: none): when the timer loop wakes next.
+  std::optional<std::int64_t> next_due_after_pass;
   boost::asio::awaitable<boost::system::error_code> exclusive_pass(bool takeover);
   // A pass with takeover asked for from outside (run_once): on the strand.
   boost::asio::awaitable<boost::system::error_code> requested_pass();

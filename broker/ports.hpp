@@ -49,18 +49,30 @@ struct put_outcome {
   bool created = false;
 };
 
+// How many due alarms and retries one claim moved into the work queue.
+struct claimed_due {
+  std::int64_t alarms = 0;
+  std::int64_t retries = 0;
+};
+
+// What the schedules hold after a pass: alarms due by then, retries
+// waiting, and the earliest due alarm and retry (ms, store time).
+struct schedule_status {
+  std::int64_t alarms_due = 0;
+  std::int64_t retries_waiting = 0;
+  std::optional<std::int64_t> next_alarm;
+  std::optional<std::int64_t> next_retry;
+};
+
 // The alarm schedule and the retry schedule, and the one clock (the store's).
+// Each call is one round trip to the store.
 class schedule_port {
  public:
   virtual ~schedule_port() = default;
-  // Earliest due alarm and retry (ms, store time), or nullopt.
-  virtual port_result<std::optional<std::int64_t>> next_alarm_due() = 0;
-  virtual port_result<std::optional<std::int64_t>> next_retry_due() = 0;
-  // Moves up to `limit` due alarms (retries) into the work queue, atomically; returns how many.
-  virtual port_result<std::int64_t> claim_due_alarms(std::int64_t now_ms, int limit) = 0;
-  virtual port_result<std::int64_t> claim_due_retries(std::int64_t now_ms, int limit) = 0;
-  virtual port_result<std::int64_t> alarms_due_count(std::int64_t now_ms) = 0;
-  virtual port_result<std::int64_t> retry_depth() = 0;
+  // Moves up to `limit` due alarms and up to `limit` due retries into the
+  // work queue, atomically.
+  virtual port_result<claimed_due> claim_due(std::int64_t now_ms, int limit) = 0;
+  virtual port_result<schedule_status> status(std::int64_t now_ms) = 0;
   // The store's time (Redis TIME), ms since the epoch: every daemon decides
   // on this clock, whatever its own wall clock says.
   virtual port_result<std::int64_t> server_time_ms() = 0;

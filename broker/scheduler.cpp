@@ -17,6 +17,10 @@ using boost::system::error_code;
 using namespace std::chrono;
 namespace {
 std::int64_t steady_ms() { return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count(); }
+std::optional<std::int64_t> earliest_of(std::optional<std::int64_t> a, std::optional<std::int64_t> b) {
+  if (a && b) return std::min(*a, *b);
+  return a ? a : b;
+}
 }  // namespace
 
 void broker_core::poke() {
@@ -80,12 +84,10 @@ void broker_core::ensure_renewer() {
 // Moves up to one claim_batch of due alarms and of due retries into the
 // work stream; returns whether more may be due (a full batch was claimed).
 asio::awaitable<boost::system::result<bool>> broker_core::claim_some(std::int64_t at) {
-  auto alarms = co_await ports.schedule.claim_due_alarms(at, opts.claim_batch);
-  if (!alarms) co_return boost::system::result<bool>(boost::system::in_place_error, alarms.error());
-  claimed.inc(static_cast<std::uint64_t>(*alarms));
-  auto retries = co_await ports.schedule.claim_due_retries(at, opts.claim_batch);
-  if (!retries) co_return boost::system::result<bool>(boost::system::in_place_error, retries.error());
-  co_return *alarms >= opts.claim_batch || *retries >= opts.claim_batch;
+  auto due = co_await ports.schedule.claim_due(at, opts.claim_batch);
+  if (!due) co_return boost::system::result<bool>(boost::system::in_place_error, due.error());
+  claimed.inc(static_cast<std::uint64_t>(due->alarms));
+  co_return due->alarms >= opts.claim_batch || due->retries >= opts.claim_batch;
 }
 
 // Claims what is due and processes the work stream until it is empty.
@@ -181,8 +183,14 @@ asio::awaitable<error_code> broker_core::pass(bool takeover) {
   }
   while (p->active > 0) co_await p->slot_freed.async_wait(as_tuple_awaitable);
   if (p->first_error) co_return p->first_error;
-  if (auto due = co_await ports.schedule.alarms_due_count(now())) due_gauge.set(static_cast<double>(*due));
-  if (auto depth = co_await ports.schedule.retry_depth()) retry_depth.set(static_cast<double>(*depth));
+  // The gauges, and when the loop wakes next (one round trip for both).
+  if (auto status = co_await ports.schedule.status(now())) {
+    due_gauge.set(static_cast<double>(status->alarms_due));
+    retry_depth.set(static_cast<double>(status->retries_waiting));
+    next_due_after_pass = earliest_of(status->next_alarm, status->next_retry);
+  } else {
+    next_due_after_pass = now();  // look again soon
+  }
   co_return error_code{};
 }
 
@@ -257,10 +265,7 @@ asio::awaitable<void> broker_core::loop() {
     // sweep, or soon after a failure.
     std::int64_t next = last_sweep_ms + opts.settings.interval.count();
     if (ec) next = std::min(next, now() + 500);
-    if (!ec) {
-      if (auto a = co_await ports.schedule.next_alarm_due(); a && *a) next = std::min(next, **a);
-      if (auto r = co_await ports.schedule.next_retry_due(); r && *r) next = std::min(next, **r);
-    }
+    else if (next_due_after_pass) next = std::min(next, *next_due_after_pass);
     if (dirty || stopped) continue;
     auto delay = milliseconds(std::max<std::int64_t>(0, next - now()));
     wake.expires_after(delay);

@@ -26,12 +26,8 @@ class redis_broker_store final : public schedule_port,
   redis_broker_store(std::shared_ptr<redis_client> redis, std::string key_prefix, std::string consumer);
 
   // schedule_port (schedule.cpp)
-  port_result<std::optional<std::int64_t>> next_alarm_due() override;
-  port_result<std::optional<std::int64_t>> next_retry_due() override;
-  port_result<std::int64_t> claim_due_alarms(std::int64_t now_ms, int limit) override;
-  port_result<std::int64_t> claim_due_retries(std::int64_t now_ms, int limit) override;
-  port_result<std::int64_t> alarms_due_count(std::int64_t now_ms) override;
-  port_result<std::int64_t> retry_depth() override;
+  port_result<claimed_due> claim_due(std::int64_t now_ms, int limit) override;
+  port_result<schedule_status> status(std::int64_t now_ms) override;
   port_result<std::int64_t> server_time_ms() override;
 
   // work_queue_port (work_queue.cpp)

@@ -113,19 +113,9 @@ class fake_store final : public schedule_port,
   bool renewals_fail = false;
 
   // schedule_port
-  port_result<std::optional<std::int64_t>> next_alarm_due() override {
-    std::optional<std::int64_t> next;
-    for (const auto& [id, due] : w_.alarms) next = next ? std::min(*next, due) : due;
-    co_return next;
-  }
-  port_result<std::optional<std::int64_t>> next_retry_due() override {
-    std::optional<std::int64_t> next;
-    for (const auto& [id, r] : w_.retries) next = next ? std::min(*next, r.at_ms) : r.at_ms;
-    co_return next;
-  }
-  port_result<std::int64_t> claim_due_alarms(std::int64_t now_ms, int limit) override {
-    std::int64_t n = 0;
-    for (auto it = w_.alarms.begin(); it != w_.alarms.end() && n < limit;) {
+  port_result<claimed_due> claim_due(std::int64_t now_ms, int limit) override {
+    claimed_due out;
+    for (auto it = w_.alarms.begin(); it != w_.alarms.end() && out.alarms < limit;) {
       if (it->second > now_ms) {
         ++it;
         continue;
@@ -135,13 +125,9 @@ class fake_store final : public schedule_port,
       for (auto& [k, v] : encode_work(alarm_work{a.id, a.revision, it->second})) fields[k] = v;
       w_.add_entry(std::move(fields));
       it = w_.alarms.erase(it);
-      ++n;
+      ++out.alarms;
     }
-    co_return n;
-  }
-  port_result<std::int64_t> claim_due_retries(std::int64_t now_ms, int limit) override {
-    std::int64_t n = 0;
-    for (auto it = w_.retries.begin(); it != w_.retries.end() && n < limit;) {
+    for (auto it = w_.retries.begin(); it != w_.retries.end() && out.retries < limit;) {
       if (it->second.at_ms > now_ms) {
         ++it;
         continue;
@@ -150,14 +136,20 @@ class fake_store final : public schedule_port,
       fields["kind"] = "retry";
       w_.add_entry(std::move(fields));
       it = w_.retries.erase(it);
-      ++n;
+      ++out.retries;
     }
-    co_return n;
+    co_return out;
   }
-  port_result<std::int64_t> alarms_due_count(std::int64_t now_ms) override {
-    co_return static_cast<std::int64_t>(std::count_if(w_.alarms.begin(), w_.alarms.end(), [&](const auto& a) { return a.second <= now_ms; }));
+  port_result<schedule_status> status(std::int64_t now_ms) override {
+    schedule_status out;
+    for (const auto& [id, due] : w_.alarms) {
+      if (due <= now_ms) ++out.alarms_due;
+      out.next_alarm = out.next_alarm ? std::min(*out.next_alarm, due) : due;
+    }
+    for (const auto& [id, r] : w_.retries) out.next_retry = out.next_retry ? std::min(*out.next_retry, r.at_ms) : r.at_ms;
+    out.retries_waiting = static_cast<std::int64_t>(w_.retries.size());
+    co_return out;
   }
-  port_result<std::int64_t> retry_depth() override { co_return static_cast<std::int64_t>(w_.retries.size()); }
   port_result<std::int64_t> server_time_ms() override { co_return w_.now(); }
 
   // work_queue_port

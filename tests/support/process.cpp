@@ -55,7 +55,11 @@ child_process::child_process(std::vector<std::string> argv, std::string log_file
 
 child_process::~child_process() {
   if (pid_ > 0 && !exit_code_) {
-    ::kill(pid_, SIGKILL);
+    // The whole process group (the child made one of its own): a wrapper
+    // such as faketime runs the daemon as its own child, which would be left
+    // running after the wrapper is killed. Only while the leader is not
+    // reaped, so its id cannot have been reused.
+    ::kill(-pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);
   }
