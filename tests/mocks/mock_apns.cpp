@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "tests/mocks/mock_crypto.hpp"
+#include "tests/mocks/mock_handler_support.hpp"
 #include "tests/mocks/mock_push_server.hpp"
 #include "tests/mocks/mock_server_core.hpp"
 
@@ -84,15 +85,8 @@ class apns_handler final : public protocol_handler {
         key_(certificate_auth_ ? evp_key() : load_private_key_file(options_.p8_file)) {}
 
   decision handle(const incoming_request& r, connection_state& state) override {
-    recorded_request rec;
-    rec.connection_id = r.connection_id;
-    rec.stream_id = r.stream_id;
-    rec.method = r.method;
-    rec.path = r.path;
-    rec.headers = r.headers;
-    rec.body = r.body;
-    rec.received_at = r.received_at;
-    if (r.path.starts_with(device_prefix)) rec.device_token = r.path.substr(device_prefix.size());
+    recorded_request rec =
+        record_of(r, r.path.starts_with(device_prefix) ? r.path.substr(device_prefix.size()) : std::string());
     rec.apns_id = r.header("apns-id");
     if (rec.apns_id.empty()) rec.apns_id = random_uuid();
 
@@ -101,19 +95,13 @@ class apns_handler final : public protocol_handler {
     outcome result;
     std::optional<std::int64_t> timestamp;
     std::optional<mock_fault> fault = core_.take_fault(rec.device_token);
+    if (fault && fault->what != mock_fault::action::respond) return transport_fault(*fault, std::move(rec));
     if (fault) {
-      d.what = fault->what;
       d.delay = fault->delay;
       if (fault->retry_after_seconds) {
         d.headers.emplace_back("retry-after", std::to_string(*fault->retry_after_seconds));
       }
       timestamp = fault->timestamp_ms;
-    }
-    if (fault && fault->what != mock_fault::action::respond) {
-      rec.status = 0;
-      rec.reason = fault->what == mock_fault::action::refuse_stream ? "REFUSED_STREAM" : "RESET";
-      d.record = std::move(rec);
-      return d;
     }
     if (fault && fault->status != 200) {
       result = {fault->status, fault->reason};
@@ -246,17 +234,11 @@ class apns_handler final : public protocol_handler {
 };
 
 std::unique_ptr<server_core> make_apns_core(mock_apns_options options) {
-  core_settings settings;
-  settings.cert_file = options.cert_file;
-  settings.key_file = options.key_file;
+  core_settings settings = tls_settings(options.cert_file, options.key_file, options.port);
   settings.client_ca_file = options.client_ca_file;
-  settings.port = options.port;
   settings.initial_max_concurrent_streams = options.initial_max_concurrent_streams;
   settings.max_concurrent_streams = options.max_concurrent_streams;
-  auto core = std::make_unique<server_core>(settings);
-  core->set_handler(std::make_unique<apns_handler>(*core, std::move(options)));
-  core->start();
-  return core;
+  return start_core<apns_handler>(settings, std::move(options));
 }
 
 }  // namespace

@@ -5,13 +5,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <deque>
 #include <limits>
-#include <map>
 #include <mutex>
 #include <unordered_map>
 
 #include "tests/mocks/mock_crypto.hpp"
+#include "tests/mocks/mock_handler_support.hpp"
 #include "tests/mocks/mock_push_server.hpp"
 #include "tests/mocks/mock_server_core.hpp"
 
@@ -61,39 +60,6 @@ std::string fcm_error_body(int status, const std::string& error_code, std::strin
         {"@type", "type.googleapis.com/google.firebase.fcm.v1.FcmError"}, {"errorCode", error_code}}};
   }
   return boost::json::serialize(boost::json::object{{"error", err}});
-}
-
-std::string url_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> parse_form(std::string_view body) {
-  std::map<std::string, std::string> out;
-  while (!body.empty()) {
-    auto amp = body.find('&');
-    std::string_view pair = body.substr(0, amp);
-    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
-    auto eq = pair.find('=');
-    if (eq == std::string_view::npos) {
-      out[url_decode(pair)] = "";
-    } else {
-      out[url_decode(pair.substr(0, eq))] = url_decode(pair.substr(eq + 1));
-    }
-  }
-  return out;
 }
 
 bool has_scope(std::string_view scopes, std::string_view wanted) {
@@ -271,11 +237,7 @@ class fcm_handler final : public protocol_handler {
     std::lock_guard lock(mu_);
     tokens_.clear();
   }
-  void fail_next_token_requests(std::size_t n, const mock_fault& f) {
-    if (n == 0) return;
-    std::lock_guard lock(mu_);
-    token_faults_.emplace_back(f, n);
-  }
+  void fail_next_token_requests(std::size_t n, const mock_fault& f) { token_faults_.add(n, f); }
 
  private:
   static decision json_answer(int status, std::string body) {
@@ -291,17 +253,9 @@ class fcm_handler final : public protocol_handler {
                                    {"error", error}, {"error_description", description}}));
   }
 
-  std::optional<mock_fault> take_token_fault() {
-    std::lock_guard lock(mu_);
-    if (token_faults_.empty()) return std::nullopt;
-    mock_fault f = token_faults_.front().first;
-    if (--token_faults_.front().second == 0) token_faults_.pop_front();
-    return f;
-  }
-
   decision handle_token(const incoming_request& r) {
     token_requests.fetch_add(1);
-    if (auto fault = take_token_fault()) {
+    if (auto fault = token_faults_.take()) {
       decision d;
       if (fault->status != 200 || fault->what != mock_fault::action::respond) {
         d = oauth_error(fault->status, fault->reason.empty() ? "internal_failure" : fault->reason, "injected fault");
@@ -380,14 +334,7 @@ class fcm_handler final : public protocol_handler {
   }
 
   decision handle_send(const incoming_request& r) {
-    recorded_request rec;
-    rec.connection_id = r.connection_id;
-    rec.stream_id = r.stream_id;
-    rec.method = r.method;
-    rec.path = r.path;
-    rec.headers = r.headers;
-    rec.body = r.body;
-    rec.received_at = r.received_at;
+    recorded_request rec = record_of(r);
 
     boost::system::error_code ec;
     boost::json::value body = boost::json::parse(r.body, ec);
@@ -407,13 +354,7 @@ class fcm_handler final : public protocol_handler {
 
     decision d;
     if (auto fault = core_.take_fault(rec.device_token)) {
-      if (fault->what != mock_fault::action::respond) {
-        d.what = fault->what;
-        d.delay = fault->delay;
-        rec.reason = fault->what == mock_fault::action::refuse_stream ? "REFUSED_STREAM" : "RESET";
-        d.record = std::move(rec);
-        return d;
-      }
+      if (fault->what != mock_fault::action::respond) return transport_fault(*fault, std::move(rec));
       if (fault->status != 200) {
         d = json_answer(fault->status, fcm_error_body(fault->status, fault->reason));
         rec.reason = fault->reason.empty() ? google_status(fault->status) : fault->reason;
@@ -472,23 +413,17 @@ class fcm_handler final : public protocol_handler {
   std::string token_uri_;  // set in on_bound, before the thread starts
   evp_key key_;
   std::atomic<std::uint64_t> next_message_id_{0};
-  std::mutex mu_;  // guards tokens_ and token_faults_
+  std::mutex mu_;  // guards tokens_
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> tokens_;
-  std::deque<std::pair<mock_fault, std::size_t>> token_faults_;
+  fault_queue token_faults_;
 };
 
 namespace {
 std::unique_ptr<server_core> make_fcm_core(mock_fcm_options options) {
-  core_settings settings;
-  settings.cert_file = options.cert_file;
-  settings.key_file = options.key_file;
-  settings.port = options.port;
+  core_settings settings = tls_settings(options.cert_file, options.key_file, options.port);
   settings.initial_max_concurrent_streams = options.max_concurrent_streams;
   settings.max_concurrent_streams = options.max_concurrent_streams;
-  auto core = std::make_unique<server_core>(settings);
-  core->set_handler(std::make_unique<fcm_handler>(*core, std::move(options)));
-  core->start();
-  return core;
+  return start_core<fcm_handler>(settings, std::move(options));
 }
 
 fcm_handler& fcm(detail::server_core& core) { return static_cast<fcm_handler&>(core.handler()); }

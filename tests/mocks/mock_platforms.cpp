@@ -7,8 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <deque>
-#include <map>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -16,6 +14,7 @@
 #include "providers/jwt.hpp"
 #include "providers/webpush_crypto.hpp"
 #include "tests/mocks/mock_crypto.hpp"
+#include "tests/mocks/mock_handler_support.hpp"
 #include "tests/mocks/mock_server_core.hpp"
 
 namespace herald::test {
@@ -23,54 +22,12 @@ namespace detail {
 
 namespace {
 
-std::string url_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> parse_form(std::string_view body) {
-  std::map<std::string, std::string> out;
-  while (!body.empty()) {
-    auto amp = body.find('&');
-    std::string_view pair = body.substr(0, amp);
-    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
-    auto eq = pair.find('=');
-    if (eq == std::string_view::npos) out[url_decode(pair)] = "";
-    else out[url_decode(pair.substr(0, eq))] = url_decode(pair.substr(eq + 1));
-  }
-  return out;
-}
-
 decision answer(int status, std::string body = {}, std::string content_type = {}) {
   decision d;
   d.status = status;
   d.body = std::move(body);
   if (!content_type.empty()) d.headers.emplace_back("content-type", std::move(content_type));
   return d;
-}
-
-recorded_request record_of(const incoming_request& r, std::string token) {
-  recorded_request rec;
-  rec.connection_id = r.connection_id;
-  rec.stream_id = r.stream_id;
-  rec.method = r.method;
-  rec.path = r.path;
-  rec.headers = r.headers;
-  rec.body = r.body;
-  rec.received_at = r.received_at;
-  rec.device_token = std::move(token);
-  return rec;
 }
 
 // Validation off: the answer from memory, recorded without headers or body.
@@ -95,14 +52,7 @@ std::optional<decision> apply_fault(server_core& core, recorded_request& rec, st
   auto fault = core.take_fault(rec.device_token);
   if (!fault) return std::nullopt;
   delay = fault->delay;
-  if (fault->what != mock_fault::action::respond) {
-    decision d;
-    d.what = fault->what;
-    d.delay = fault->delay;
-    rec.reason = fault->what == mock_fault::action::refuse_stream ? "REFUSED_STREAM" : "RESET";
-    d.record = std::move(rec);
-    return d;
-  }
+  if (fault->what != mock_fault::action::respond) return transport_fault(*fault, std::move(rec));
   if (fault->status == 200) return std::nullopt;
   decision d = answer(fault->status);
   if (!fault->reason.empty()) d.headers.emplace_back("x-wns-error-description", fault->reason);
@@ -110,6 +60,20 @@ std::optional<decision> apply_fault(server_core& core, recorded_request& rec, st
   d.delay = fault->delay;
   rec.status = fault->status;
   rec.reason = fault->reason.empty() ? "fault " + std::to_string(fault->status) : fault->reason;
+  d.record = std::move(rec);
+  return d;
+}
+
+// A validated request: the fault queued for its token answers instead (a
+// slow one delays), else `validate(reason)`; recorded either way.
+template <class Validate>
+decision checked(server_core& core, const incoming_request& r, std::string token, Validate validate) {
+  recorded_request rec = record_of(r, std::move(token));
+  std::chrono::milliseconds delay{0};
+  if (auto faulted = apply_fault(core, rec, delay)) return std::move(*faulted);
+  decision d = validate(rec.reason);
+  d.delay = delay;
+  rec.status = d.status;
   d.record = std::move(rec);
   return d;
 }
@@ -139,10 +103,7 @@ class wns_handler final : public protocol_handler {
     std::lock_guard lock(mu_);
     tokens_.clear();
   }
-  void fail_next_token_requests(std::size_t n, const mock_fault& f) {
-    std::lock_guard lock(mu_);
-    if (n) token_faults_.emplace_back(f, n);
-  }
+  void fail_next_token_requests(std::size_t n, const mock_fault& f) { token_faults_.add(n, f); }
 
  private:
   static decision oauth_error(int status, const std::string& error) {
@@ -151,15 +112,10 @@ class wns_handler final : public protocol_handler {
 
   decision handle_token(const incoming_request& r) {
     token_requests.fetch_add(1);
-    {
-      std::lock_guard lock(mu_);
-      if (!token_faults_.empty()) {
-        mock_fault f = token_faults_.front().first;
-        if (--token_faults_.front().second == 0) token_faults_.pop_front();
-        decision d = oauth_error(f.status, f.reason.empty() ? "temporarily_unavailable" : f.reason);
-        d.delay = f.delay;
-        return d;
-      }
+    if (auto f = token_faults_.take()) {
+      decision d = oauth_error(f->status, f->reason.empty() ? "temporarily_unavailable" : f->reason);
+      d.delay = f->delay;
+      return d;
     }
     if (r.method != "POST") return oauth_error(405, "invalid_request");
     if (r.header("content-type").find("application/x-www-form-urlencoded") != 0)
@@ -188,14 +144,7 @@ class wns_handler final : public protocol_handler {
       return unchecked(r, std::move(channel), 200,
                        {{"x-wns-status", "received"}, {"x-wns-deviceconnectionstatus", "connected"},
                         {"x-wns-msg-id", "0000000000000000"}});
-    recorded_request rec = record_of(r, channel);
-    std::chrono::milliseconds delay{0};
-    if (auto faulted = apply_fault(core_, rec, delay)) return std::move(*faulted);
-    decision d = validate(r, channel, rec.reason);
-    d.delay = delay;
-    rec.status = d.status;
-    d.record = std::move(rec);
-    return d;
+    return checked(core_, r, channel, [&](std::string& reason) { return validate(r, channel, reason); });
   }
 
   decision validate(const incoming_request& r, const std::string& channel, std::string& reason) {
@@ -238,16 +187,16 @@ class wns_handler final : public protocol_handler {
 
   server_core& core_;
   const mock_wns_options options_;
-  std::mutex mu_;
+  std::mutex mu_;  // guards tokens_
   std::set<std::string> tokens_;
-  std::deque<std::pair<mock_fault, std::size_t>> token_faults_;
+  fault_queue token_faults_;
 };
 
 // ------------------------------------------------------------------ Web Push
 
 class webpush_handler final : public protocol_handler {
  public:
-  explicit webpush_handler(mock_webpush_options options, server_core& core)
+  webpush_handler(server_core& core, mock_webpush_options options)
       : core_(core), options_(std::move(options)) {
     auto point = base64url_decode(options_.vapid_public_key);
     if (!point || !is_valid_p256_point(*point)) throw std::runtime_error("mock_webpush: vapid_public_key is not a P-256 point");
@@ -291,14 +240,7 @@ class webpush_handler final : public protocol_handler {
     constexpr std::string_view prefix = "/push/";
     std::string id = r.path.starts_with(prefix) ? r.path.substr(prefix.size()) : std::string();
     if (!options_.validate) return unchecked(r, std::move(id), 201, {{"location", location_}});
-    recorded_request rec = record_of(r, id);
-    std::chrono::milliseconds delay{0};
-    if (auto faulted = apply_fault(core_, rec, delay)) return std::move(*faulted);
-    decision d = validate(r, id, rec.reason);
-    d.delay = delay;
-    rec.status = d.status;
-    d.record = std::move(rec);
-    return d;
+    return checked(core_, r, id, [&](std::string& reason) { return validate(r, id, reason); });
   }
 
  private:
@@ -389,24 +331,13 @@ class webpush_handler final : public protocol_handler {
 };
 
 namespace {
-std::unique_ptr<server_core> make_core(const std::string& cert, const std::string& key, unsigned short port) {
-  core_settings settings;
-  settings.cert_file = cert;
-  settings.key_file = key;
-  settings.port = port;
-  return std::make_unique<server_core>(settings);
-}
 std::unique_ptr<server_core> make_wns_core(mock_wns_options options) {
-  auto core = make_core(options.cert_file, options.key_file, options.port);
-  core->set_handler(std::make_unique<wns_handler>(*core, std::move(options)));
-  core->start();
-  return core;
+  const auto settings = tls_settings(options.cert_file, options.key_file, options.port);
+  return start_core<wns_handler>(settings, std::move(options));
 }
 std::unique_ptr<server_core> make_webpush_core(mock_webpush_options options) {
-  auto core = make_core(options.cert_file, options.key_file, options.port);
-  core->set_handler(std::make_unique<webpush_handler>(std::move(options), *core));
-  core->start();
-  return core;
+  const auto settings = tls_settings(options.cert_file, options.key_file, options.port);
+  return start_core<webpush_handler>(settings, std::move(options));
 }
 wns_handler& wns(server_core& core) { return static_cast<wns_handler&>(core.handler()); }
 webpush_handler& webpush(server_core& core) { return static_cast<webpush_handler&>(core.handler()); }

@@ -157,6 +157,12 @@ std::vector<const h2_event*> outcomes_of(const std::vector<h2_event>& events, st
   return out;
 }
 
+// Both sides' SETTINGS exchanged: the server allows 100 streams at once.
+void open_connection(h2_session& client, memory_server& server) {
+  server.settings(100);
+  exchange(client, server);
+}
+
 http_request post(std::string path, std::string body) {
   http_request r;
   r.path = std::move(path);
@@ -188,8 +194,7 @@ TEST(h2_session, server_settings_change_the_stream_limit) {
 TEST(h2_session, request_goes_out_and_a_200_comes_back_with_headers_and_body) {
   h2_session client(64 << 10);
   memory_server server;
-  server.settings(100);
-  exchange(client, server);
+  open_connection(client, server);
   auto request = post("/3/device/abc", R"({"aps":{}})");
   request.headers.push_back({"authorization", "bearer secret", true});
   std::int32_t id = client.submit_request(request, "api.example.test:8443");
@@ -219,8 +224,7 @@ TEST(h2_session, request_goes_out_and_a_200_comes_back_with_headers_and_body) {
 TEST(h2_session, goaway_refuses_streams_above_the_last_id_and_lets_lower_ones_finish) {
   h2_session client(64 << 10);
   memory_server server;
-  server.settings(100);
-  exchange(client, server);
+  open_connection(client, server);
   auto request = post("/send", "x");
   std::int32_t a = client.submit_request(request, "h");
   std::int32_t b = client.submit_request(request, "h");
@@ -266,8 +270,7 @@ TEST(h2_session, goaway_refuses_streams_above_the_last_id_and_lets_lower_ones_fi
 TEST(h2_session, rst_stream_reports_its_error_code) {
   h2_session client(64 << 10);
   memory_server server;
-  server.settings(100);
-  exchange(client, server);
+  open_connection(client, server);
   auto request = post("/send", "x");
   std::int32_t refused = client.submit_request(request, "h");
   std::int32_t failed = client.submit_request(request, "h");
@@ -292,8 +295,7 @@ TEST(h2_session, a_status_that_is_not_three_digits_is_a_stream_error) {
     SCOPED_TRACE("status '" + bad + "'");
     h2_session client(64 << 10);
     memory_server server;
-    server.settings(100);
-    exchange(client, server);
+    open_connection(client, server);
     auto request = post("/send", "x");
     std::int32_t broken = client.submit_request(request, "h");
     std::int32_t fine = client.submit_request(request, "h");
@@ -322,8 +324,7 @@ TEST(h2_session, its_own_status_check_resets_the_stream) {
     SCOPED_TRACE("status '" + bad + "'");
     h2_session client(64 << 10);
     memory_server server;
-    server.settings(100);
-    exchange(client, server);
+    open_connection(client, server);
     auto request = post("/send", "x");
     std::int32_t id = client.submit_request(request, "h");
     exchange(client, server);
@@ -340,8 +341,7 @@ TEST(h2_session, its_own_status_check_resets_the_stream) {
 TEST(h2_session, a_body_over_the_limit_resets_the_stream) {
   h2_session client(16);
   memory_server server;
-  server.settings(100);
-  exchange(client, server);
+  open_connection(client, server);
   auto request = post("/send", "x");
   std::int32_t id = client.submit_request(request, "h");
   exchange(client, server);
@@ -355,8 +355,7 @@ TEST(h2_session, a_body_over_the_limit_resets_the_stream) {
 TEST(h2_session, the_rest_of_a_body_is_read_from_the_rebound_request) {
   h2_session client(64 << 10);
   memory_server server;
-  server.settings(100);
-  exchange(client, server);
+  open_connection(client, server);
   auto original = std::make_unique<http_request>(post("/send", std::string(200'000, 'p')));
   std::int32_t id = client.submit_request(*original, "h");
   // One flight only: the server's 64 KiB window stops the body part way.
@@ -392,8 +391,7 @@ TEST(h2_session, garbage_from_the_server_ends_the_session_with_goaway) {
 TEST(h2_session, ping_is_acknowledged) {
   h2_session client(64 << 10);
   memory_server server;
-  server.settings(100);
-  exchange(client, server);
+  open_connection(client, server);
   client.ping();
   auto events = exchange(client, server);
   EXPECT_NE(find_event(events, kind::ping_ack), nullptr);

@@ -7,54 +7,25 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 
-#include <filesystem>
-#include <fstream>
-#include <future>
-#include <thread>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "providers/jwt.hpp"
 #include "runtime/metrics.hpp"
 #include "tests/mocks/mock_platforms.hpp"
+#include "tests/providers/provider_fixture.hpp"
 
 namespace herald {
 namespace {
 
 using namespace std::chrono_literals;
 using outcome = delivery_result::outcome;
+using test::make_device;
 using test::mock_fault;
-
-class io_thread {
- public:
-  io_thread() : guard_(io.get_executor()), thread_([this] { io.run(); }) {}
-  ~io_thread() { stop(); }
-  void stop() {
-    guard_.reset();
-    io.stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  boost::asio::io_context io;
-
- private:
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  std::thread thread_;
-};
-
-boost::asio::awaitable<delivery_result> send_one(push_provider* p, device_info d, notification n) {
-  co_return co_await p->async_send(d, n);
-}
-
-std::string write_secret(const std::string& dir, const std::string& name, const std::string& text) {
-  std::string path = dir + "/" + name;
-  std::ofstream(path) << text;
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  return path;
-}
+using test::write_secret;
 
 notification alarm(std::string title = "Board meeting", std::string body = "Starts 14:00 in Room A") {
   notification n;
@@ -64,44 +35,21 @@ notification alarm(std::string title = "Board meeting", std::string body = "Star
   return n;
 }
 
-class platform_test : public ::testing::Test {
- protected:
-  const test::test_pki& pki = test::test_pki::shared();
-  io_thread runner;
-  metrics_registry registry;
-  std::vector<std::unique_ptr<push_provider>> providers;
+using platform_test = test::provider_fixture;
 
-  void TearDown() override {
-    runner.stop();
-    providers.clear();
-  }
-  push_provider* keep(std::unique_ptr<push_provider> p) {
-    providers.push_back(std::move(p));
-    return providers.back().get();
-  }
-  provider_options options() {
-    provider_options o;
-    o.metrics = make_metrics_listener(registry);
-    o.random = make_random_source(7);
-    return o;
-  }
-  std::vector<delivery_result> send_all(push_provider& p, const std::vector<device_info>& devices, const notification& n) {
-    std::vector<std::future<delivery_result>> futures;
-    for (const auto& d : devices)
-      futures.push_back(boost::asio::co_spawn(runner.io, send_one(&p, d, n), boost::asio::use_future));
-    std::vector<delivery_result> out;
-    for (auto& f : futures) {
-      if (f.wait_for(30s) != std::future_status::ready) {
-        ADD_FAILURE() << "a notification never got a result";
-        out.push_back({});
-        continue;
-      }
-      out.push_back(f.get());
-    }
-    return out;
-  }
-  delivery_result send(push_provider& p, const device_info& d, const notification& n) { return send_all(p, {d}, n).front(); }
-};
+// WNS with the mock's client credentials (a secret file named
+// `secret_name`) and its token endpoint, trusting the test CA.
+wns_settings wns_settings_for(const test::test_pki& pki, const std::string& secret_name,
+                              const std::string& token_endpoint) {
+  wns_settings s;
+  s.client_id = "ms-app://s-1-15-2-herald-test";
+  s.client_secret_file = write_secret(pki.dir, secret_name, "herald-test-wns-secret\n");
+  s.token_endpoint = token_endpoint;
+  s.allowed_hosts = {"127.0.0.1"};
+  s.ca_file = pki.ca_file;
+  s.response_timeout = 5000ms;
+  return s;
+}
 
 // The mock's ALPN offers h2 (true) or only http/1.1 (false).
 std::string protocol_name(const ::testing::TestParamInfo<bool>& info) { return info.param ? "h2" : "http11"; }
@@ -125,22 +73,12 @@ class wns_test : public platform_test, public ::testing::WithParamInterface<bool
     return o;
   }
   wns_settings settings() {
-    wns_settings s;
-    s.client_id = "ms-app://s-1-15-2-herald-test";
-    s.client_secret_file = write_secret(pki.dir, "wns_secret", "herald-test-wns-secret\n");
-    s.token_endpoint = server.token_endpoint();
-    s.allowed_hosts = {"127.0.0.1"};
-    s.ca_file = pki.ca_file;
+    auto s = wns_settings_for(pki, "wns_secret", server.token_endpoint());
     s.connections = 2;
-    s.response_timeout = 5000ms;
     return s;
   }
   device_info windows(const std::string& channel) {
-    device_info d;
-    d.device_identifier = "win-" + channel;
-    d.platform = notification_platform::microsoft;
-    d.pns_handle = server.channel_uri(channel);
-    return d;
+    return make_device("win-" + channel, server.channel_uri(channel), notification_platform::microsoft);
   }
   push_provider* make() { return keep(make_wns_provider(runner.io.get_executor(), "pocket", settings(), options())); }
 };
@@ -262,19 +200,10 @@ TEST_P(wns_test, SlowAnswerTimesOutAsRetry) {
 TEST_F(platform_test, AHostThatStopsOfferingH2IsNegotiatedAgain) {
   auto first = std::make_unique<test::mock_wns_server>(test::mock_wns_options::from(pki));
   const auto port = first->port();
-  wns_settings s;
-  s.client_id = "ms-app://s-1-15-2-herald-test";
-  s.client_secret_file = write_secret(pki.dir, "wns_secret_renegotiate", "herald-test-wns-secret\n");
-  s.token_endpoint = first->token_endpoint();
-  s.allowed_hosts = {"127.0.0.1"};
-  s.ca_file = pki.ca_file;
+  auto s = wns_settings_for(pki, "wns_secret_renegotiate", first->token_endpoint());
   s.connections = 1;
-  s.response_timeout = 5000ms;
   auto* p = keep(make_wns_provider(runner.io.get_executor(), "pocket", s, options()));
-  device_info d;
-  d.device_identifier = "win-1";
-  d.platform = notification_platform::microsoft;
-  d.pns_handle = first->channel_uri("c1");
+  const auto d = make_device("win-1", first->channel_uri("c1"), notification_platform::microsoft);
   ASSERT_EQ(send(*p, d, alarm()).kind, outcome::delivered);
   ASSERT_EQ(first->requests().size(), 1u);
   EXPECT_NE(first->requests()[0].stream_id, 0);  // HTTP/2
@@ -321,11 +250,7 @@ class webpush_test : public platform_test, public ::testing::WithParamInterface<
     return s;
   }
   device_info browser(const std::string& id) {
-    device_info d;
-    d.device_identifier = "web-" + id;
-    d.platform = notification_platform::web;
-    d.pns_handle = server.subscribe(id);
-    return d;
+    return make_device("web-" + id, server.subscribe(id), notification_platform::web);
   }
   push_provider* make() { return keep(make_webpush_provider(runner.io.get_executor(), "pocket", settings(), options())); }
 };

@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
@@ -25,35 +24,13 @@
 
 #include "providers/detail/shards.hpp"
 #include "tests/mocks/mock_push_server.hpp"
+#include "tests/providers/provider_fixture.hpp"
 
 namespace herald {
 namespace {
 
 using namespace std::chrono_literals;
 using outcome = delivery_result::outcome;
-
-// The caller's side (the broker's strand in the daemon): one io_context on one thread.
-class io_thread {
- public:
-  io_thread() : guard_(io.get_executor()), thread_([this] { io.run(); }) {
-    std::promise<std::thread::id> id;
-    auto f = id.get_future();
-    boost::asio::post(io, [&id] { id.set_value(std::this_thread::get_id()); });
-    thread_id = f.get();
-  }
-  ~io_thread() { stop(); }
-  void stop() {
-    guard_.reset();
-    io.stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  boost::asio::io_context io;
-  std::thread::id thread_id;
-
- private:
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  std::thread thread_;
-};
 
 // Records where the adapters run (on_sent is called on the shard's strand)
 // and counts token refreshes. With `rendezvous`, the first on_sent waits (at
@@ -115,19 +92,13 @@ boost::asio::awaitable<delivery_result> send_one(provider_router* r, device_info
   co_return co_await r->async_send("pocket", d, n);
 }
 
-std::string hex_token(int i) {
-  char buf[65];
-  std::snprintf(buf, sizeof buf, "%064x", 0xfed000 + i);
-  return buf;
-}
-
 class provider_threads_test : public ::testing::Test {
  protected:
   // Each test its own PKI: the FCM mock rewrites the service account's token_uri.
   test::test_pki pki = test::test_pki::generate();
   test::mock_apns_server apns{pki};
   test::mock_fcm_server fcm{pki};
-  io_thread caller;
+  test::io_thread caller;  // the caller's side (the broker's strand in the daemon)
 
   ~provider_threads_test() override {
     caller.stop();
@@ -139,23 +110,12 @@ class provider_threads_test : public ::testing::Test {
   app_settings app(int connections) {
     app_settings a;
     a.id = "pocket";
-    apns_settings s;
-    s.team_id = pki.apns_team_id;
-    s.key_id = pki.apns_key_id;
-    s.key_file = pki.apns_p8_file;
-    s.topic = pki.apns_topic;
-    s.endpoint = apns.endpoint();
-    s.ca_file = pki.ca_file;
+    auto s = test::apns_settings_for(pki, apns.endpoint());
     s.connections = connections;
-    s.connect_timeout = 5s;
     s.response_timeout = 20s;
     a.apns = s;
-    fcm_settings f;
-    f.service_account_file = pki.fcm_service_account_file;
-    f.endpoint = fcm.endpoint();
-    f.ca_file = pki.ca_file;
+    auto f = test::fcm_settings_for(pki, fcm.endpoint());
     f.connections = connections;
-    f.connect_timeout = 5s;
     f.response_timeout = 20s;
     a.fcm = f;
     return a;
@@ -169,26 +129,13 @@ class provider_threads_test : public ::testing::Test {
   }
 
   static device_info apple(int i) {
-    device_info d;
-    d.device_identifier = "ios-" + std::to_string(i);
-    d.pns_handle = hex_token(i);
-    d.platform = notification_platform::apple;
-    return d;
+    return test::make_device("ios-" + std::to_string(i), test::hex_token(i, 0xfed000), notification_platform::apple);
   }
   static device_info google(int i) {
-    device_info d;
-    d.device_identifier = "android-" + std::to_string(i);
-    d.pns_handle = "fcm-token-" + std::to_string(i);
-    d.platform = notification_platform::google;
-    return d;
+    return test::make_device("android-" + std::to_string(i), "fcm-token-" + std::to_string(i),
+                             notification_platform::google);
   }
-  static notification note(int i) {
-    notification n;
-    n.title = "Meeting";
-    n.body = "Starts at 14:00";
-    n.delivery_id = "msg-7/dev-" + std::to_string(i);
-    return n;
-  }
+  static notification note(int i) { return test::meeting_note("msg-7/dev-" + std::to_string(i)); }
 
   // Starts every send on the caller's io_context at once.
   std::vector<std::future<delivery_result>> start_all(provider_router& r, const std::vector<device_info>& ds) {
@@ -199,16 +146,7 @@ class provider_threads_test : public ::testing::Test {
     return futures;
   }
   static std::vector<delivery_result> results(std::vector<std::future<delivery_result>>& futures) {
-    std::vector<delivery_result> out;
-    for (auto& f : futures) {
-      if (f.wait_for(30s) != std::future_status::ready) {
-        ADD_FAILURE() << "a notification never got a result";
-        out.emplace_back();
-        continue;
-      }
-      out.push_back(f.get());
-    }
-    return out;
+    return test::wait_all(futures);
   }
   static std::set<std::uint64_t> connections_of(const std::vector<test::recorded_request>& requests) {
     std::set<std::uint64_t> ids;

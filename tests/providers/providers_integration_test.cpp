@@ -8,100 +8,33 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
-
-#include <filesystem>
-#include <fstream>
-#include <future>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "providers/apns_protocol.hpp"
 #include "runtime/metrics.hpp"
 #include "tests/mocks/mock_push_server.hpp"
+#include "tests/providers/provider_fixture.hpp"
 
 namespace herald {
 namespace {
 
 using namespace std::chrono_literals;
 using outcome = delivery_result::outcome;
+using test::hex_token;
 using test::mock_fault;
 
-// One io_context on its own thread; providers live on it.
-class io_thread {
- public:
-  io_thread() : guard_(io.get_executor()), thread_([this] { io.run(); }) {}
-  ~io_thread() { stop(); }
-  void stop() {
-    guard_.reset();
-    io.stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  boost::asio::io_context io;
-
- private:
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  std::thread thread_;
-};
-
-boost::asio::awaitable<delivery_result> send_one(push_provider* p, device_info d, notification n) {
-  co_return co_await p->async_send(d, n);
-}
-
-std::string hex_token(int i) {
-  char buf[65];
-  std::snprintf(buf, sizeof buf, "%064x", 0xabc000 + i);
-  return buf;
-}
-
-class provider_test : public ::testing::Test {
+class provider_test : public test::provider_fixture {
  protected:
-  const test::test_pki& pki = test::test_pki::shared();
-  io_thread runner;
-  metrics_registry registry;
-  std::vector<std::unique_ptr<push_provider>> providers;
-
-  // Providers are destroyed after their io_context thread stopped (a provider
-  // is only touched from its executor).
-  void TearDown() override {
-    runner.stop();
-    providers.clear();
-  }
-  push_provider* keep(std::unique_ptr<push_provider> p) {
-    providers.push_back(std::move(p));
-    return providers.back().get();
-  }
-
-  provider_options options() {
-    provider_options o;
-    o.metrics = make_metrics_listener(registry);
-    o.random = make_random_source(7);
-    return o;
-  }
-
-  // Sends all concurrently; every future must complete (nothing lost).
-  std::vector<delivery_result> send_all(push_provider& p, const std::vector<device_info>& devices,
-                                        const std::vector<notification>& ns) {
-    std::vector<std::future<delivery_result>> futures;
-    for (std::size_t i = 0; i < devices.size(); ++i)
-      futures.push_back(boost::asio::co_spawn(runner.io, send_one(&p, devices[i], ns[i]), boost::asio::use_future));
-    std::vector<delivery_result> out;
-    for (auto& f : futures) {
-      if (f.wait_for(30s) != std::future_status::ready) {
-        ADD_FAILURE() << "a notification never got a result";
-        out.push_back({});
-        continue;
-      }
-      out.push_back(f.get());
+  // Devices from..from+count-1 and their notifications, as `device` and `note` make them.
+  static void batch_of(int from, int count, std::vector<device_info>& ds, std::vector<notification>& ns,
+                       device_info (*device)(int), notification (*note)(int)) {
+    for (int i = from; i < from + count; ++i) {
+      ds.push_back(device(i));
+      ns.push_back(note(i));
     }
-    return out;
-  }
-  delivery_result send(push_provider& p, const device_info& d, const notification& n) {
-    return send_all(p, {d}, {n}).front();
   }
 };
 
@@ -115,15 +48,8 @@ class apns_provider_test : public provider_test {
   test::mock_apns_server server;
 
   apns_settings settings() {
-    apns_settings s;
-    s.team_id = pki.apns_team_id;
-    s.key_id = pki.apns_key_id;
-    s.key_file = pki.apns_p8_file;
-    s.topic = pki.apns_topic;
-    s.endpoint = server.endpoint();
-    s.ca_file = pki.ca_file;
+    auto s = test::apns_settings_for(pki, server.endpoint());
     s.connections = 1;
-    s.connect_timeout = 5s;
     s.response_timeout = 10s;
     return s;
   }
@@ -131,25 +57,15 @@ class apns_provider_test : public provider_test {
     return keep(make_apns_provider(runner.io.get_executor(), "pocket", s, apns_environment::production, options()));
   }
   static device_info device(int i) {
-    device_info d;
-    d.device_identifier = "dev-" + std::to_string(i);
-    d.pns_handle = hex_token(i);
-    d.platform = notification_platform::apple;
-    return d;
+    return test::make_device("dev-" + std::to_string(i), hex_token(i), notification_platform::apple);
   }
   static notification note(int i) {
-    notification n;
-    n.title = "Meeting";
-    n.body = "Starts at 14:00";
-    n.delivery_id = "msg-1/dev-" + std::to_string(i);
+    auto n = test::meeting_note("msg-1/dev-" + std::to_string(i));
     n.custom_json = R"({"herald":{"appointment_id":"42","event":"AppointmentAlarm"}})";
     return n;
   }
   void batch(int from, int count, std::vector<device_info>& ds, std::vector<notification>& ns) {
-    for (int i = from; i < from + count; ++i) {
-      ds.push_back(device(i));
-      ns.push_back(note(i));
-    }
+    batch_of(from, count, ds, ns, device, note);
   }
   // Sends devices 0..count-1 at once: each delivered with its apns-id, and
   // reaching the mock once.
@@ -488,10 +404,9 @@ TEST_F(apns_certificate_test, pem_with_encrypted_key_and_password_file_delivers)
 }
 
 TEST_F(apns_certificate_test, wrong_or_missing_password_is_a_config_error) {
-  const std::string wrong_password_file = pki.dir + "/wrong.password";
-  std::ofstream(wrong_password_file) << "not-" << pki.apns_cert_password << "\n";
   // A secret file as Herald requires it: not readable by others.
-  std::filesystem::permissions(wrong_password_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const std::string wrong_password_file =
+      test::write_secret(pki.dir, "wrong.password", "not-" + pki.apns_cert_password + "\n");
   // Never a pass phrase prompt on the terminal for the encrypted PEM key.
   for (const std::string& certificate_file : {pki.apns_cert_p12_file, pki.apns_cert_encrypted_pem_file}) {
     for (const std::string& password_file : {wrong_password_file, std::string()}) {
@@ -565,11 +480,7 @@ class fcm_provider_test : public provider_test {
   test::mock_fcm_server server{pki};
 
   fcm_settings settings() {
-    fcm_settings s;
-    s.service_account_file = pki.fcm_service_account_file;
-    s.endpoint = server.endpoint();
-    s.ca_file = pki.ca_file;
-    s.connect_timeout = 5s;
+    auto s = test::fcm_settings_for(pki, server.endpoint());
     s.response_timeout = 10s;
     return s;
   }
@@ -578,25 +489,15 @@ class fcm_provider_test : public provider_test {
   }
   static std::string token(int i) { return "fcm-token-" + std::to_string(i); }
   static device_info device(int i) {
-    device_info d;
-    d.device_identifier = "dev-" + std::to_string(i);
-    d.pns_handle = token(i);
-    d.platform = notification_platform::google;
-    return d;
+    return test::make_device("dev-" + std::to_string(i), token(i), notification_platform::google);
   }
   static notification note(int i) {
-    notification n;
-    n.title = "Meeting";
-    n.body = "Starts at 14:00";
-    n.delivery_id = "msg-1/dev-" + std::to_string(i);
+    auto n = test::meeting_note("msg-1/dev-" + std::to_string(i));
     n.data = {{"appointment_id", "42"}};
     return n;
   }
   void batch(int from, int count, std::vector<device_info>& ds, std::vector<notification>& ns) {
-    for (int i = from; i < from + count; ++i) {
-      ds.push_back(device(i));
-      ns.push_back(note(i));
-    }
+    batch_of(from, count, ds, ns, device, note);
   }
 };
 

@@ -17,6 +17,7 @@
 #include "runtime/log.hpp"
 #include "runtime/metrics.hpp"
 #include "tests/store/io_wait.hpp"
+#include "tests/store/redis_fixture.hpp"
 #include "tests/support/redis_server.hpp"
 
 namespace herald {
@@ -32,13 +33,12 @@ struct outcome {
   bool done() const { return calls > 0; }
 };
 
-class redis_client_test : public ::testing::Test {
+class redis_client_test : public test::redis_server_fixture {
  protected:
+  redis_client_test() { log_.set_level(log_level::debug); }
+
   redis_settings settings() const {
-    redis_settings s;
-    s.url = server_.url();
-    s.host = "127.0.0.1";
-    s.port = server_.port();
+    redis_settings s = server_settings();
     s.connect_timeout = 1000ms;
     s.command_timeout = 2000ms;
     s.reconnect_min = 20ms;
@@ -92,9 +92,6 @@ class redis_client_test : public ::testing::Test {
     test::drain(ioc_);
   }
 
-  test::redis_server server_;
-  boost::asio::io_context ioc_;
-  logger log_{log_level::debug};
   metrics_registry metrics_;
   std::vector<std::shared_ptr<redis_client>> clients_;
 };

@@ -1,7 +1,7 @@
 #pragma once
-// A test fixture with a private redis-server, an io_context and a connected
-// redis_client: the base of the tests of store/ and broker/redis/ code
-// against a real Redis.
+// Test fixtures with a private redis-server and an io_context, and with a
+// connected redis_client: the base of the tests of store/ and broker/redis/
+// code against a real Redis.
 #include <gtest/gtest.h>
 
 #include <boost/asio/awaitable.hpp>
@@ -20,20 +20,16 @@
 
 namespace herald::test {
 
-class redis_fixture : public ::testing::Test {
+// A private redis-server and an io_context; the test makes its clients.
+class redis_server_fixture : public ::testing::Test {
  protected:
-  void SetUp() override {
+  // Client settings that reach server_ (otherwise the defaults).
+  redis_settings server_settings() const {
     redis_settings s;
     s.url = server_.url();
     s.host = "127.0.0.1";
     s.port = server_.port();
-    redis_ = redis_client::create(ioc_.get_executor(), s, log_);
-    redis_->start();
-    ASSERT_TRUE(run_until(ioc_, [&] { return redis_->connected(); })) << redis_->last_error();
-  }
-  void TearDown() override {
-    redis_->stop();
-    drain(ioc_);
+    return s;
   }
 
   // Runs `op` on the io_context until it finished; its result.
@@ -58,6 +54,21 @@ class redis_fixture : public ::testing::Test {
   redis_server server_;
   boost::asio::io_context ioc_;
   logger log_{log_level::info};
+};
+
+// The same with redis_, a client with the default settings, connected.
+class redis_fixture : public redis_server_fixture {
+ protected:
+  void SetUp() override {
+    redis_ = redis_client::create(ioc_.get_executor(), server_settings(), log_);
+    redis_->start();
+    ASSERT_TRUE(run_until(ioc_, [&] { return redis_->connected(); })) << redis_->last_error();
+  }
+  void TearDown() override {
+    redis_->stop();
+    drain(ioc_);
+  }
+
   std::shared_ptr<redis_client> redis_;
 };
 
