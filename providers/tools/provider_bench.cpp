@@ -7,8 +7,10 @@
 //                  [--fcm-access-token TOKEN | --fcm-service-account FILE]
 //                  [--apns-key FILE --key-id ID --team-id ID] [--topic TOPIC]
 //                  [--wns-client-id ID --wns-client-secret S] [--vapid-key FILE]
-//                  [--same-device] [--print-request FILE] [--verbose]
+//                  [--same-device] [--response-timeout-ms MS] [--print-request FILE] [--verbose]
 //
+// --response-timeout-ms: the adapter's response_timeout (default: the
+// configuration's, 30 s); a small one exercises the timeout path under load.
 // Notification i goes to device i (APNs path /3/device/<64 hex of
 // 0x5eed0000 + i>, FCM token bench-fcm-token-<i>, WNS channel
 // <endpoint>/w/?token=bench-<i>, Web Push subscription <endpoint>/push/bench-<i>);
@@ -92,6 +94,7 @@ struct args {
   int connections = 1;
   int concurrency = 1'000;
   int threads = 1;
+  long response_timeout_ms = 0;  // 0: the settings' default
   std::string fcm_access_token;
   std::string fcm_service_account;
   std::string apns_key, key_id = "BENCHKEY01", team_id = "BENCHTEAM1", topic = "com.example.herald";
@@ -109,7 +112,7 @@ struct args {
                "       --count N --connections C [--concurrency K] [--threads T] [--fcm-access-token T]\n"
                "       [--fcm-service-account FILE] [--apns-key FILE --key-id ID --team-id ID] [--topic T]\n"
                "       [--wns-client-id ID --wns-client-secret S] [--vapid-key FILE]\n"
-               "       [--same-device] [--print-request FILE] [--verbose]\n",
+               "       [--same-device] [--response-timeout-ms MS] [--print-request FILE] [--verbose]\n",
                why);
   std::exit(2);
 }
@@ -147,6 +150,7 @@ args parse(int argc, char** argv) {
     else if (k == "--vapid-key") a.vapid_key = value();
     else if (k == "--print-request") a.print_request = value();
     else if (k == "--same-device") a.same_device = true;
+    else if (k == "--response-timeout-ms") a.response_timeout_ms = number(1, 3'600'000);
     else if (k == "--verbose") a.verbose = true;
     else usage(("unknown option " + k).c_str());
   }
@@ -440,6 +444,7 @@ int main(int argc, char** argv) {
     s.endpoint = a.endpoint;
     s.ca_file = a.ca_file;
     s.connections = a.connections;
+    if (a.response_timeout_ms > 0) s.response_timeout = std::chrono::milliseconds(a.response_timeout_ms);
     provider = make_apns_provider(io.get_executor(), "bench", s, apns_environment::production, options);
   } else if (a.provider == "wns" || a.provider == "webpush") {
     auto url = parse_https_url(a.endpoint);
@@ -458,6 +463,7 @@ int main(int argc, char** argv) {
       s.allowed_hosts = {url->host};
       s.ca_file = a.ca_file;
       s.connections = a.connections;
+      if (a.response_timeout_ms > 0) s.response_timeout = std::chrono::milliseconds(a.response_timeout_ms);
       provider = make_wns_provider(io.get_executor(), "bench", s, options);
     } else {
       platform = notification_platform::web;
@@ -480,6 +486,7 @@ int main(int argc, char** argv) {
       s.allowed_hosts = {url->host};
       s.ca_file = a.ca_file;
       s.connections = a.connections;
+      if (a.response_timeout_ms > 0) s.response_timeout = std::chrono::milliseconds(a.response_timeout_ms);
       provider = make_webpush_provider(io.get_executor(), "bench", s, options);
     }
   } else {
@@ -488,6 +495,7 @@ int main(int argc, char** argv) {
     s.endpoint = a.endpoint;
     s.ca_file = a.ca_file;
     s.connections = a.connections;
+    if (a.response_timeout_ms > 0) s.response_timeout = std::chrono::milliseconds(a.response_timeout_ms);
     if (!a.fcm_service_account.empty()) {
       s.service_account_file = a.fcm_service_account;
     } else {
