@@ -148,7 +148,8 @@ run_h2load apns 1 >/dev/null
 # build that revision with this tool's --same-device option, or go without).
 baseline=${PROVIDER_BENCH_BASELINE:-}
 if [ -n "$baseline" ] && grep -q 'unknown option' <<<"$("$baseline" --same-device 2>&1 || true)"; then
-  echo "!!! PROVIDER_BENCH_BASELINE=$baseline does not know --same-device: no baseline rows" | tee /dev/stderr
+  echo "!!! PROVIDER_BENCH_BASELINE=$baseline does not know --same-device: no baseline rows"
+  echo "!!! PROVIDER_BENCH_BASELINE=$baseline does not know --same-device: no baseline rows" >&2
   baseline=
 fi
 rows=() summary=() slow_reference=()
