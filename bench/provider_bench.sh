@@ -28,7 +28,10 @@
 # The reference must be faster than what it measures: the script checks that
 # h2load's rate beats Herald's in every row, says so loudly when it does not
 # (exit status 3), and prints as its LAST line Herald's rate, h2load's rate in
-# the same run and their ratio for every row.
+# the same run and their ratio for every row. A row whose notifications were
+# not all delivered names the other results by reason in its "delivered"
+# cell and on stderr; provider_bench itself reports on stderr any 5 s
+# without a result while it runs ("provider_bench: stalled ...").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-200000}
@@ -145,7 +148,8 @@ run_h2load apns 1 >/dev/null
 # build that revision with this tool's --same-device option, or go without).
 baseline=${PROVIDER_BENCH_BASELINE:-}
 if [ -n "$baseline" ] && grep -q 'unknown option' <<<"$("$baseline" --same-device 2>&1 || true)"; then
-  echo "!!! PROVIDER_BENCH_BASELINE=$baseline does not know --same-device: no baseline rows" | tee /dev/stderr
+  echo "!!! PROVIDER_BENCH_BASELINE=$baseline does not know --same-device: no baseline rows"
+  echo "!!! PROVIDER_BENCH_BASELINE=$baseline does not know --same-device: no baseline rows" >&2
   baseline=
 fi
 rows=() summary=() slow_reference=()
@@ -159,7 +163,16 @@ row() {  # label provider connections ceiling output
       slow_reference+=("$2/$3 $1: h2load $(fmt "$4") req/s is not faster than $(fmt "$rate")/s")
   fi
   summary+=("$2 c$3 $1 $(fmt "$rate")/s vs h2load $(fmt "$4")/s = $ratio")
-  rows+=("| $2 | $3 | $1 | $(fmt "$rate") | $(val latency_p50_ms "$out") ms | $(val latency_p99_ms "$out") ms | $(fmt "$4") | $ratio | $(val outcome_delivered "$out") | $(val rss_kb_after_50000 "$out") | $(val "rss_kb_after_$count" "$out") | $(val peak_rss_kb "$out") |")
+  # Results other than delivered, by reason, in the delivered cell (and on
+  # stderr at once, with the longest time without any result).
+  local delivered failures
+  delivered=$(val outcome_delivered "$out")
+  if [ "${delivered:-0}" != "$count" ]; then
+    failures=$(sed -n 's/^reason \(.*\): \([0-9]*\)$/\1 \2/p' <<<"$out" | paste -sd, - | sed 's/,/, /g')
+    delivered="${delivered:-0} (not delivered: ${failures:-no result})"
+    echo "!!! $2/$3 $1: $delivered; longest time without a result $(val longest_gap_ms "$out") ms" >&2
+  fi
+  rows+=("| $2 | $3 | $1 | $(fmt "$rate") | $(val latency_p50_ms "$out") ms | $(val latency_p99_ms "$out") ms | $(fmt "$4") | $ratio | $delivered | $(val rss_kb_after_50000 "$out") | $(val "rss_kb_after_$count" "$out") | $(val peak_rss_kb "$out") |")
 }
 for provider in apns fcm; do
   for conns in 1 4; do

@@ -23,7 +23,10 @@ finish_report() {
   if [ ${#slow_reference[@]} -gt 0 ]; then
     status=3
     for m in "${slow_reference[@]}"; do
-      echo "!!! REFERENCE NOT FASTER THAN HERALD ($m): $why, the ratio is meaningless" | tee /dev/stderr
+      # Twice, not through `tee /dev/stderr`: reopening a redirected stderr
+      # file truncates it, losing what the run wrote there before.
+      echo "!!! REFERENCE NOT FASTER THAN HERALD ($m): $why, the ratio is meaningless"
+      echo "!!! REFERENCE NOT FASTER THAN HERALD ($m): $why, the ratio is meaningless" >&2
     done
   fi
   # Last line: Herald's rate, the reference measured in the same run, their ratio.

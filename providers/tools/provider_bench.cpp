@@ -7,8 +7,10 @@
 //                  [--fcm-access-token TOKEN | --fcm-service-account FILE]
 //                  [--apns-key FILE --key-id ID --team-id ID] [--topic TOPIC]
 //                  [--wns-client-id ID --wns-client-secret S] [--vapid-key FILE]
-//                  [--same-device] [--print-request FILE] [--verbose]
+//                  [--same-device] [--response-timeout-ms MS] [--print-request FILE] [--verbose]
 //
+// --response-timeout-ms: the adapter's response_timeout (default: the
+// configuration's, 30 s); a small one exercises the timeout path under load.
 // Notification i goes to device i (APNs path /3/device/<64 hex of
 // 0x5eed0000 + i>, FCM token bench-fcm-token-<i>, WNS channel
 // <endpoint>/w/?token=bench-<i>, Web Push subscription <endpoint>/push/bench-<i>);
@@ -30,10 +32,17 @@
 // gets "method M", "path P" and "header NAME: VALUE" lines, FILE.body the
 // body (Web Push: a fresh encryption of the same payload; the bearer token
 // of WNS is a stand-in of the real one's length).
-// Output: counts per outcome, p50/p99 latency, VmRSS after every 50,000
-// results (rss_kb_after_<n>) and the peak (peak_rss_kb), the process's CPU
-// time (cpu_user_s, cpu_sys_s), and as the last line
-// `notifications_per_s=<number>`. Exit status 1 when the setup fails.
+// Output: counts per outcome (outcome_<kind>=N) and, for every result not
+// delivered, per reason ("reason <reason> (HTTP <status>): N"; transport
+// failures: ConnectFailed, ConnectionLost, StreamReset, Timeout, QueueFull,
+// NotSent, Shutdown), the requests sent including transparent resends
+// (requests_sent), connections opened and closed, p50/p99/max latency, the
+// longest time without any result (longest_gap_ms: a stalled connection
+// shows here), VmRSS after every 50,000 results (rss_kb_after_<n>) and the
+// peak (peak_rss_kb), the process's CPU time (cpu_user_s, cpu_sys_s), and as
+// the last line `notifications_per_s=<number>`. While running, a gap of 5 s
+// or more without a result is reported on stderr (provider_bench: stalled
+// ...) once per gap. Exit status 1 when the setup fails.
 //
 // The senders run on one thread (as the daemon's broker on its strand).
 // --threads T (providers.threads) with T > 1: APNs and FCM run on T threads
@@ -42,9 +51,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <chrono>
 #include <cstdint>
@@ -83,6 +94,7 @@ struct args {
   int connections = 1;
   int concurrency = 1'000;
   int threads = 1;
+  long response_timeout_ms = 0;  // 0: the settings' default
   std::string fcm_access_token;
   std::string fcm_service_account;
   std::string apns_key, key_id = "BENCHKEY01", team_id = "BENCHTEAM1", topic = "com.example.herald";
@@ -100,7 +112,7 @@ struct args {
                "       --count N --connections C [--concurrency K] [--threads T] [--fcm-access-token T]\n"
                "       [--fcm-service-account FILE] [--apns-key FILE --key-id ID --team-id ID] [--topic T]\n"
                "       [--wns-client-id ID --wns-client-secret S] [--vapid-key FILE]\n"
-               "       [--same-device] [--print-request FILE] [--verbose]\n",
+               "       [--same-device] [--response-timeout-ms MS] [--print-request FILE] [--verbose]\n",
                why);
   std::exit(2);
 }
@@ -138,6 +150,7 @@ args parse(int argc, char** argv) {
     else if (k == "--vapid-key") a.vapid_key = value();
     else if (k == "--print-request") a.print_request = value();
     else if (k == "--same-device") a.same_device = true;
+    else if (k == "--response-timeout-ms") a.response_timeout_ms = number(1, 3'600'000);
     else if (k == "--verbose") a.verbose = true;
     else usage(("unknown option " + k).c_str());
   }
@@ -234,7 +247,40 @@ struct run_state {
   std::array<long, 6> outcomes{};  // by delivery_result::outcome
   std::map<std::string, long> reasons;
   std::function<void()> on_all_done;
+  std::chrono::nanoseconds max_latency{0};
+  clock_type::time_point last_result{};  // the run's start until the first result
+  std::chrono::nanoseconds longest_gap{0};
+  bool stall_reported = false;  // for the current gap
 };
+
+// What the adapter did besides results: requests sent (transparent resends
+// included) and connections opened/closed. Called on the providers' threads.
+class bench_metrics final : public provider_metrics_listener {
+ public:
+  void on_sent(std::string_view, std::string_view) override { sent.fetch_add(1, std::memory_order_relaxed); }
+  void on_connection_opened(std::string_view, std::string_view) override {
+    opened.fetch_add(1, std::memory_order_relaxed);
+  }
+  void on_connection_closed(std::string_view, std::string_view) override {
+    closed.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::atomic<long> sent{0}, opened{0}, closed{0};
+};
+
+// Reports on stderr, once per gap, when no result came for 5 s or more.
+void watch_for_stalls(boost::asio::steady_timer& timer, run_state& st, long count) {
+  timer.expires_after(std::chrono::seconds(1));
+  timer.async_wait([&timer, &st, count](boost::system::error_code ec) {
+    if (ec) return;
+    auto gap = clock_type::now() - st.last_result;
+    if (gap >= std::chrono::seconds(5) && !st.stall_reported) {
+      st.stall_reported = true;
+      std::fprintf(stderr, "provider_bench: stalled: no result for %.1f s, %ld of %ld done, %ld in flight\n",
+                   std::chrono::duration<double>(gap).count(), st.done, count, st.next - st.done);
+    }
+    watch_for_stalls(timer, st, count);
+  });
+}
 
 // The subscription keys of the bench's Web Push devices (one pair for all).
 struct bench_subscription {
@@ -331,7 +377,12 @@ boost::asio::awaitable<void> worker(push_provider& provider, const args& a, run_
     notification n = bench_notification(i);
     auto start = clock_type::now();
     auto r = co_await provider.async_send(d, n);
-    st.latency.add(clock_type::now() - start);
+    auto now = clock_type::now();
+    st.latency.add(now - start);
+    st.max_latency = std::max(st.max_latency, std::chrono::nanoseconds(now - start));
+    st.longest_gap = std::max(st.longest_gap, std::chrono::nanoseconds(now - st.last_result));
+    st.last_result = now;
+    st.stall_reported = false;
     ++st.outcomes[static_cast<std::size_t>(r.kind)];
     if (r.kind != delivery_result::outcome::delivered)
       ++st.reasons[r.reason + (r.http_status ? " (HTTP " + std::to_string(r.http_status) + ")" : "")];
@@ -355,6 +406,8 @@ int main(int argc, char** argv) {
   options.log = &log;
   options.queue_limit = static_cast<std::size_t>(a.concurrency) + 16;
   options.fcm_access_token = a.fcm_access_token;
+  auto metrics = std::make_shared<bench_metrics>();
+  options.metrics = metrics;
   // providers.threads > 1: the providers' own threads, one io_context each
   // (as the daemon's provider_router owns them); declared before the
   // provider, which must go first.
@@ -391,6 +444,7 @@ int main(int argc, char** argv) {
     s.endpoint = a.endpoint;
     s.ca_file = a.ca_file;
     s.connections = a.connections;
+    if (a.response_timeout_ms > 0) s.response_timeout = std::chrono::milliseconds(a.response_timeout_ms);
     provider = make_apns_provider(io.get_executor(), "bench", s, apns_environment::production, options);
   } else if (a.provider == "wns" || a.provider == "webpush") {
     auto url = parse_https_url(a.endpoint);
@@ -409,6 +463,7 @@ int main(int argc, char** argv) {
       s.allowed_hosts = {url->host};
       s.ca_file = a.ca_file;
       s.connections = a.connections;
+      if (a.response_timeout_ms > 0) s.response_timeout = std::chrono::milliseconds(a.response_timeout_ms);
       provider = make_wns_provider(io.get_executor(), "bench", s, options);
     } else {
       platform = notification_platform::web;
@@ -431,6 +486,7 @@ int main(int argc, char** argv) {
       s.allowed_hosts = {url->host};
       s.ca_file = a.ca_file;
       s.connections = a.connections;
+      if (a.response_timeout_ms > 0) s.response_timeout = std::chrono::milliseconds(a.response_timeout_ms);
       provider = make_webpush_provider(io.get_executor(), "bench", s, options);
     }
   } else {
@@ -439,6 +495,7 @@ int main(int argc, char** argv) {
     s.endpoint = a.endpoint;
     s.ca_file = a.ca_file;
     s.connections = a.connections;
+    if (a.response_timeout_ms > 0) s.response_timeout = std::chrono::milliseconds(a.response_timeout_ms);
     if (!a.fcm_service_account.empty()) {
       s.service_account_file = a.fcm_service_account;
     } else {
@@ -467,6 +524,9 @@ int main(int argc, char** argv) {
   st.rss_at.reserve(static_cast<std::size_t>(a.count / 50'000 + 2));
   st.rss_at.emplace_back(0, rss_kb("VmRSS"));
   auto started = clock_type::now();
+  st.last_result = started;
+  boost::asio::steady_timer stall_timer(io);
+  watch_for_stalls(stall_timer, st, a.count);
   int workers = static_cast<int>(std::min<long>(a.concurrency, a.count));
   for (int w = 0; w < workers; ++w)
     boost::asio::co_spawn(io, worker(*provider, a, st, platform, sub), [](std::exception_ptr e) {
@@ -476,6 +536,7 @@ int main(int argc, char** argv) {
   st.on_all_done = [&io] { io.stop(); };
   io.run();
   auto elapsed = std::chrono::duration<double>(clock_type::now() - started).count();
+  stall_timer.cancel();
   provider->shutdown();
   stop_shards();
   io.restart();
@@ -490,7 +551,12 @@ int main(int argc, char** argv) {
       std::printf("outcome_%s=%ld\n", std::string(to_string(static_cast<delivery_result::outcome>(k))).c_str(),
                   st.outcomes[k]);
   for (const auto& [k, v] : st.reasons) std::printf("reason %s: %ld\n", k.c_str(), v);
-  std::printf("latency_p50_ms=%.3f\nlatency_p99_ms=%.3f\n", st.latency.quantile_ms(0.50), st.latency.quantile_ms(0.99));
+  std::printf("requests_sent=%ld\nconnections_opened=%ld\nconnections_closed=%ld\n", metrics->sent.load(),
+              metrics->opened.load(), metrics->closed.load());
+  std::printf("latency_p50_ms=%.3f\nlatency_p99_ms=%.3f\nlatency_max_ms=%.3f\nlongest_gap_ms=%.3f\n",
+              st.latency.quantile_ms(0.50), st.latency.quantile_ms(0.99),
+              std::chrono::duration<double, std::milli>(st.max_latency).count(),
+              std::chrono::duration<double, std::milli>(st.longest_gap).count());
   for (const auto& [n, kb] : st.rss_at) std::printf("rss_kb_after_%ld=%ld\n", n, kb);
   long peak = rss_kb("VmHWM");  // the kernel updates it lazily: also take the samples
   for (const auto& sample : st.rss_at) peak = std::max(peak, sample.second);
