@@ -124,7 +124,9 @@ rate=$(field req_per_s "$herald_wrk")
 p99=$(field p99_ms "$herald_wrk")
 status=0
 if ! awk "BEGIN{exit !($get_rps > $rate)}"; then
-  echo "!!! REFERENCE NOT FASTER THAN HERALD: redis-benchmark GET $(fmt "$get_rps")/s, Herald $(fmt "$rate")/s; the machine is the bottleneck, the ratio is meaningless" | tee /dev/stderr
+  msg="!!! REFERENCE NOT FASTER THAN HERALD: redis-benchmark GET $(fmt "$get_rps")/s, Herald $(fmt "$rate")/s; the machine is the bottleneck, the ratio is meaningless"
+  echo "$msg"
+  echo "$msg" >&2  # twice, not through tee /dev/stderr (reopening a redirected stderr truncates it)
   status=3
 fi
 last="api_bench.sh result: GetRegisteredDevices herald $(fmt "$rate") req/s p99 $p99 ms vs redis-benchmark GET $(fmt "$get_rps") req/s p99 $get_p99 ms (same Redis, $conns connections) = $(awk "BEGIN{printf \"%.2f\", $rate/$get_rps}") of the rate, p99 $(awk "BEGIN{printf \"%.1f\", $p99/($get_p99+0.0001)}")x"

@@ -293,11 +293,15 @@ herald_rate=$(field notifications_per_s "$herald_line")
 share=$(field server_cpu_share "$herald_line")
 status=0
 if ! awk "BEGIN{exit !($ref > $herald_rate)}"; then
-  echo "!!! REFERENCE NOT FASTER THAN HERALD: h2load got $(fmt "$ref") req/s from the provider server, Herald $(fmt "$herald_rate")/s; the server or the machine is the bottleneck" | tee /dev/stderr
+  msg="!!! REFERENCE NOT FASTER THAN HERALD: h2load got $(fmt "$ref") req/s from the provider server, Herald $(fmt "$herald_rate")/s; the server or the machine is the bottleneck"
+  echo "$msg"
+  echo "$msg" >&2  # twice, not through tee /dev/stderr (reopening a redirected stderr truncates it)
   status=3
 fi
 if ! awk "BEGIN{exit !($share < 1)}"; then
-  echo "!!! THE PROVIDER SERVER COST MORE CPU THAN HERALD (share $share): it is not a cheap reference" | tee /dev/stderr
+  msg="!!! THE PROVIDER SERVER COST MORE CPU THAN HERALD (share $share): it is not a cheap reference"
+  echo "$msg"
+  echo "$msg" >&2  # twice, not through tee /dev/stderr (reopening a redirected stderr truncates it)
   status=3
 fi
 last="broker_bench.sh result: burst herald $(fmt "$herald_rate") notifications/s vs h2load $(fmt "$ref") req/s on the same server = $(calc %.2f "$herald_rate/($ref+0.001)"); server CPU share $share of herald's; herald $(field herald_us_per_notification "$herald_line") us CPU, redis $(field redis_us_per_notification "$herald_line") us CPU per notification"
