@@ -89,7 +89,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   std::unordered_map<std::string, std::size_t> per_client;  // open connections by remote address; guarded by conn_mutex
   std::atomic<std::size_t> open{0};
   std::function<void(bool)> drain_done;  // guarded by conn_mutex
-  std::shared_ptr<asio::steady_timer> drain_timer;
+  std::shared_ptr<asio::steady_timer> drain_timer;  // guarded by conn_mutex
 
   asio::awaitable<void> accept_loop() {
     for (;;) {
@@ -151,12 +151,12 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       if (auto it = per_client.find(conn->client); it != per_client.end() && --it->second == 0) per_client.erase(it);
       open.fetch_sub(1);
       connections_gauge.add(-1);
-      if (draining && open.load() == 0 && drain_done) done = std::exchange(drain_done, nullptr);
+      if (draining && open.load() == 0 && drain_done) {
+        done = std::exchange(drain_done, nullptr);
+        if (drain_timer) drain_timer->cancel();
+      }
     }
-    if (done) {
-      if (drain_timer) drain_timer->cancel();
-      done(true);
-    }
+    if (done) done(true);
   }
 
   asio::awaitable<void> serve(std::shared_ptr<connection_state> conn) {
@@ -310,6 +310,21 @@ void http_server::async_drain(std::chrono::milliseconds grace, std::function<voi
       return;
     }
     self->drain_done = std::move(done);
+    // The grace timer is set and cancelled (by the connection that ends
+    // last, on its own thread) only under the lock, like drain_done.
+    self->drain_timer = std::make_shared<asio::steady_timer>(self->executor, grace);
+    self->drain_timer->async_wait([self](beast::error_code ec) {
+      if (ec) return;
+      std::function<void(bool)> d;
+      {
+        std::lock_guard lock(self->conn_mutex);
+        d = std::exchange(self->drain_done, nullptr);
+      }
+      if (d) {
+        self->log.warning("http.drain_timeout").kv("open_connections", static_cast<unsigned long long>(self->open.load()));
+        d(false);
+      }
+    });
   }
   // Close connections that wait for a next request; busy ones finish theirs.
   for (auto& c : live) {
@@ -319,19 +334,6 @@ void http_server::async_drain(std::chrono::milliseconds grace, std::function<voi
       if (!c->busy) c->stream.socket().cancel(ignored);
     });
   }
-  self->drain_timer = std::make_shared<asio::steady_timer>(self->executor, grace);
-  self->drain_timer->async_wait([self](beast::error_code ec) {
-    if (ec) return;
-    std::function<void(bool)> d;
-    {
-      std::lock_guard lock(self->conn_mutex);
-      d = std::exchange(self->drain_done, nullptr);
-    }
-    if (d) {
-      self->log.warning("http.drain_timeout").kv("open_connections", static_cast<unsigned long long>(self->open.load()));
-      d(false);
-    }
-  });
 }
 
 unsigned short http_server::local_port() const {
