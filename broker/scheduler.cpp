@@ -21,6 +21,9 @@ std::optional<std::int64_t> earliest_of(std::optional<std::int64_t> a, std::opti
   if (a && b) return std::min(*a, *b);
   return a ? a : b;
 }
+// After a failed pass, or a pass whose closing status read failed: the loop
+// looks again this much later (store ms), not at once.
+constexpr std::int64_t retry_after_failure_ms = 500;
 }  // namespace
 
 void broker_core::poke() {
@@ -189,7 +192,10 @@ asio::awaitable<error_code> broker_core::pass(bool takeover) {
     retry_depth.set(static_cast<double>(status->retries_waiting));
     next_due_after_pass = earliest_of(status->next_alarm, status->next_retry);
   } else {
-    next_due_after_pass = now();  // look again soon
+    // The next due time is unknown: look again soon, but not at once (a
+    // Redis that answers the pass and fails this read must not spin the loop).
+    log.warning("broker.status_failed").kv("error", status.error().message());
+    next_due_after_pass = now() + retry_after_failure_ms;
   }
   co_return error_code{};
 }
@@ -264,7 +270,7 @@ asio::awaitable<void> broker_core::loop() {
     // Next wake-up (Redis time): the earliest alarm or retry, the next
     // sweep, or soon after a failure.
     std::int64_t next = last_sweep_ms + opts.settings.interval.count();
-    if (ec) next = std::min(next, now() + 500);
+    if (ec) next = std::min(next, now() + retry_after_failure_ms);
     else if (next_due_after_pass) next = std::min(next, *next_due_after_pass);
     if (dirty || stopped) continue;
     auto delay = milliseconds(std::max<std::int64_t>(0, next - now()));

@@ -225,5 +225,27 @@ TEST(broker_core, DaemonWithAFastClockDecidesOnStoreTime) {
   drain(ioc, d);
 }
 
+TEST(broker_core, FailingStatusReadBacksOffInsteadOfSpinning) {
+  asio::io_context ioc;
+  fake_world w;
+  auto o = fast_options();
+  o.settings.interval = seconds(30);  // no sweep drives a pass in this test
+  fake_daemon d(ioc, w, "d:1", o);
+  d.store.status_fails = true;
+  d.broker->start();
+  // The first pass runs at once and its status read fails; without a
+  // back-off the loop would pass again at once, thousands of times here.
+  ASSERT_TRUE(run_until(ioc, [&] { return d.store.status_calls >= 1; }));
+  run_until(ioc, [] { return false; }, milliseconds(300));
+  EXPECT_LE(d.store.status_calls, 2) << "passes ran back to back while the status read failed";
+  // Once the read works again, the broker sends what falls due (on its
+  // next look, half a second after the failure at most).
+  d.store.status_fails = false;
+  add_associates(w, 0, 1);
+  w.add_alarm("A0", {0}, w.now());
+  ASSERT_TRUE(run_until(ioc, [&] { return settled(w) && d.sender.sends.size() == 2; }));
+  drain(ioc, d);
+}
+
 }  // namespace
 }  // namespace herald::test

@@ -111,6 +111,9 @@ class fake_store final : public schedule_port,
 
   // A daemon cut off from the store: its lease and entry renewals fail.
   bool renewals_fail = false;
+  // A store that answers the passes but fails the closing status read.
+  bool status_fails = false;
+  int status_calls = 0;
 
   // schedule_port
   port_result<claimed_due> claim_due(std::int64_t now_ms, int limit) override {
@@ -141,6 +144,8 @@ class fake_store final : public schedule_port,
     co_return out;
   }
   port_result<schedule_status> status(std::int64_t now_ms) override {
+    ++status_calls;
+    if (status_fails) co_return fake_error<schedule_status>();
     schedule_status out;
     for (const auto& [id, due] : w_.alarms) {
       if (due <= now_ms) ++out.alarms_due;
