@@ -111,7 +111,7 @@ struct broker_core : std::enable_shared_from_this<broker_core> {
   boost::asio::awaitable<void> renew_loop();
   void ensure_renewer();
 
-  boost::asio::awaitable<boost::system::result<bool>> claim_some(std::int64_t at);
+  boost::asio::awaitable<boost::system::result<std::vector<work_item>>> claim_and_read(bool& more_due);
   boost::asio::awaitable<boost::system::error_code> pass(bool takeover);
   // One pass at a time per daemon (strand only); a caller that finds a pass
   // running joins the next one.

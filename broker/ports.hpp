@@ -55,6 +55,12 @@ struct claimed_due {
   std::int64_t retries = 0;
 };
 
+// A claim and the read of the work queue right after it (one round trip).
+struct claimed_work {
+  claimed_due claimed;
+  std::vector<work_item> items;
+};
+
 // What the schedules hold after a pass: alarms due by then, retries
 // waiting, and the earliest due alarm and retry (ms, store time).
 struct schedule_status {
@@ -72,6 +78,10 @@ class schedule_port {
   // Moves up to `limit` due alarms and up to `limit` due retries into the
   // work queue, atomically.
   virtual port_result<claimed_due> claim_due(std::int64_t now_ms, int limit) = 0;
+  // claim_due, then up to `count` new entries of the work queue, now owned
+  // by this daemon (as work_queue_port::read_work), in the same round trip:
+  // the read sees what the claim moved.
+  virtual port_result<claimed_work> claim_due_and_read(std::int64_t now_ms, int limit, int count) = 0;
   virtual port_result<schedule_status> status(std::int64_t now_ms) = 0;
   // The store's time (Redis TIME), ms since the epoch: every daemon decides
   // on this clock, whatever its own wall clock says.

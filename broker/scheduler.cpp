@@ -84,13 +84,15 @@ void broker_core::ensure_renewer() {
   asio::co_spawn(strand, renew_loop(), asio::detached);
 }
 
-// Moves up to one claim_batch of due alarms and of due retries into the
-// work stream; returns whether more may be due (a full batch was claimed).
-asio::awaitable<boost::system::result<bool>> broker_core::claim_some(std::int64_t at) {
-  auto due = co_await ports.schedule.claim_due(at, opts.claim_batch);
-  if (!due) co_return boost::system::result<bool>(boost::system::in_place_error, due.error());
-  claimed.inc(static_cast<std::uint64_t>(due->alarms));
-  co_return due->alarms >= opts.claim_batch || due->retries >= opts.claim_batch;
+// Claims up to one claim_batch of due alarms and of due retries into the
+// work stream and reads the next batch of it, in one round trip; `more_due`
+// tells whether more may be due (a full claim batch was moved).
+asio::awaitable<boost::system::result<std::vector<work_item>>> broker_core::claim_and_read(bool& more_due) {
+  auto r = co_await ports.schedule.claim_due_and_read(now(), opts.claim_batch, opts.read_batch);
+  if (!r) co_return boost::system::result<std::vector<work_item>>(boost::system::in_place_error, r.error());
+  claimed.inc(static_cast<std::uint64_t>(r->claimed.alarms));
+  more_due = r->claimed.alarms >= opts.claim_batch || r->claimed.retries >= opts.claim_batch;
+  co_return std::move(r->items);
 }
 
 // Claims what is due and processes the work stream until it is empty.
@@ -133,6 +135,7 @@ asio::awaitable<error_code> broker_core::pass(bool takeover) {
   auto self = shared_from_this();
   const auto max_batches = static_cast<std::size_t>(std::max(opts.max_batches_in_flight, 1));
   bool more_due = true;
+  bool stream_dry = true;  // the last read came back short: claim before the next one
   constexpr std::int64_t max_pass_ms = 1000;
   const auto pass_began_ms = steady_ms();
   while (!p->first_error && !stopped) {
@@ -140,22 +143,19 @@ asio::awaitable<error_code> broker_core::pass(bool takeover) {
       co_await p->slot_freed.async_wait(as_tuple_awaitable);
       continue;
     }
-    auto items = co_await ports.work.read_work(opts.read_batch);
+    // While the stream holds a full batch, read it; once it runs dry, claim
+    // what is due next and read in the same round trip.
+    const bool claiming = stream_dry && more_due;
+    boost::system::result<std::vector<work_item>> items;
+    if (claiming) items = co_await claim_and_read(more_due);
+    else items = co_await ports.work.read_work(opts.read_batch);
     if (!items) {
       p->first_error = items.error();
       break;
     }
-    if (static_cast<int>(items->size()) < opts.read_batch && more_due) {
-      // The stream is running dry: claim what is due next.
-      auto more = co_await claim_some(now());
-      if (!more) {
-        p->first_error = more.error();
-        break;
-      }
-      more_due = *more;
-      if (items->empty()) continue;
-    }
+    stream_dry = static_cast<int>(items->size()) < opts.read_batch;
     if (items->empty()) {
+      if (!claiming && more_due) continue;  // claim before giving up
       // Nothing due now. While earlier batches still run, wait for one to
       // end and look again: what fell due meanwhile is claimed then, not
       // after the whole pipeline drained (the steady due-to-sent latency).

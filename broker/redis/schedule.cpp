@@ -21,6 +21,28 @@ port_result<claimed_due> redis_broker_store::claim_due(std::int64_t now_ms, int 
   co_return claimed_due{reply.elements[0].integer, reply.elements[1].integer};
 }
 
+port_result<claimed_work> redis_broker_store::claim_due_and_read(std::int64_t now_ms, int limit, int count) {
+  static const auto& claim = script("claim_due");
+  auto keys = redis_args(key("alarms"), key("retries"), key("work"));
+  auto args = redis_args(std::to_string(now_ms), std::to_string(limit), key("appt:"), std::to_string(count), group_name, consumer_);
+  auto [ec, reply] = co_await claim.run(*redis_, std::move(keys), std::move(args));
+  if (ec) co_return fail<claimed_work>(ec);
+  if (reply.elements.size() != 3) co_return fail<claimed_work>(unexpected());
+  claimed_work out{{reply.elements[0].integer, reply.elements[1].integer}, {}};
+  const auto& read = reply.elements[2];
+  if (read.type == redis_reply::kind::array) {
+    out.items = parse_stream_entries(read);
+  } else if (read.str.starts_with("NOGROUP")) {
+    // The stream was deleted (FLUSHALL, Redis restarted empty): recreate the
+    // group. What the claim moved is in the stream and is read next time
+    // (the group starts at the stream's first entry).
+    if (auto gec = co_await ensure_group()) co_return fail<claimed_work>(gec);
+  } else {
+    co_return fail<claimed_work>(unexpected());
+  }
+  co_return out;
+}
+
 port_result<schedule_status> redis_broker_store::status(std::int64_t now_ms) {
   static const auto& status_script = script("schedule_status");
   auto keys = redis_args(key("alarms"), key("retries"));

@@ -143,6 +143,13 @@ class fake_store final : public schedule_port,
     }
     co_return out;
   }
+  port_result<claimed_work> claim_due_and_read(std::int64_t now_ms, int limit, int count) override {
+    auto claimed = co_await claim_due(now_ms, limit);
+    if (!claimed) co_return fake_error<claimed_work>();
+    auto items = co_await read_work(count);
+    if (!items) co_return fake_error<claimed_work>();
+    co_return claimed_work{*claimed, std::move(*items)};
+  }
   port_result<schedule_status> status(std::int64_t now_ms) override {
     ++status_calls;
     if (status_fails) co_return fake_error<schedule_status>();
