@@ -76,11 +76,9 @@ class schedule_port {
  public:
   virtual ~schedule_port() = default;
   // Moves up to `limit` due alarms and up to `limit` due retries into the
-  // work queue, atomically.
-  virtual port_result<claimed_due> claim_due(std::int64_t now_ms, int limit) = 0;
-  // claim_due, then up to `count` new entries of the work queue, now owned
-  // by this daemon (as work_queue_port::read_work), in the same round trip:
-  // the read sees what the claim moved.
+  // work queue, atomically, then reads up to `count` new entries of the
+  // work queue, now owned by this daemon (as work_queue_port::read_work),
+  // in the same round trip: the read sees what the claim moved.
   virtual port_result<claimed_work> claim_due_and_read(std::int64_t now_ms, int limit, int count) = 0;
   virtual port_result<schedule_status> status(std::int64_t now_ms) = 0;
   // The store's time (Redis TIME), ms since the epoch: every daemon decides

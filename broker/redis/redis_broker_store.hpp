@@ -26,7 +26,6 @@ class redis_broker_store final : public schedule_port,
   redis_broker_store(std::shared_ptr<redis_client> redis, std::string key_prefix, std::string consumer);
 
   // schedule_port (schedule.cpp)
-  port_result<claimed_due> claim_due(std::int64_t now_ms, int limit) override;
   port_result<claimed_work> claim_due_and_read(std::int64_t now_ms, int limit, int count) override;
   port_result<schedule_status> status(std::int64_t now_ms) override;
   port_result<std::int64_t> server_time_ms() override;

@@ -11,16 +11,6 @@ using namespace broker_redis;
 redis_broker_store::redis_broker_store(std::shared_ptr<redis_client> redis, std::string key_prefix, std::string consumer)
     : redis_(std::move(redis)), prefix_(std::move(key_prefix)), consumer_(std::move(consumer)) {}
 
-port_result<claimed_due> redis_broker_store::claim_due(std::int64_t now_ms, int limit) {
-  static const auto& claim = script("claim_due");
-  auto keys = redis_args(key("alarms"), key("retries"), key("work"));
-  auto args = redis_args(std::to_string(now_ms), std::to_string(limit), key("appt:"));
-  auto [ec, reply] = co_await claim.run(*redis_, std::move(keys), std::move(args));
-  if (ec) co_return fail<claimed_due>(ec);
-  if (reply.elements.size() != 2) co_return fail<claimed_due>(unexpected());
-  co_return claimed_due{reply.elements[0].integer, reply.elements[1].integer};
-}
-
 port_result<claimed_work> redis_broker_store::claim_due_and_read(std::int64_t now_ms, int limit, int count) {
   static const auto& claim = script("claim_due");
   auto keys = redis_args(key("alarms"), key("retries"), key("work"));

@@ -1,9 +1,9 @@
--- Moves due alarms and due retries from the schedules into the work stream.
+-- Moves due alarms and due retries from the schedules into the work stream,
+-- then reads the stream for the consumer (the caller saves a round trip).
 -- KEYS: alarms, retries, work. ARGV: now, limit (each), appointment key
--- prefix, and optionally a read count, the group and the consumer.
--- Returns {alarms moved, retries moved}, and with a read count a third
--- element: the entries XREADGROUP gives the consumer right after the move
--- (the caller saves a round trip), or the error text when the read failed
+-- prefix, read count, group, consumer.
+-- Returns {alarms moved, retries moved, entries XREADGROUP gave the
+-- consumer}, or the error text in place of the entries when the read failed
 -- (NOGROUP: the stream was deleted, the group must be made again).
 local now, limit = ARGV[1], tonumber(ARGV[2])
 
@@ -36,11 +36,7 @@ for _, id in ipairs(retries) do
     redis.call('XADD', KEYS[3], '*', 'kind', 'retry', unpack(job))
   end
 end
-local count = tonumber(ARGV[4] or '0')
-if count > 0 then
-  local read = redis.pcall('XREADGROUP', 'GROUP', ARGV[5], ARGV[6], 'COUNT', count, 'STREAMS', KEYS[3], '>')
-  if type(read) == 'table' and read.err then return {alarms, #retries, read.err} end
-  if not read then return {alarms, #retries, {}} end
-  return {alarms, #retries, read[1][2]}
-end
-return {alarms, #retries}
+local read = redis.pcall('XREADGROUP', 'GROUP', ARGV[5], ARGV[6], 'COUNT', ARGV[4], 'STREAMS', KEYS[3], '>')
+if type(read) == 'table' and read.err then return {alarms, #retries, read.err} end
+if not read then return {alarms, #retries, {}} end
+return {alarms, #retries, read[1][2]}
