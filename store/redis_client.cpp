@@ -244,6 +244,8 @@ class hiredis_client final : public redis_client {
     boost::asio::posix::stream_descriptor fd;
     bool want_read = false, want_write = false;
     bool read_waiting = false, write_waiting = false;
+    bool flush_posted = false;  // a direct write is queued on the strand
+    bool writing = false;       // inside redisAsyncHandleWrite
     bool handshake_done = false;
     int handshake_remaining = 0;
     bool teardown_posted = false;
@@ -825,10 +827,19 @@ return {'adopted', ARGV[2]}
     c->owner->arm(c->shared_from_this());
   }
   static void hook_del_read(void* p) { static_cast<connection*>(p)->want_read = false; }
+  // Once connected, the socket is nearly always writable: the commands are
+  // written on the strand's next turn (all those queued until then in one
+  // write) instead of after the reactor says so, which costs an epoll_ctl and
+  // a loop turn per command (Asio re-arms an edge-triggered descriptor for
+  // each wait). Before that, writability is the end of connect(2), and a
+  // write that did not fit (hiredis asks again from inside its write) waits
+  // for the reactor as before.
   static void hook_add_write(void* p) {
     auto* c = static_cast<connection*>(p);
     c->want_write = true;
-    c->owner->arm(c->shared_from_this());
+    const bool connected = c->ac && (c->ac->c.flags & REDIS_CONNECTED);
+    if (connected && !c->writing) c->owner->post_flush(c->shared_from_this());
+    else c->owner->arm(c->shared_from_this());
   }
   static void hook_del_write(void* p) { static_cast<connection*>(p)->want_write = false; }
 
@@ -867,6 +878,17 @@ return {'adopted', ARGV[2]}
     }
   }
 
+  void post_flush(const connection_ptr& c) {
+    if (c->flush_posted || c->write_waiting) return;  // a write is on its way already
+    c->flush_posted = true;
+    boost::asio::post(strand_, [weak = weak_self(), c] {
+      c->flush_posted = false;
+      auto self = weak.lock();
+      if (!self || !c->ac || c != self->conn_ || !c->want_write || c->write_waiting) return;
+      self->handle_io(c, false);
+    });
+  }
+
   void on_ready(const connection_ptr& c, boost::system::error_code ec, bool readable) {
     if (!c->ac || c != conn_) return;  // freed meanwhile
     if (ec) {
@@ -875,8 +897,17 @@ return {'adopted', ARGV[2]}
       return;
     }
     if (readable ? !c->want_read : !c->want_write) return;
-    if (readable) redisAsyncHandleRead(c->ac);
-    else redisAsyncHandleWrite(c->ac);
+    handle_io(c, readable);
+  }
+
+  void handle_io(const connection_ptr& c, bool readable) {
+    if (readable) {
+      redisAsyncHandleRead(c->ac);
+    } else {
+      c->writing = true;
+      redisAsyncHandleWrite(c->ac);
+      c->writing = false;
+    }
     // hiredis may have freed the context (EOF, I/O error, failed connect).
     if (!c->ac) on_closed(c);
     else arm(c);
