@@ -211,14 +211,21 @@ YAML
     perf record ${PERF_ARGS:--g} -o "$PERF_OUT" -p "$herald_pid" -- sleep 8 >/dev/null 2>&1 &
   fi
   local want=$(( count * 2 )) got=0 other=0 now_ms n
-  # Progress polling forks curl, awk and a subshell; on this kind of VM that
-  # is milliseconds of CPU each time, landing on a pinned process's core. The
-  # burst's elapsed time needs a fine poll (50 ms); the steady case's figure
-  # is Herald's own latency histogram, which a 50 ms poll measurably worsened
-  # (p50 <= 5-10 ms polled every 50 ms, <= 1 ms polled every second, same
-  # build), so it polls every half second.
+  # Progress polling forks curl, awk and a subshell: on this kind of VM
+  # milliseconds of CPU each time, on whichever core the kernel picks, so it
+  # preempts a pinned process. The burst's elapsed time needs a fine poll
+  # (50 ms; both sides of an A/B pay it). The steady case's figure is
+  # Herald's own latency histogram, which the polls distorted (the alarms
+  # over 8 ms came in clusters every ~0.6 s with a 0.5 s poll, p50 <= 5-10 ms
+  # with a 50 ms poll against <= 1 ms without), so it does not poll until
+  # the last alarm is due.
   local poll_s=0.05
-  [ "$mode" = steady ] && poll_s=0.5
+  if [ "$mode" = steady ]; then
+    poll_s=0.5
+    local quiet_s
+    quiet_s=$(calc %.3f "($start_ms + $count * 1000 / $r - $(date +%s%3N)) / 1000")
+    if awk "BEGIN{exit !($quiet_s > 0)}"; then sleep "$quiet_s"; fi
+  fi
   local deadline=$(( $(date +%s) + ${BENCH_TIMEOUT:-300} ))
   while :; do
     got=0 other=0
