@@ -211,14 +211,14 @@ YAML
     perf record ${PERF_ARGS:--g} -o "$PERF_OUT" -p "$herald_pid" -- sleep 8 >/dev/null 2>&1 &
   fi
   local want=$(( count * 2 )) got=0 other=0 now_ms n
-  # Progress polling forks curl, awk and a subshell: on this kind of VM
-  # milliseconds of CPU each time, on whichever core the kernel picks, so it
-  # preempts a pinned process. The burst's elapsed time needs a fine poll
-  # (50 ms; both sides of an A/B pay it). The steady case's figure is
-  # Herald's own latency histogram, which the polls distorted (the alarms
-  # over 8 ms came in clusters every ~0.6 s with a 0.5 s poll, p50 <= 5-10 ms
-  # with a 50 ms poll against <= 1 ms without), so it does not poll until
-  # the last alarm is due.
+  # Progress polls disturb what they measure: forking curl, awk and a
+  # subshell for each one cost milliseconds of CPU on this kind of VM, on
+  # whichever core the kernel picked, preempting a pinned process (the
+  # steady case's alarms over 8 ms came in clusters every ~0.6 s with a
+  # 0.5 s poll; p50 <= 5-10 ms with a 50 ms poll against <= 1 ms without).
+  # So one resident poller does it (below); the burst's elapsed time needs
+  # a fine poll (50 ms), and the steady case, whose figure is Herald's own
+  # latency histogram, does not poll until the last alarm is due.
   local poll_s=0.05
   if [ "$mode" = steady ]; then
     poll_s=0.5
@@ -227,26 +227,47 @@ YAML
     if awk "BEGIN{exit !($quiet_s > 0)}"; then sleep "$quiet_s"; fi
   fi
   local deadline=$(( $(date +%s) + ${BENCH_TIMEOUT:-300} ))
-  while :; do
-    got=0 other=0
-    for p in "${http_ports[@]}"; do
-      n=$(curl -s "http://127.0.0.1:$p/metrics" | awk '/^herald_broker_notifications_total\{kind="alarm",outcome="delivered"\}/ {d+=$2}
-        /^herald_broker_notifications_total\{kind="alarm",outcome=/ && !/outcome="delivered"/ {o+=$2} END {printf "%d %d", d, o}')
-      got=$(( got + ${n% *} )); other=$(( other + ${n#* } ))
-    done
-    [ "$got" -ge "$want" ] && break
-    if [ "$other" -gt 0 ]; then
-      echo "broker_bench.sh: $other notifications were not delivered (work dir $work):" >&2
-      curl -s "http://127.0.0.1:$http_port/metrics" | grep -E '^herald_(broker_notifications|push)' >&2
-      exit 1
-    fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      echo "broker_bench.sh: timeout: $got of $want (work dir $work)" >&2
-      curl -s "http://127.0.0.1:$http_port/metrics" | grep -E "^herald_(broker|push)" >&2
-      exit 1
-    fi
-    sleep "$poll_s"
-  done
+  # One resident poller (keep-alive, no fork per poll) prints "delivered
+  # other" when done; its status says how it ended (0 all delivered, 1 some
+  # were not, 2 timeout).
+  local progress rc=0
+  progress=$(python3 - "$want" "$poll_s" "${BENCH_TIMEOUT:-300}" "${http_ports[@]}" <<'PY'
+import http.client, re, sys, time
+want, poll, timeout = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+conns = [http.client.HTTPConnection("127.0.0.1", int(p), timeout=10) for p in sys.argv[4:]]
+counter = re.compile(rb'^herald_broker_notifications_total\{kind="alarm",outcome="([^"]*)"\} (\S+)$', re.M)
+deadline = time.monotonic() + timeout
+while True:
+    got = other = 0
+    for c in conns:
+        try:
+            c.request("GET", "/metrics")
+            body = c.getresponse().read()
+        except (OSError, http.client.HTTPException):
+            c.close()  # opened again by the next request
+            continue
+        for outcome, value in counter.findall(body):
+            if outcome == b"delivered":
+                got += int(float(value))
+            else:
+                other += int(float(value))
+    status = 0 if got >= want else 1 if other > 0 else 2 if time.monotonic() >= deadline else None
+    if status is not None:
+        print(got, other)
+        sys.exit(status)
+    time.sleep(poll)
+PY
+  ) || rc=$?
+  got=${progress% *} other=${progress#* }
+  if [ "$rc" = 1 ]; then
+    echo "broker_bench.sh: $other notifications were not delivered (work dir $work):" >&2
+    curl -s "http://127.0.0.1:$http_port/metrics" | grep -E '^herald_(broker_notifications|push)' >&2
+    exit 1
+  elif [ "$rc" != 0 ]; then
+    echo "broker_bench.sh: timeout or poller failure (status $rc): ${got:-?} of $want (work dir $work)" >&2
+    curl -s "http://127.0.0.1:$http_port/metrics" | grep -E "^herald_(broker|push)" >&2
+    exit 1
+  fi
   now_ms=$(date +%s%3N)
   local metrics rss_kb redis_cpu server_cpu
   metrics=$(curl -s "http://127.0.0.1:$http_port/metrics")
