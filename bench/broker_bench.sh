@@ -210,7 +210,7 @@ YAML
   if [ -n "${PERF_OUT:-}" ] && [ "$mode" = burst ] && [ "$label" = herald ]; then
     perf record ${PERF_ARGS:--g} -o "$PERF_OUT" -p "$herald_pid" -- sleep 8 >/dev/null 2>&1 &
   fi
-  local want=$(( count * 2 )) got=0 other=0 now_ms n
+  local want=$(( count * 2 )) got=0 other=0 now_ms
   # Progress polls disturb what they measure: forking curl, awk and a
   # subshell for each one cost milliseconds of CPU on this kind of VM, on
   # whichever core the kernel picked, preempting a pinned process (the
