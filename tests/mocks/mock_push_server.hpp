@@ -98,7 +98,8 @@ struct mock_fault {
   enum class action {
     respond,           // answer with status/reason (status 200 = answer normally, after `delay`)
     refuse_stream,     // RST_STREAM REFUSED_STREAM (the request was not processed)
-    reset_connection,  // close the TCP connection (RST) without answering anything
+    reset_connection,  // RST the TCP connection: this stream and later ones go
+                       // unanswered; answers given before it are flushed first
   };
   action what = action::respond;
   int status = 200;

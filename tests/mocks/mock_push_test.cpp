@@ -159,6 +159,22 @@ TEST_F(apns_mock_test, reset_connection_answers_nothing) {
   EXPECT_EQ(server.requests().front().reason, "RESET");
 }
 
+TEST_F(apns_mock_test, reset_connection_first_flushes_answers_already_given) {
+  h2_test_client client(server.port(), pki.ca_file);
+  ASSERT_EQ(client.send(push()).status, 200);  // raises the limit to 100
+  client.poll(50ms);
+  const std::string gone = "00ff";
+  server.fail_token(gone, mock_fault::apns_unregistered(1700000000123));
+  server.fail_token("00ee", mock_fault::reset_connection());
+  // Both streams reach the server in one read: the 410 is submitted, then
+  // the reset; the 410 must still reach the client.
+  auto responses = client.send({push(gone), push("00ee")}, 2s);
+  ASSERT_EQ(responses.size(), 2u);
+  EXPECT_EQ(responses[0].status, 410);
+  EXPECT_EQ(responses[1].status, 0);
+  EXPECT_FALSE(client.open());
+}
+
 TEST_F(apns_mock_test, goaway_after_n_streams_leaves_later_ones_unprocessed) {
   h2_test_client client(server.port(), pki.ca_file);
   ASSERT_EQ(client.send(push()).status, 200);  // raises the limit to 100

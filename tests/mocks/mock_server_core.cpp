@@ -353,7 +353,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void dispatch(std::int32_t id) {
     stream_data* s = find(id);
-    if (!s || s->ignored || s->dispatched || closed_) return;
+    if (!s || s->ignored || s->dispatched || closed_ || reset_pending_) return;
     s->dispatched = true;
     s->request.received_at = std::chrono::system_clock::now();
     s->answer = core_.handler().handle(s->request, state_);
@@ -377,7 +377,12 @@ class connection : public std::enable_shared_from_this<connection> {
     if (!s || closed_) return;
     switch (s->answer.what) {
       case mock_fault::action::reset_connection:
-        close(true);
+        // Answers already given on this connection go out first; only then
+        // the RST. Otherwise whether another stream's answer (and the fault
+        // it consumed) survives would depend on how the client's frames fell
+        // into reads, and a test could not tell its faults apart.
+        reset_pending_ = true;
+        kick();
         return;
       case mock_fault::action::refuse_stream:
         nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
@@ -465,6 +470,10 @@ class connection : public std::enable_shared_from_this<connection> {
         }
         continue;
       }
+      if (reset_pending_) {
+        close(true);
+        co_return;
+      }
       if (finished()) {
         close(false);
         co_return;
@@ -534,6 +543,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool raised_ = false;
   bool closed_ = false;
   bool fail_after_flush_ = false;
+  bool reset_pending_ = false;  // a reset_connection fault: flush, then RST
 };
 
 // ------------------------------------------------------------------ core
