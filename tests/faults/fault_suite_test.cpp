@@ -148,6 +148,7 @@ class fault_suite : public ::testing::Test {
 
   // Appointment i belongs to associate 10000+i, whose devices are 2i and 2i+1.
   void register_devices(daemon& d, int appointments) {
+    const auto began = steady_clock::now();
     for (int i = 0; i < appointments; ++i)
       for (int n : {2 * i, 2 * i + 1}) {
         std::string body = R"({"AssociateId":)" + std::to_string(10000 + i) +
@@ -157,11 +158,16 @@ class fault_suite : public ::testing::Test {
         auto r = d.client->request("POST", "/api/v1/Agents/Pocket/RegisterDeviceForPushNotification", body, auth());
         ASSERT_EQ(r.status, 204) << r.body;
       }
+    registration_time = duration_cast<milliseconds>(steady_clock::now() - began);
   }
+  milliseconds registration_time{0};  // of the last register_devices
 
   // Schedules the burst: appointment i's alarm is due at first + (i % spread) seconds.
+  // The first alarm falls due `lead` after the PUTs are in: they take about
+  // as long as registering the devices did (longer in a sanitizer build), so
+  // that time is added, and a fault timed from `first` lands mid-burst.
   system_clock::time_point schedule_burst(daemon& d, int appointments, seconds lead, int spread) {
-    auto first = ceil<seconds>(system_clock::now() + lead);
+    auto first = ceil<seconds>(system_clock::now() + lead + registration_time);
     for (int i = 0; i < appointments; ++i) {
       auto due = first + seconds(i % spread);
       std::string body = R"({"AssociateIds":[)" + std::to_string(10000 + i) +
@@ -392,10 +398,12 @@ TEST_F(fault_suite, ProviderGoawayResetUnavailableAndSlow) {
   register_devices(d, appointments);
   std::atomic<bool> done{false};
   std::size_t goaways = 0;
-  auto first = schedule_burst(d, appointments, seconds(2), 4);
+  // Armed before the burst is scheduled (nothing is pushed before it falls
+  // due), so the first sends meet them however long the PUTs take.
   apns_->set_response_delay(milliseconds(30));            // slow
   apns_->fail_next(5, mock_fault::reset_connection());   // reset
   apns_->goaway_after(100, "drill");
+  auto first = schedule_burst(d, appointments, seconds(2), 4);
   std::thread faults([&] {
     std::size_t mark = 100;
     bool injected_503 = false;

@@ -175,6 +175,21 @@ TEST_F(apns_mock_test, reset_connection_first_flushes_answers_already_given) {
   EXPECT_FALSE(client.open());
 }
 
+TEST_F(apns_mock_test, reset_connection_waits_for_delayed_answers_decided_before_it) {
+  h2_test_client client(server.port(), pki.ca_file);
+  ASSERT_EQ(client.send(push()).status, 200);  // raises the limit to 100
+  client.poll(50ms);
+  server.set_response_delay(30ms);  // every answer, the reset's turn too, comes 30 ms late
+  server.fail_token("00ee", mock_fault::reset_connection());
+  auto responses = client.send({push("00dd"), push("00ee"), push("00cc")}, 2s);
+  ASSERT_EQ(responses.size(), 3u);
+  EXPECT_EQ(responses[0].status, 200);  // decided before the reset: given
+  EXPECT_EQ(responses[1].status, 0);
+  EXPECT_EQ(responses[2].status, 0);    // after it: neither processed nor recorded
+  EXPECT_FALSE(client.open());
+  EXPECT_EQ(server.count_for_token("00cc"), 0u);
+}
+
 TEST_F(apns_mock_test, goaway_after_n_streams_leaves_later_ones_unprocessed) {
   h2_test_client client(server.port(), pki.ca_file);
   ASSERT_EQ(client.send(push()).status, 200);  // raises the limit to 100

@@ -233,6 +233,7 @@ class connection : public std::enable_shared_from_this<connection> {
     incoming_request request;
     bool ignored = false;  // arrived after our GOAWAY's last-stream-id
     bool dispatched = false;
+    bool executed = false;  // its answer was carried out (or it closed first)
     decision answer;
     std::string response_body;
     std::size_t response_offset = 0;
@@ -347,16 +348,33 @@ class connection : public std::enable_shared_from_this<connection> {
     if (it == streams_.end()) return;
     if (!it->second.ignored) --live_streams_;
     --open_streams_;
+    const bool awaited = it->second.dispatched && !it->second.executed;
     streams_.erase(it);
+    if (awaited) answer_settled();  // the client gave up on a delayed answer
     kick();
+  }
+
+  // A reset_connection fault RSTs the connection only once every answer
+  // decided before it (delayed ones included) went out: otherwise whether
+  // another stream's answer, and the fault it consumed, survives would
+  // depend on timing, and a test could not tell its faults apart.
+  void answer_settled() {
+    --unexecuted_;
+    if (reset_requested_ && unexecuted_ == 0) {
+      reset_pending_ = true;
+      kick();
+    }
   }
 
   void dispatch(std::int32_t id) {
     stream_data* s = find(id);
-    if (!s || s->ignored || s->dispatched || closed_ || reset_pending_) return;
+    // Nothing after a reset was decided is processed (nor recorded).
+    if (!s || s->ignored || s->dispatched || closed_ || reset_decided_) return;
     s->dispatched = true;
+    ++unexecuted_;
     s->request.received_at = std::chrono::system_clock::now();
     s->answer = core_.handler().handle(s->request, state_);
+    if (s->answer.what == mock_fault::action::reset_connection) reset_decided_ = true;
     if (s->answer.record) {
       core_.record(std::move(*s->answer.record));
       s->answer.record.reset();
@@ -374,18 +392,16 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void execute(std::int32_t id) {
     stream_data* s = find(id);
-    if (!s || closed_) return;
+    if (!s || closed_ || s->executed) return;
+    s->executed = true;
     switch (s->answer.what) {
       case mock_fault::action::reset_connection:
-        // Answers already given on this connection go out first; only then
-        // the RST. Otherwise whether another stream's answer (and the fault
-        // it consumed) survives would depend on how the client's frames fell
-        // into reads, and a test could not tell its faults apart.
-        reset_pending_ = true;
-        kick();
+        reset_requested_ = true;
+        answer_settled();
         return;
       case mock_fault::action::refuse_stream:
         nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+        answer_settled();
         kick();
         return;
       case mock_fault::action::respond:
@@ -402,6 +418,7 @@ class connection : public std::enable_shared_from_this<connection> {
     provider.read_callback = read_body;
     nghttp2_submit_response(session_, id, nva.data(), nva.size(), s->response_body.empty() ? nullptr : &provider);
     if (s->answer.status == 200 && !raised_) apply_max_streams(core_.raised_max_concurrent_streams.load());
+    answer_settled();
     kick();
   }
 
@@ -543,7 +560,13 @@ class connection : public std::enable_shared_from_this<connection> {
   bool raised_ = false;
   bool closed_ = false;
   bool fail_after_flush_ = false;
-  bool reset_pending_ = false;  // a reset_connection fault: flush, then RST
+  // A reset_connection fault: decided (no later stream is processed),
+  // requested (its turn came), pending (every earlier answer given: the
+  // writer flushes, then RSTs).
+  bool reset_decided_ = false;
+  bool reset_requested_ = false;
+  bool reset_pending_ = false;
+  std::size_t unexecuted_ = 0;  // streams dispatched whose answer is not carried out yet
 };
 
 // ------------------------------------------------------------------ core
