@@ -232,6 +232,11 @@ TEST_F(broker_test, TwoDaemonsDeliverEachAlarmOncePerDevice) {
   for (int i = 0; i < 20; ++i) put_appointment(i % 2 ? a : b, "TWO-" + std::to_string(i), {1000 + i}, due);
   put_appointment(b, "TWO-SENTINEL", {2000}, due + milliseconds(700));
   ASSERT_TRUE(wait_token(hex_token(999), 1, seconds(10)));
+  // The sentinel may go out through one daemon while the other still opens
+  // its first connection: wait for every device, then for the work stream
+  // to drain (nothing left that could still be sent), then count.
+  for (int n = 0; n < 40; ++n) EXPECT_TRUE(wait_token(hex_token(n), 1, seconds(10))) << "device " << n;
+  ASSERT_TRUE(wait_work_drained(seconds(10))) << redis_.cli("XPENDING b:work herald");
   for (int n = 0; n < 40; ++n) EXPECT_EQ(apns_->count_for_token(hex_token(n)), 1u) << "device " << n;
   EXPECT_TRUE(apns_->tokens_delivered_twice().empty());
 }
