@@ -87,9 +87,11 @@ TEST(broker_core, SendSlowerThanTheTakeoverTimeIsSentOnce) {
   fake_world w;
   add_associates(w, 0, 10);
   for (int a = 0; a < 10; ++a) w.add_alarm("A" + std::to_string(a), {a}, w.now());
-  fake_daemon one(ioc, w, "one:1", fast_options());
-  fake_daemon two(ioc, w, "two:2", fast_options());
-  one.sender.delay = two.sender.delay = milliseconds(300);  // five takeover periods
+  // Leases are renewed every takeover_after / 3: a stall of the test's one
+  // thread (a loaded sanitizer run) must stay under two renewal periods.
+  fake_daemon one(ioc, w, "one:1", fast_options(milliseconds(300)));
+  fake_daemon two(ioc, w, "two:2", fast_options(milliseconds(300)));
+  one.sender.delay = two.sender.delay = milliseconds(1500);  // five takeover periods
   one.broker->start();
   two.broker->start();
   ASSERT_TRUE(run_until(ioc, [&] { return settled(w) && one.sender.in_flight + two.sender.in_flight == 0; }));
