@@ -278,6 +278,11 @@ void h2_test_client::poll(std::chrono::milliseconds wait) {
   impl_->pump([] { return false; }, std::chrono::steady_clock::now() + wait);
 }
 
+bool h2_test_client::poll_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  impl_->pump(done, std::chrono::steady_clock::now() + limit);
+  return done();
+}
+
 bool h2_test_client::goaway_received() const { return impl_->goaway; }
 std::int32_t h2_test_client::goaway_last_stream_id() const { return impl_->goaway_last; }
 bool h2_test_client::open() const { return !impl_->closed; }

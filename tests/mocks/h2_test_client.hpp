@@ -3,6 +3,7 @@
 // to the mocks directly. One connection; not thread-safe; use from one thread.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +46,9 @@ class h2_test_client {
   std::uint32_t remote_max_concurrent_streams() const;
   // Reads whatever the server sent (e.g. a SETTINGS update) for up to `wait`.
   void poll(std::chrono::milliseconds wait);
+  // Reads what the server sends until `done` holds (or the connection
+  // closes, or `limit` passes); returns done().
+  bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(5));
   bool goaway_received() const;
   std::int32_t goaway_last_stream_id() const;
   bool open() const;  // false once the connection is closed or failed

@@ -99,7 +99,8 @@ struct mock_fault {
     respond,           // answer with status/reason (status 200 = answer normally, after `delay`)
     refuse_stream,     // RST_STREAM REFUSED_STREAM (the request was not processed)
     reset_connection,  // RST the TCP connection: this stream and later ones go
-                       // unanswered; answers given before it are flushed first
+                       // unprocessed and unanswered; answers decided before it
+                       // (delayed ones too) are written first
   };
   action what = action::respond;
   int status = 200;

@@ -57,8 +57,7 @@ TEST_F(apns_mock_test, valid_request_gets_200_and_raises_concurrency) {
   EXPECT_EQ(res.status, 200);
   EXPECT_EQ(res.header("apns-id"), "123e4567-e89b-42d3-a456-556642440000");
   EXPECT_TRUE(res.body.empty());
-  client.poll(100ms);
-  EXPECT_EQ(client.remote_max_concurrent_streams(), 100u);
+  EXPECT_TRUE(client.poll_until([&] { return client.remote_max_concurrent_streams() == 100u; }));
 
   ASSERT_EQ(server.request_count(), 1u);
   auto rec = server.requests().front();
@@ -162,7 +161,7 @@ TEST_F(apns_mock_test, reset_connection_answers_nothing) {
 TEST_F(apns_mock_test, reset_connection_first_flushes_answers_already_given) {
   h2_test_client client(server.port(), pki.ca_file);
   ASSERT_EQ(client.send(push()).status, 200);  // raises the limit to 100
-  client.poll(50ms);
+  ASSERT_TRUE(client.poll_until([&] { return client.remote_max_concurrent_streams() == 100u; }));
   const std::string gone = "00ff";
   server.fail_token(gone, mock_fault::apns_unregistered(1700000000123));
   server.fail_token("00ee", mock_fault::reset_connection());
@@ -178,7 +177,7 @@ TEST_F(apns_mock_test, reset_connection_first_flushes_answers_already_given) {
 TEST_F(apns_mock_test, reset_connection_waits_for_delayed_answers_decided_before_it) {
   h2_test_client client(server.port(), pki.ca_file);
   ASSERT_EQ(client.send(push()).status, 200);  // raises the limit to 100
-  client.poll(50ms);
+  ASSERT_TRUE(client.poll_until([&] { return client.remote_max_concurrent_streams() == 100u; }));
   server.set_response_delay(30ms);  // every answer, the reset's turn too, comes 30 ms late
   server.fail_token("00ee", mock_fault::reset_connection());
   auto responses = client.send({push("00dd"), push("00ee"), push("00cc")}, 2s);
@@ -193,7 +192,7 @@ TEST_F(apns_mock_test, reset_connection_waits_for_delayed_answers_decided_before
 TEST_F(apns_mock_test, goaway_after_n_streams_leaves_later_ones_unprocessed) {
   h2_test_client client(server.port(), pki.ca_file);
   ASSERT_EQ(client.send(push()).status, 200);  // raises the limit to 100
-  client.poll(50ms);
+  ASSERT_TRUE(client.poll_until([&] { return client.remote_max_concurrent_streams() == 100u; }));
   server.set_response_delay(100ms);  // keep the streams in flight together
   server.goaway_after(2, "Shutdown");
   std::vector<h2_request> batch;
@@ -213,15 +212,14 @@ TEST_F(apns_mock_test, settings_update_and_goaway_now) {
   h2_test_client client(server.port(), pki.ca_file);
   ASSERT_EQ(client.send(push()).status, 200);
   server.set_max_concurrent_streams(7);
-  client.poll(100ms);
-  EXPECT_EQ(client.remote_max_concurrent_streams(), 7u);
+  EXPECT_TRUE(client.poll_until([&] { return client.remote_max_concurrent_streams() == 7u; }));
   server.fail_next(1, mock_fault::apns_expired_provider_token());
   auto expired = client.send(push());
   EXPECT_EQ(expired.status, 403);
   EXPECT_EQ(reason(expired), "ExpiredProviderToken");
   EXPECT_EQ(client.send(push()).status, 200);  // only once
   server.goaway_now("Shutdown");
-  client.poll(300ms);
+  client.poll_until([&] { return !client.open(); });
   EXPECT_TRUE(client.goaway_received());
   EXPECT_FALSE(client.open());  // nothing in flight: the server closes
   EXPECT_EQ(server.connection_count(), 1u);
@@ -230,7 +228,7 @@ TEST_F(apns_mock_test, settings_update_and_goaway_now) {
 TEST_F(apns_mock_test, many_requests_on_one_connection) {
   h2_test_client client(server.port(), pki.ca_file);
   ASSERT_EQ(client.send(push()).status, 200);
-  client.poll(50ms);
+  ASSERT_TRUE(client.poll_until([&] { return client.remote_max_concurrent_streams() == 100u; }));
   std::vector<h2_request> batch(2000, push());
   auto start = std::chrono::steady_clock::now();
   auto responses = client.send(batch, 30s);
