@@ -13,7 +13,9 @@
 # than Herald: the script reports its CPU share (server CPU / Herald CPU in the
 # burst), measures h2load against it in the same run (the same 10 paths,
 # payload and headers of Herald's size, as many connections as Herald), and
-# says so loudly when either check fails (exit status 3).
+# says so loudly when either check fails (exit status 3). Each case also
+# prints Redis's commands per notification and the memory the run left in
+# Redis (redis_bytes_per_notification: delivery records, the trace).
 #
 # Usage: bench/broker_bench.sh [burst_alarms] [steady_rate] [steady_seconds]
 # Env:   BUILD_DIR (default build); BROKER_BENCH_NO_BUILD=1 skips the build;
@@ -116,6 +118,7 @@ pin 2 "$server_pid"
 tck=$(getconf CLK_TCK)
 cpu_s() { awk -v t="$tck" '{printf "%.2f", ($14+$15)/t}' "/proc/$1/stat"; }
 calc() { awk "BEGIN{printf \"$1\", $2}"; }
+redis_used_memory() { redis-cli -p "$redis_port" info memory | tr -d '\r' | awk -F: '/^used_memory:/ {print $2}'; }
 fmt() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 
 # The reference: h2load against the same server, as many requests as the burst sends.
@@ -206,6 +209,8 @@ YAML
   # Redis's CPU and commands are counted from here: seeding and this move excluded.
   redis_cpu0=$(cpu_s "$redis_pid"); server_cpu0=$(cpu_s "$server_pid")
   redis-cli -p "$redis_port" config resetstat >/dev/null
+  local redis_mem0
+  redis_mem0=$(redis_used_memory)
   redis-cli -p "$redis_port" xadd bench:alarms:changes '*' due "$start_ms" >/dev/null  # wake the timer
   if [ -n "${PERF_OUT:-}" ] && [ "$mode" = burst ] && [ "$label" = herald ]; then
     perf record ${PERF_ARGS:--g} -o "$PERF_OUT" -p "$herald_pid" -- sleep 8 >/dev/null 2>&1 &
@@ -291,12 +296,15 @@ PY
     END { p50=""; p99="";
       for (i=1;i<=k;i++) { if (p50=="" && c[i]>=total*0.5) p50=b[i]; if (p99=="" && c[i]>=total*0.99) p99=b[i] }
       printf "due_to_sent_p50<=%ss due_to_sent_p99<=%ss", p50, p99 }')
+  # What the run left in Redis (delivery records, the trace), per notification.
+  local redis_mem_delta=$(( $(redis_used_memory) - redis_mem0 ))
   local elapsed_ms=$(( now_ms - start_ms ))
   result="$label $mode: alarms=$count notifications=$got/$want elapsed_s=$(calc %.2f "$elapsed_ms/1000")"
   result+=" notifications_per_s=$(calc %.0f "$got*1000/$elapsed_ms") $pct herald_peak_rss_kb=$rss_kb daemons=${#herald_pids[@]}"
   result+=" $calls herald_cpu_s=$herald_cpu redis_cpu_s=$redis_cpu server_cpu_s=$server_cpu"
   result+=" herald_us_per_notification=$(calc %.1f "$herald_cpu*1e6/$want") redis_us_per_notification=$(calc %.1f "$redis_cpu*1e6/$want")"
   result+=" server_us_per_notification=$(calc %.1f "$server_cpu*1e6/$want") server_cpu_share=$(calc %.2f "$server_cpu/($herald_cpu+0.001)")"
+  result+=" redis_memory_mb=$(calc %.1f "$redis_mem_delta/1048576") redis_bytes_per_notification=$(calc %.0f "$redis_mem_delta/$want")"
   echo "$result"
   kill "${herald_pids[@]}" "$redis_pid" 2>/dev/null || true
   wait "${herald_pids[@]}" "$redis_pid" 2>/dev/null || true
